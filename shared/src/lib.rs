@@ -1,0 +1,31 @@
+//! What the functions of this workspace have in common: the Rules Engine's state
+//! table and the integration runs kept in it.
+//!
+//! - [`ids`] and [`status`]: the domain words as types (`ContactId`, `RunId`,
+//!   `IntegrationStatus`), parsed once at the boundary.
+//! - [`time`]: the Rules Engine's timestamp format, and [`clock`], the injectable
+//!   clock and sleep that let tests stand a run past its deadline without waiting.
+//! - [`state`]: a contact's state as JSON values, and the Rules Engine's rules for
+//!   writing keys (dotted paths, JSON-looking strings, deletes). Pure logic.
+//! - [`runs`]: what a run is, and what a transition can come back with.
+//! - [`table`]: the state table, defined once for the template and the tests.
+//! - [`store`]: the only module that talks to DynamoDB.
+//! - [`config`]: configuration read once from the environment.
+
+pub mod clock;
+pub mod config;
+pub mod ids;
+pub mod runs;
+pub mod state;
+pub mod status;
+pub mod store;
+pub mod table;
+pub mod time;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use config::{Config, ConfigError};
+pub use ids::{ContactId, IdError, RunId};
+pub use runs::{Refusal, Run, RunStart, StatusRecord, Transition};
+pub use state::{ContactState, ItemChange, StateError};
+pub use status::IntegrationStatus;
+pub use store::{Store, StoreError};
