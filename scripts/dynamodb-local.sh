@@ -109,8 +109,9 @@ dynamodb_local_start() {
 
 dynamodb_local_stop() {
   if [ -n "${DYNAMODB_LOCAL_PID:-}" ] && kill -0 "$DYNAMODB_LOCAL_PID" 2>/dev/null; then
-    kill "$DYNAMODB_LOCAL_PID" 2>/dev/null
-    wait "$DYNAMODB_LOCAL_PID" 2>/dev/null
+    # `|| true`: callers run with `set -e`, and wait reports the SIGTERM it sent.
+    kill "$DYNAMODB_LOCAL_PID" 2>/dev/null || true
+    wait "$DYNAMODB_LOCAL_PID" 2>/dev/null || true
     _ddb_say "stopped"
   fi
   DYNAMODB_LOCAL_PID=""

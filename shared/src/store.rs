@@ -520,13 +520,16 @@ impl Store {
             if !reasons
                 .iter()
                 .any(|r| r.code() == Some("TransactionConflict"))
-                || attempt == CONFLICT_ATTEMPTS
             {
                 return Err(request_error("TransactWriteItems")(err));
             }
-            self.clock
-                .sleep(Duration::from_millis(10 * u64::from(attempt)))
-                .await;
+            // Another transaction held one of the items; the conditions are checked
+            // afresh on the next attempt, so a retry cannot apply a stale decision.
+            if attempt < CONFLICT_ATTEMPTS {
+                self.clock
+                    .sleep(Duration::from_millis(10 * u64::from(attempt)))
+                    .await;
+            }
         }
         Err(StoreError::Conflict {
             contact_id: contact_id.clone(),

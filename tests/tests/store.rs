@@ -662,3 +662,62 @@ async fn put_raw(table: &TestTable, contact: &shared::ContactId, what: &str, val
         .await
         .unwrap();
 }
+
+#[tokio::test]
+async fn done_racing_timeout_on_one_run_has_exactly_one_winner() {
+    let table = TestTable::new().await;
+    let store = table.store();
+    let (mut done_won, mut timeout_won) = (0, 0);
+    for i in 0..60 {
+        let contact = new_contact();
+        let run = store.start(&contact, echo_start()).await.unwrap();
+        let done = {
+            let (store, contact, run) = (store.clone(), contact.clone(), run.id.clone());
+            tokio::spawn(async move {
+                store
+                    .done(&contact, Some(&run), &[ItemChange::put("EchoResult", "r")])
+                    .await
+            })
+        };
+        let timeout = {
+            let (store, contact, run) = (store.clone(), contact.clone(), run.id.clone());
+            tokio::spawn(async move { store.timeout(&contact, Some(&run)).await })
+        };
+        let (done, timeout) = (
+            done.await.unwrap().unwrap(),
+            timeout.await.unwrap().unwrap(),
+        );
+
+        let state = store.load_state(&contact).await.unwrap();
+        match (done, timeout) {
+            (Transition::Applied, Transition::Refused(refusal)) => {
+                done_won += 1;
+                assert_eq!(
+                    refusal,
+                    Refusal::AlreadyFinished {
+                        status: IntegrationStatus::Done
+                    },
+                    "race {i}"
+                );
+                assert_eq!(state.integration_status(), Some(IntegrationStatus::Done));
+                assert_eq!(state.get_str("EchoResult"), Some("r"));
+                assert_eq!(state.get(INTEGRATION_ERROR_CAUSE), None);
+            }
+            (Transition::Refused(refusal), Transition::Applied) => {
+                timeout_won += 1;
+                assert_eq!(
+                    refusal,
+                    Refusal::AlreadyFinished {
+                        status: IntegrationStatus::Timeout
+                    },
+                    "race {i}"
+                );
+                assert_eq!(state.integration_status(), Some(IntegrationStatus::Timeout));
+                assert_eq!(state.get("EchoResult"), None, "no output without DONE");
+                assert_eq!(state.get_str(INTEGRATION_ERROR_CAUSE), Some(TIMEOUT_CAUSE));
+            }
+            other => panic!("race {i}: expected exactly one winner, got {other:?}"),
+        }
+    }
+    eprintln!("done won {done_won}, timeout won {timeout_won} of 60 races");
+}
