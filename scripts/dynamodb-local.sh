@@ -93,9 +93,12 @@ dynamodb_local_start() {
     [ -n "$port" ] || { sleep 0.1; waited=$((waited + 1)); }
   done
   # It prints the port once Jetty is bound; a request proves the handler is ready too.
-  until curl -s -o /dev/null -X POST -H 'X-Amz-Target: DynamoDB_20120810.ListTables' \
+  until curl -s -o /dev/null --max-time 2 -X POST -H 'X-Amz-Target: DynamoDB_20120810.ListTables' \
       -H 'Content-Type: application/x-amz-json-1.0' -d '{}' "http://127.0.0.1:$port/"; do
-    sleep 0.1
+    if [ "$waited" -ge 600 ]; then
+      _ddb_say "DynamoDB Local listens on port $port but did not answer within 60 s:"; cat "$log" >&2; return 1
+    fi
+    sleep 0.1; waited=$((waited + 1))
   done
 
   export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$port"
