@@ -47,11 +47,34 @@ impl Config {
     }
 }
 
-/// Typed reads of variables; public to the crate so later settings parse the same way.
-pub(crate) struct Env<'a>(pub(crate) &'a dyn Fn(&str) -> Option<String>);
+/// Typed reads of variables, so every function's settings parse and fail the same way.
+pub struct Env<'a>(pub &'a dyn Fn(&str) -> Option<String>);
 
 impl Env<'_> {
-    pub(crate) fn required(
+    /// The variable's trimmed value, `None` when unset or blank.
+    pub fn optional(&self, name: &str) -> Option<String> {
+        (self.0)(name)
+            .map(|value| value.trim().to_owned())
+            .filter(|value| !value.is_empty())
+    }
+
+    /// Parses the variable with `FromStr`; `default` when unset or blank.
+    pub fn parse<T: std::str::FromStr>(
+        &self,
+        name: &'static str,
+        default: T,
+        expected: &str,
+    ) -> Result<T, ConfigError> {
+        match self.optional(name) {
+            None => Ok(default),
+            Some(text) => text.parse().map_err(|_| ConfigError::Malformed {
+                name,
+                reason: format!("expected {expected}, got {text:?}"),
+            }),
+        }
+    }
+
+    pub fn required(
         &self,
         name: &'static str,
         meaning: &'static str,
@@ -62,7 +85,7 @@ impl Env<'_> {
         }
     }
 
-    pub(crate) fn millis(&self, name: &'static str, default: u64) -> Result<Duration, ConfigError> {
+    pub fn millis(&self, name: &'static str, default: u64) -> Result<Duration, ConfigError> {
         let Some(text) = (self.0)(name).filter(|v| !v.trim().is_empty()) else {
             return Ok(Duration::from_millis(default));
         };

@@ -11,15 +11,20 @@
 //! - [`table`]: the state table, defined once for the template and the tests.
 //! - [`store`]: the only module that talks to DynamoDB.
 //! - [`config`]: configuration read once from the environment.
+//! - [`connect`]: what Amazon Connect sends and accepts back: a lenient reading of
+//!   its events, the keep-warm ping, and the flat, size-limited answer.
+//! - [`telemetry`]: logging set-up, JSON on Lambda, no personal data.
 
 pub mod clock;
 pub mod config;
+pub mod connect;
 pub mod ids;
 pub mod runs;
 pub mod state;
 pub mod status;
 pub mod store;
 pub mod table;
+pub mod telemetry;
 pub mod time;
 
 pub use clock::{Clock, ManualClock, SystemClock};
