@@ -13,6 +13,8 @@
 //! - [`config`]: configuration read once from the environment.
 //! - [`connect`]: what Amazon Connect sends and accepts back: a lenient reading of
 //!   its events, the keep-warm ping, and the flat, size-limited answer.
+//! - [`waiting`]: how start and check-timeout wait for a run while Connect holds
+//!   the line: status reads on a growing interval within a budget.
 //! - [`telemetry`]: logging set-up, JSON on Lambda, no personal data.
 
 pub mod clock;
@@ -26,6 +28,7 @@ pub mod store;
 pub mod table;
 pub mod telemetry;
 pub mod time;
+pub mod waiting;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{Config, ConfigError};

@@ -5,11 +5,16 @@
 //! DynamoDB Local is started by `scripts/test`, which exports
 //! `AWS_ENDPOINT_URL_DYNAMODB`; the SDK reads it like any other endpoint variable.
 
+pub mod counting;
+pub mod lambda;
+
 use std::sync::Arc;
 
 use aws_sdk_dynamodb::Client;
 use chrono::Utc;
-use shared::{table::STATE_TABLE, Clock, ContactId, ManualClock, Store, SystemClock};
+use shared::{table::STATE_TABLE, Clock, Config, ContactId, ManualClock, Store, SystemClock};
+
+pub use counting::RequestCounter;
 
 /// A client for DynamoDB Local. Panics with the way out when it is not running.
 pub async fn local_client() -> Client {
@@ -64,6 +69,21 @@ impl TestTable {
         Store::new(self.client.clone(), &self.name, clock)
     }
 
+    /// A store on this table whose requests are counted, by operation.
+    pub fn counted_store(&self, clock: Arc<dyn Clock>) -> (Store, RequestCounter) {
+        let counter = RequestCounter::default();
+        let config = self
+            .client
+            .config()
+            .to_builder()
+            .interceptor(counter.clone())
+            .build();
+        (
+            Store::new(Client::from_conf(config), &self.name, clock),
+            counter,
+        )
+    }
+
     /// Every item of a contact as DynamoDB holds it, for asserting on raw attributes.
     pub async fn raw_items(
         &self,
@@ -87,6 +107,47 @@ impl TestTable {
     }
 }
 
+/// A DynamoDB endpoint that accepts connections and never answers: a hung
+/// DynamoDB. The store on it has the functions' default timeouts.
+pub struct SilentDynamoDb {
+    pub store: Store,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl SilentDynamoDb {
+    pub async fn start() -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind 127.0.0.1");
+        let url = format!("http://{}", listener.local_addr().expect("local address"));
+        let server = tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((stream, _)) = listener.accept().await {
+                held.push(stream);
+            }
+        });
+        let defaults = Config::from_lookup(|name| (name == "STATE_TABLE").then(|| "silent".into()))
+            .expect("defaults apply");
+        let config = aws_sdk_dynamodb::Config::builder()
+            .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
+            .endpoint_url(url)
+            .region(aws_sdk_dynamodb::config::Region::new("us-east-1"))
+            .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+                "local", "local", None, None, "tests",
+            ))
+            .timeout_config(shared::store::timeout_config(&defaults))
+            .build();
+        let store = Store::new(Client::from_conf(config), "silent", Arc::new(SystemClock));
+        Self { store, server }
+    }
+}
+
+impl Drop for SilentDynamoDb {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
 /// A fresh contact id, unique across tests.
 pub fn new_contact() -> ContactId {
     ContactId::parse(uuid::Uuid::new_v4().to_string()).expect("a UUID is a valid contact id")
@@ -94,12 +155,5 @@ pub fn new_contact() -> ContactId {
 
 /// An error with its whole chain of sources, for panic messages.
 pub fn report(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
+    shared::waiting::error_chain(err)
 }

@@ -103,16 +103,20 @@ where
 /// no call can outlast them. The endpoint comes from the SDK's own variables
 /// (`AWS_ENDPOINT_URL_DYNAMODB` on the local stack).
 pub async fn dynamodb_client(config: &Config) -> Client {
-    let timeouts = aws_config::timeout::TimeoutConfig::builder()
-        .connect_timeout(config.dynamodb_connect_timeout)
-        .operation_attempt_timeout(config.dynamodb_attempt_timeout)
-        .operation_timeout(config.dynamodb_operation_timeout)
-        .build();
     let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .timeout_config(timeouts)
+        .timeout_config(timeout_config(config))
         .load()
         .await;
     Client::new(&sdk)
+}
+
+/// The configured connect, attempt and operation timeouts, for building clients.
+pub fn timeout_config(config: &Config) -> aws_config::timeout::TimeoutConfig {
+    aws_config::timeout::TimeoutConfig::builder()
+        .connect_timeout(config.dynamodb_connect_timeout)
+        .operation_attempt_timeout(config.dynamodb_attempt_timeout)
+        .operation_timeout(config.dynamodb_operation_timeout)
+        .build()
 }
 
 /// One contact-state table, with the clock that stamps its writes.

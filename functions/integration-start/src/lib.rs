@@ -1,0 +1,233 @@
+//! integration-start: the first call of Connect's integration flow.
+//!
+//! It opens a run for the contact's current integration rule, invokes the rule's
+//! function asynchronously with `{"ContactId", "RunId", "Payload",
+//! "OriginalRequest"}`, and waits up to the wait budget for the run to finish,
+//! reading only the status item. Then it reads the whole state once and answers
+//! Connect with the flat map of strings it accepts.
+//!
+//! Whatever goes wrong, Connect gets an answer it can route on, in time: a
+//! problem becomes `IntegrationStatus: ERROR` with a cause, recorded in the
+//! state too when the contact is known, so later rules see it.
+
+pub mod allow;
+mod config;
+
+use std::time::Duration;
+
+use aws_sdk_lambda::{primitives::Blob, types::InvocationType};
+use serde_json::{json, Value};
+use shared::{
+    connect::{Answer, ConnectRequest, ContactFlowEvent, Instance},
+    waiting::{self, answer_from_state, error_chain, store_failure, WaitConfig},
+    ContactId, ContactState, Run, RunStart, Store,
+};
+use tracing::{info, warn, Instrument};
+
+pub use allow::{AllowList, FunctionRef};
+pub use config::StartConfig;
+
+/// The state keys the Rules Engine sets when an integration rule fires.
+pub const FUNCTION_ARN: &str = "CurrentRule_functionArn";
+pub const FUNCTION_PAYLOAD: &str = "CurrentRule_functionPayload";
+pub const FUNCTION_TIMEOUT: &str = "CurrentRule_functionTimeout";
+
+/// The function name recorded for a run whose function could not be invoked at
+/// all: a refused name is not echoed into metrics, where it would be a dimension.
+const NO_FUNCTION: &str = "(none)";
+const REFUSED_FUNCTION: &str = "(not allowed)";
+
+/// What the handler needs, built once per instance.
+pub struct Deps {
+    pub store: Store,
+    pub lambda: aws_sdk_lambda::Client,
+    pub config: StartConfig,
+    pub instance: Instance,
+}
+
+/// Handles one invocation. Always answers: a problem is an `ERROR` answer, never
+/// a Lambda error. `own_arn` is this function's ARN (the Lambda context's), to
+/// keep invocations within its own account and region.
+pub async fn handle(event: Value, own_arn: Option<&str>, deps: &Deps) -> Value {
+    let request = match ConnectRequest::from_value(event) {
+        Ok(ConnectRequest::KeepWarm(ping)) => return ping.reply(&deps.instance),
+        Ok(ConnectRequest::Contact(event)) => event,
+        Err(err) => {
+            warn!(error = %err, "not a Connect event");
+            return Answer::error(&err.to_string()).into_value();
+        }
+    };
+    let own = own_arn.and_then(|arn| FunctionRef::parse(arn).ok());
+    let span = tracing::info_span!("start", contact_id = %request.contact_id, run_id = tracing::field::Empty);
+    let limit = deps.config.wait.answer_limit();
+    // Boxed: the SDK calls make this future deep, and it is built once per call.
+    let started = Box::pin(start(&request, own.as_ref(), deps).instrument(span));
+    let answer = match tokio::time::timeout(limit, started).await {
+        Ok(answer) => answer,
+        Err(_) => {
+            warn!(contact_id = %request.contact_id, "no answer within the time limit");
+            Answer::error("The integration could not be started in time")
+        }
+    };
+    answer.into_value()
+}
+
+async fn start(event: &ContactFlowEvent, own: Option<&FunctionRef>, deps: &Deps) -> Answer {
+    let store = &deps.store;
+    let contact = &event.contact_id;
+    let until = store.clock().now() + deps.config.wait.budget;
+    let state = match store.load_state(contact).await {
+        Ok(state) => state,
+        Err(err) => return store_failure(&err),
+    };
+    let Some(target) = state.get_str(FUNCTION_ARN) else {
+        let cause = format!("The rule names no integration function ({FUNCTION_ARN} is not set)");
+        return fail_without_invoke(store, contact, NO_FUNCTION, &cause, &deps.config.wait).await;
+    };
+    let function = match deps.config.allow.check(target, own) {
+        Ok(function) => function,
+        Err(refused) => {
+            warn!(reason = %refused, "refused to invoke the rule's function");
+            let cause = format!("Integration function refused: {refused}");
+            return fail_without_invoke(
+                store,
+                contact,
+                REFUSED_FUNCTION,
+                &cause,
+                &deps.config.wait,
+            )
+            .await;
+        }
+    };
+    let timeout = run_timeout(&state, &deps.config.wait);
+    let run = match store
+        .start(
+            contact,
+            RunStart {
+                function_name: function.name.clone(),
+                timeout,
+            },
+        )
+        .await
+    {
+        Ok(run) => run,
+        Err(err) => return store_failure(&err),
+    };
+    tracing::Span::current().record("run_id", tracing::field::display(&run.id));
+    info!(function = %function.name, timeout_ms = timeout.as_millis() as u64, "run started");
+
+    if let Err(cause) = invoke(deps, target, &run, event, &state).await {
+        warn!(function = %function.name, cause = %cause, "invoke failed");
+        return match store.error(contact, Some(&run.id), &cause, &[]).await {
+            Ok(_) => answer_from_state(store, contact).await,
+            Err(err) => {
+                store_failure(&err);
+                Answer::error(&cause)
+            }
+        };
+    }
+    match waiting::wait_for_finish(store, contact, until, &deps.config.wait.poll).await {
+        Ok(waited) => {
+            info!(
+                reads = waited.reads,
+                status = waited
+                    .record
+                    .as_ref()
+                    .map(|r| r.status.as_str())
+                    .unwrap_or("none"),
+                "wait over"
+            );
+            answer_from_state(store, contact).await
+        }
+        Err(err) => store_failure(&err),
+    }
+}
+
+/// The run's timeout from the rule, or the configured default with a warning.
+fn run_timeout(state: &ContactState, wait: &WaitConfig) -> Duration {
+    waiting::rule_timeout(state.get(FUNCTION_TIMEOUT)).unwrap_or_else(|why| {
+        warn!(
+            why,
+            default_s = wait.default_timeout.as_secs_f64(),
+            "{FUNCTION_TIMEOUT} unusable; using the default"
+        );
+        wait.default_timeout
+    })
+}
+
+/// Records a run that failed before any function was invoked, so later rules
+/// see `ERROR` rather than the previous run's status, and answers with it.
+async fn fail_without_invoke(
+    store: &Store,
+    contact: &ContactId,
+    function_name: &str,
+    cause: &str,
+    wait: &WaitConfig,
+) -> Answer {
+    let start = RunStart {
+        function_name: function_name.to_owned(),
+        timeout: wait.default_timeout,
+    };
+    let recorded = match store.start(contact, start).await {
+        Ok(run) => store
+            .error(contact, Some(&run.id), cause, &[])
+            .await
+            .map(drop),
+        Err(err) => Err(err),
+    };
+    match recorded {
+        Ok(()) => answer_from_state(store, contact).await,
+        Err(err) => {
+            store_failure(&err);
+            Answer::error(cause)
+        }
+    }
+}
+
+/// Invokes the rule's function with `InvocationType=Event`. `Err` is the cause
+/// to record: Lambda's own error text, which never holds the payload.
+async fn invoke(
+    deps: &Deps,
+    target: &str,
+    run: &Run,
+    event: &ContactFlowEvent,
+    state: &ContactState,
+) -> Result<(), String> {
+    let request = integration_request(run, event, state);
+    let sent = deps
+        .lambda
+        .invoke()
+        .function_name(target)
+        .invocation_type(InvocationType::Event)
+        .payload(Blob::new(request.to_string()))
+        .send()
+        .await;
+    match sent {
+        Ok(output) if output.status_code == 202 => Ok(()),
+        Ok(output) => Err(format!(
+            "Integration function {} was not queued (status {})",
+            run.function_name, output.status_code
+        )),
+        Err(err) => Err(format!(
+            "Integration function {} could not be invoked: {}",
+            run.function_name,
+            error_chain(&aws_sdk_lambda::Error::from(err))
+        )),
+    }
+}
+
+/// `{"ContactId", "RunId", "Payload", "OriginalRequest"}`. `Payload` is always a
+/// string: a JSON payload is passed on as JSON text, an absent one as `""`.
+pub fn integration_request(run: &Run, event: &ContactFlowEvent, state: &ContactState) -> Value {
+    let payload = match state.get(FUNCTION_PAYLOAD) {
+        None | Some(Value::Null) => String::new(),
+        Some(Value::String(text)) => text.clone(),
+        Some(json) => json.to_string(),
+    };
+    json!({
+        "ContactId": run.contact_id.as_str(),
+        "RunId": run.id.as_str(),
+        "Payload": payload,
+        "OriginalRequest": event.raw.to_string(),
+    })
+}
