@@ -13,12 +13,18 @@
 //! - [`config`]: configuration read once from the environment.
 //! - [`connect`]: what Amazon Connect sends and accepts back: a lenient reading of
 //!   its events, the keep-warm ping, and the flat, size-limited answer.
+//! - [`integration`]: the integration function framework: a function is only its
+//!   work, `async fn(&IntegrationContext, &str) -> Result<String, Cause>`, and
+//!   [`integration::handle`] validates, marks the run, records `DONE`/`ERROR` and
+//!   logs the Rules Engine's analytics, for requests from start and for Connect's
+//!   own asynchronous Lambda block alike.
 //! - [`telemetry`]: logging set-up, JSON on Lambda, no personal data.
 
 pub mod clock;
 pub mod config;
 pub mod connect;
 pub mod ids;
+pub mod integration;
 pub mod runs;
 pub mod state;
 pub mod status;
