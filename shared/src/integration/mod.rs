@@ -226,8 +226,12 @@ where
     let LambdaEvent { payload, context } = event;
     match Invocation::from_value(payload) {
         Ok(Invocation::KeepWarm(ping)) => Ok(ping.reply(&deps.instance)),
-        Ok(Invocation::Request(request)) => run::request(request, deps, work).await,
-        Ok(Invocation::Native(event)) => Ok(native::serve(event, &context, deps, work).await),
+        // Boxed: the run's future nests the work's, the SDK's and the runtime's, and
+        // unboxed it takes the compiler past its layout depth limit in `main`.
+        Ok(Invocation::Request(request)) => Box::pin(run::request(request, deps, work)).await,
+        Ok(Invocation::Native(event)) => {
+            Ok(Box::pin(native::serve(event, &context, deps, work)).await)
+        }
         // Connect routes on an answer: a contact flow event it cannot read is
         // answered with ERROR rather than failed.
         Err(RequestError::Event(err)) => {

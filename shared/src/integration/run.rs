@@ -253,8 +253,12 @@ fn checked_output_key(
     Ok((key.to_owned(), removal))
 }
 
-/// Cuts a cause to [`MAX_CAUSE_BYTES`], on a character boundary.
+/// Cuts a cause to [`MAX_CAUSE_BYTES`], on a character boundary; an empty cause
+/// would read as no cause at all, so it is named.
 fn cut(cause: &str) -> String {
+    if cause.trim().is_empty() {
+        return "the integration function failed without giving a cause".to_owned();
+    }
     if cause.len() <= MAX_CAUSE_BYTES {
         return cause.to_owned();
     }
@@ -343,5 +347,6 @@ mod tests {
         let cut = cut(&cause);
         assert!(cut.len() <= MAX_CAUSE_BYTES && cut.len() >= MAX_CAUSE_BYTES - 1);
         assert_eq!(super::cut("short"), "short");
+        assert!(super::cut(" ").contains("without giving a cause"));
     }
 }
