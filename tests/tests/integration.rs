@@ -72,16 +72,7 @@ impl Setup {
             }),
         )
         .await;
-        self.store
-            .start(
-                contact,
-                RunStart {
-                    function_name: ECHO.into(),
-                    timeout: Duration::from_secs(10),
-                },
-            )
-            .await
-            .expect("start a run")
+        start(&self.store, contact).await
     }
 
     async fn state(&self, contact: &ContactId) -> ContactState {
@@ -91,6 +82,20 @@ impl Setup {
     async fn invoke(&self, event: Value) -> Result<Value, IntegrationError> {
         invoke_with(&self.deps, event, echo).await
     }
+}
+
+/// Opens a run as start does.
+async fn start(store: &Store, contact: &ContactId) -> Run {
+    store
+        .start(
+            contact,
+            RunStart {
+                function_name: ECHO.into(),
+                timeout: Duration::from_secs(10),
+            },
+        )
+        .await
+        .expect("start a run")
 }
 
 async fn invoke_with<W>(deps: &Deps, event: Value, work: W) -> Result<Value, IntegrationError>
@@ -283,16 +288,7 @@ async fn a_finish_for_a_superseded_run_is_refused_and_the_new_run_is_untouched()
     let newer = std::sync::Mutex::new(None);
     // A new integration rule fires while the old run's work is going.
     let superseded = async |context: &IntegrationContext, payload: &str| -> Result<String, Cause> {
-        let run = store
-            .start(
-                context.contact_id(),
-                RunStart {
-                    function_name: ECHO.into(),
-                    timeout: Duration::from_secs(10),
-                },
-            )
-            .await
-            .expect("start");
+        let run = start(&store, context.contact_id()).await;
         *newer.lock().unwrap() = Some(run.id);
         Ok(payload.to_owned())
     };
@@ -415,17 +411,7 @@ async fn a_retried_request_for_a_run_already_marked_run_redoes_the_work() {
 async fn a_rule_without_an_output_key_ends_the_run_in_error_with_a_cause() {
     let setup = Setup::new().await;
     let contact = new_contact();
-    let run = setup
-        .store
-        .start(
-            &contact,
-            RunStart {
-                function_name: ECHO.into(),
-                timeout: Duration::from_secs(10),
-            },
-        )
-        .await
-        .unwrap();
+    let run = start(&setup.store, &contact).await;
 
     let reply = setup
         .invoke(request(&contact, Some(&run.id), "x"))

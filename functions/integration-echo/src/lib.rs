@@ -15,7 +15,7 @@
 use std::time::Duration;
 
 use serde_json::Value;
-use shared::integration::{Cause, IntegrationContext};
+use shared::integration::{seconds, Cause, IntegrationContext};
 
 /// The longest `SleepTime`: Lambda stops any function after 15 minutes.
 pub const MAX_SLEEP: Duration = Duration::from_secs(900);
@@ -68,13 +68,9 @@ impl Options {
 }
 
 fn sleep_time(value: &Value) -> Option<Duration> {
-    let seconds = match value {
-        Value::Number(number) => number.as_f64()?,
-        Value::String(text) => text.trim().parse::<f64>().ok()?,
-        _ => return None,
-    };
-    (seconds.is_finite() && (0.0..=MAX_SLEEP.as_secs_f64()).contains(&seconds))
-        .then(|| Duration::from_secs_f64(seconds))
+    seconds(value)
+        .filter(|seconds| (0.0..=MAX_SLEEP.as_secs_f64()).contains(seconds))
+        .map(Duration::from_secs_f64)
 }
 
 #[cfg(test)]

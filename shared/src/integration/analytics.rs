@@ -45,26 +45,26 @@ impl Record<'_> {
     /// `INTEGRATION_RUN`: the function has picked the run up; `Cost` is how long
     /// the run waited for it.
     pub fn run(&self, now: DateTime<Utc>) {
-        tracing::info!(
-            EventType = "ANALYTICS",
-            EventCode = "INTEGRATION_RUN",
-            ContactId = self.contact_id,
-            RuleSet = self.rule.rule_set.as_deref(),
-            Rule = self.rule.rule.as_deref(),
-            RuleType = self.rule.rule_type.as_deref(),
-            FunctionName = self.function_name,
-            Status = IntegrationStatus::Run.as_str(),
-            When = format_rules_engine(now),
-            Cost = self.cost(now),
-            "INTEGRATION_RUN"
-        );
+        self.log("INTEGRATION_RUN", IntegrationStatus::Run, None, now);
     }
 
     /// `INTEGRATION_END`: the run finished as `status`; `Cost` is the whole run.
     pub fn end(&self, status: IntegrationStatus, cause: Option<&str>, now: DateTime<Utc>) {
+        self.log("INTEGRATION_END", status, cause, now);
+    }
+
+    fn log(
+        &self,
+        code: &'static str,
+        status: IntegrationStatus,
+        cause: Option<&str>,
+        now: DateTime<Utc>,
+    ) {
+        // An absent (`None`) field is left out of the line, as the Rules Engine's
+        // JSON left out undefined values.
         tracing::info!(
             EventType = "ANALYTICS",
-            EventCode = "INTEGRATION_END",
+            EventCode = code,
             ContactId = self.contact_id,
             RuleSet = self.rule.rule_set.as_deref(),
             Rule = self.rule.rule.as_deref(),
@@ -74,7 +74,7 @@ impl Record<'_> {
             ErrorCause = cause,
             When = format_rules_engine(now),
             Cost = self.cost(now),
-            "INTEGRATION_END"
+            "{code}"
         );
     }
 

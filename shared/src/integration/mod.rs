@@ -18,6 +18,7 @@
 
 mod analytics;
 mod native;
+mod output;
 pub mod request;
 mod run;
 mod settings;
@@ -30,7 +31,7 @@ use serde_json::Value;
 
 pub use analytics::RuleInfo;
 pub use request::{IntegrationRequest, Invocation, RequestError};
-pub use settings::Settings;
+pub use settings::{seconds, Settings};
 
 use crate::{connect::Instance, Clock, ContactId, ContactState, RunId, Store, StoreError};
 

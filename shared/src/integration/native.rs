@@ -21,7 +21,7 @@ use serde_json::Value;
 use tracing::Instrument;
 
 use super::{
-    run::{describe, perform, Ended, Job},
+    run::{describe, perform, span, Ended, Job},
     settings::parse_timeout,
     Cause, Deps, IntegrationContext, Mode, OUTPUT_KEY, PAYLOAD, TIMEOUT,
 };
@@ -40,12 +40,7 @@ pub(crate) async fn serve<W>(
 where
     W: AsyncFn(&IntegrationContext, &str) -> Result<String, Cause>,
 {
-    let span = tracing::info_span!(
-        "integration",
-        contact_id = %event.contact_id,
-        run_id = tracing::field::Empty,
-        mode = "native",
-    );
+    let span = span(&event.contact_id, Mode::Native);
     match run(event, context, deps, work).instrument(span).await {
         Ok(answer) => answer,
         Err(err) => {

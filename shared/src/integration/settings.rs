@@ -62,17 +62,23 @@ impl Settings {
     }
 }
 
-/// A timeout in seconds as a rule or a block gives it: a number or numeric text,
-/// fractions allowed; `None` when it is not a positive number, capped at
-/// [`MAX_TIMEOUT`].
-pub fn parse_timeout(value: &serde_json::Value) -> Option<Duration> {
+/// Seconds as rules and payloads give them: a number or numeric text, fractions
+/// allowed; `None` for anything else, infinities and NaN included.
+pub fn seconds(value: &serde_json::Value) -> Option<f64> {
     let seconds = match value {
         serde_json::Value::Number(number) => number.as_f64()?,
         serde_json::Value::String(text) => text.trim().parse::<f64>().ok()?,
         _ => return None,
     };
-    (seconds.is_finite() && seconds > 0.0)
-        .then(|| Duration::from_secs_f64(seconds).min(MAX_TIMEOUT))
+    seconds.is_finite().then_some(seconds)
+}
+
+/// A timeout as a rule or a block gives it, in [`seconds`]; `None` when it is not
+/// positive; capped at [`MAX_TIMEOUT`].
+pub fn parse_timeout(value: &serde_json::Value) -> Option<Duration> {
+    seconds(value)
+        .filter(|seconds| *seconds > 0.0)
+        .map(|seconds| Duration::from_secs_f64(seconds.min(MAX_TIMEOUT.as_secs_f64())))
 }
 
 #[cfg(test)]
@@ -112,5 +118,7 @@ mod tests {
         assert_eq!(parse_timeout(&json!("-1")), None);
         assert_eq!(parse_timeout(&json!("soon")), None);
         assert_eq!(parse_timeout(&json!(null)), None);
+        assert_eq!(seconds(&json!("NaN")), None);
+        assert_eq!(seconds(&json!(" 0.5 ")), Some(0.5));
     }
 }
