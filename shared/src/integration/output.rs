@@ -41,13 +41,9 @@ fn too_large(bytes: usize) -> String {
     )
 }
 
-/// The output key, and the change that removes it (for `ERROR`); or the cause
-/// that fails the run when the key is missing, malformed or one the run
-/// transitions own.
-pub(crate) fn checked_output_key(
-    state: &ContactState,
-    key: Option<&str>,
-) -> Result<(String, ItemChange), String> {
+/// The output key, checked before any work; or the cause that fails the run when
+/// the key is missing, malformed or one the run transitions own.
+pub(crate) fn checked_output_key(key: Option<&str>) -> Result<String, String> {
     let key = key
         .filter(|key| !key.is_empty())
         .ok_or_else(|| format!("{OUTPUT_KEY} is not set in the contact's state"))?;
@@ -64,13 +60,23 @@ pub(crate) fn checked_output_key(
             "{OUTPUT_KEY} names {top}, which only the run transitions write"
         ));
     }
-    // Setting on a copy checks the key and yields the removal without touching
-    // the state the work will see.
-    let removal = state
-        .clone()
+    // `set` checks a key before it changes anything, so an empty state is
+    // enough to check it, without copying the contact's.
+    ContactState::default()
         .set(key, Value::Null)
         .map_err(|err| format!("{OUTPUT_KEY} is not a valid state key: {err}"))?;
-    Ok((key.to_owned(), removal))
+    Ok(key.to_owned())
+}
+
+/// The changes that write `output` to `key`, or remove it (`None`), in `state`.
+pub(crate) fn output_change(
+    state: &mut ContactState,
+    key: &str,
+    output: Option<String>,
+) -> ItemChange {
+    state
+        .set(key, output.map_or(Value::Null, Value::String))
+        .expect("the output key was checked before the work")
 }
 
 /// Cuts a cause to [`MAX_CAUSE_BYTES`], on a character boundary; an empty cause
@@ -96,24 +102,29 @@ mod tests {
 
     #[test]
     fn output_keys_are_required_valid_and_not_the_run_s_own() {
-        let state = ContactState::new(
+        assert_eq!(
+            checked_output_key(Some("customer.echo")),
+            Ok("customer.echo".to_owned())
+        );
+        assert!(checked_output_key(None).unwrap_err().contains("is not set"));
+        assert!(checked_output_key(Some("a..b"))
+            .unwrap_err()
+            .contains("not a valid state key"));
+        assert!(checked_output_key(Some("IntegrationStatus.x"))
+            .unwrap_err()
+            .contains("only the run transitions write"));
+    }
+
+    #[test]
+    fn removing_a_dotted_output_key_keeps_the_rest_of_its_item() {
+        let mut state = ContactState::new(
             [("customer".to_owned(), json!({"id": 1, "echo": "x"}))]
                 .into_iter()
                 .collect(),
             None,
         );
-        let (key, removal) = checked_output_key(&state, Some("customer.echo")).unwrap();
-        assert_eq!(key, "customer.echo");
+        let removal = output_change(&mut state, "customer.echo", None);
         assert_eq!(removal, ItemChange::put("customer", r#"{"id":1}"#));
-        assert!(checked_output_key(&state, None)
-            .unwrap_err()
-            .contains("is not set"));
-        assert!(checked_output_key(&state, Some("a..b"))
-            .unwrap_err()
-            .contains("not a valid state key"));
-        assert!(checked_output_key(&state, Some("IntegrationStatus"))
-            .unwrap_err()
-            .contains("only the run transitions write"));
     }
 
     #[test]

@@ -7,7 +7,7 @@ use tracing::Instrument;
 
 use super::{
     analytics::Record,
-    output::{checked_output_key, cut, write_output},
+    output::{checked_output_key, cut, output_change, write_output},
     Cause, Deps, IntegrationContext, IntegrationError, IntegrationRequest, Mode, RuleInfo,
     FUNCTION_NAME, OUTPUT_KEY,
 };
@@ -155,7 +155,7 @@ where
 
     // The key is checked before the run is marked, so a rule without a usable
     // output key fails at once, as the original did.
-    let (output_key, removal) = match checked_output_key(&job.state, job.output_key.as_deref()) {
+    let output_key = match checked_output_key(job.output_key.as_deref()) {
         Ok(checked) => checked,
         Err(cause) => {
             let outcome = store.error(contact, run, &cause, &[]).await?;
@@ -184,9 +184,7 @@ where
 
     let cause = match result {
         Ok(output) => {
-            let change = state
-                .set(&output_key, Value::String(output))
-                .expect("the output key was checked above");
+            let change = output_change(&mut state, &output_key, Some(output));
             match write_output(store, contact, run, change).await? {
                 Ok(outcome) => {
                     return Ok(ended(outcome, &record, contact, run, Ok(()), store));
@@ -196,6 +194,7 @@ where
         }
         Err(cause) => cut(cause.as_str()),
     };
+    let removal = output_change(&mut state, &output_key, None);
     let outcome = store.error(contact, run, &cause, &[removal]).await?;
     Ok(ended(outcome, &record, contact, run, Err(&cause), store))
 }
