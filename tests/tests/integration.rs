@@ -624,3 +624,36 @@ async fn a_run_logs_the_analytics_records_and_no_personal_data() {
     assert!(end["Cost"].as_i64().unwrap() >= 0);
     assert_eq!(logs.events("INTEGRATION_RUN").len(), 2);
 }
+
+#[tokio::test]
+async fn an_error_and_a_refusal_are_logged_with_their_cause_and_reason() {
+    let setup = Setup::new().await;
+    let contact = new_contact();
+    let payload = r#"{"ForcedError": "Billing down"}"#;
+    let run = setup.rule(&contact, "EchoResult", payload).await;
+    let (logs, _guard) = Logs::capture();
+
+    setup
+        .invoke(request(&contact, Some(&run.id), payload))
+        .await
+        .unwrap();
+    // Lambda's retry of a run that already ended.
+    setup
+        .invoke(request(&contact, Some(&run.id), payload))
+        .await
+        .unwrap();
+
+    let ends = logs.events("INTEGRATION_END");
+    assert_eq!(ends.len(), 1, "{}", logs.text());
+    assert_eq!(ends[0]["Status"], "ERROR");
+    assert_eq!(ends[0]["ErrorCause"], "Billing down");
+    let refusals: Vec<_> = logs
+        .lines()
+        .into_iter()
+        .filter(|line| line["refusal"] == "the run already ended as ERROR")
+        .collect();
+    assert_eq!(refusals.len(), 1, "{}", logs.text());
+    assert_eq!(refusals[0]["level"], "WARN");
+    assert_eq!(refusals[0]["contact_id"], contact.as_str());
+    assert_eq!(refusals[0]["run_id"], run.id.as_str());
+}
