@@ -657,3 +657,23 @@ async fn an_error_and_a_refusal_are_logged_with_their_cause_and_reason() {
     assert_eq!(refusals[0]["contact_id"], contact.as_str());
     assert_eq!(refusals[0]["run_id"], run.id.as_str());
 }
+
+#[tokio::test]
+async fn a_malformed_contact_flow_event_is_answered_with_error_and_nothing_of_it_is_logged() {
+    let setup = Setup::new().await;
+    let mut event = fixture("contact-flow-event.json");
+    // serde would quote this value in its message.
+    event["Details"]["Parameters"] = json!("+15555550123");
+    let (logs, _guard) = Logs::capture();
+
+    let answer = setup.invoke(event).await.unwrap();
+
+    assert_eq!(answer["IntegrationStatus"], "ERROR");
+    assert_eq!(
+        answer["IntegrationErrorCause"],
+        "the event is not shaped as Connect sends it"
+    );
+    assert!(!logs.text().contains("+15555550123"), "{}", logs.text());
+    let contact = ContactId::parse("5ca32fbd-8f92-46af-92a5-6b0f970f0efe").unwrap();
+    assert!(setup.table.raw_items(&contact).await.is_empty());
+}

@@ -33,7 +33,10 @@ pub use analytics::RuleInfo;
 pub use request::{IntegrationRequest, Invocation, RequestError};
 pub use settings::{seconds, Settings};
 
-use crate::{connect::Instance, Clock, ContactId, ContactState, RunId, Store, StoreError};
+use crate::{
+    connect::{Answer, EventError, Instance},
+    Clock, ContactId, ContactState, RunId, Store, StoreError,
+};
 
 /// The state key naming where the output goes (set by the Rules Engine).
 pub const OUTPUT_KEY: &str = "CurrentRule_functionOutputKey";
@@ -236,8 +239,13 @@ where
         // Connect routes on an answer: a contact flow event it cannot read is
         // answered with ERROR rather than failed.
         Err(RequestError::Event(err)) => {
-            tracing::error!(error = %err, "cannot read the contact flow event; state untouched");
-            Ok(crate::connect::Answer::error(&err.to_string()).into_value())
+            // serde's message can quote a value of the event; only the kind is told.
+            let cause = match err {
+                EventError::Shape(_) => "the event is not shaped as Connect sends it".to_owned(),
+                other => other.to_string(),
+            };
+            tracing::error!(error = %cause, "cannot read the contact flow event; state untouched");
+            Ok(Answer::error(&cause).into_value())
         }
         Err(err) => {
             tracing::error!(error = %err, "refusing a malformed invocation; state untouched");
