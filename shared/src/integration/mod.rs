@@ -157,7 +157,7 @@ impl Cause {
     }
 
     /// An error and its chain of sources, `outer: inner: ...`.
-    pub fn from_error(err: &(dyn std::error::Error + 'static)) -> Self {
+    pub fn from_error(err: &dyn std::error::Error) -> Self {
         let mut text = err.to_string();
         let mut source = err.source();
         while let Some(inner) = source {
