@@ -13,6 +13,11 @@
 //! - [`config`]: configuration read once from the environment.
 //! - [`connect`]: what Amazon Connect sends and accepts back: a lenient reading of
 //!   its events, the keep-warm ping, and the flat, size-limited answer.
+//! - [`integration`]: the integration function framework: a function is only its
+//!   work, `async fn(&IntegrationContext, &str) -> Result<String, Cause>`, and
+//!   [`integration::handle`] validates, marks the run, records `DONE`/`ERROR` and
+//!   logs the Rules Engine's analytics, for requests from start and for Connect's
+//!   own asynchronous Lambda block alike.
 //! - [`waiting`]: how start and check-timeout wait for a run while Connect holds
 //!   the line: status reads on a growing interval within a budget.
 //! - [`telemetry`]: logging set-up, JSON on Lambda, no personal data.
@@ -21,6 +26,7 @@ pub mod clock;
 pub mod config;
 pub mod connect;
 pub mod ids;
+pub mod integration;
 pub mod runs;
 pub mod state;
 pub mod status;

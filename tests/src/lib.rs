@@ -4,6 +4,11 @@
 //!
 //! DynamoDB Local is started by `scripts/test`, which exports
 //! `AWS_ENDPOINT_URL_DYNAMODB`; the SDK reads it like any other endpoint variable.
+//!
+//! [`logs`] captures what a test logs, to assert on analytics records and on the
+//! personal data that must never reach a log.
+
+pub mod logs;
 
 pub mod counting;
 pub mod lambda;

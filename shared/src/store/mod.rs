@@ -29,6 +29,8 @@ use crate::{
     Transition,
 };
 
+pub mod limits;
+
 type Item = HashMap<String, AttributeValue>;
 
 /// Every item written lives this long after its last write (the Rules Engine's TTL).

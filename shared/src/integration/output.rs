@@ -1,0 +1,138 @@
+//! The run's output and cause as they are written: the output key checked
+//! before any work, an output DynamoDB cannot hold turned into `ERROR`, and
+//! causes kept to a readable size.
+
+use serde_json::Value;
+
+use super::{MAX_CAUSE_BYTES, OUTPUT_KEY};
+use crate::{
+    store::{
+        limits::{value_bytes, MAX_ITEM_BYTES},
+        INTEGRATION_END, INTEGRATION_ERROR_CAUSE, INTEGRATION_START, INTEGRATION_STATUS,
+    },
+    ContactId, ContactState, ItemChange, RunId, Store, StoreError, Transition,
+};
+
+/// Writes `DONE` with the output, or comes back with the cause when DynamoDB
+/// cannot hold the output, so the run ends `ERROR` instead of half-written.
+pub(crate) async fn write_output(
+    store: &Store,
+    contact: &ContactId,
+    run: Option<&RunId>,
+    change: ItemChange,
+) -> Result<Result<Transition, String>, StoreError> {
+    let bytes = value_bytes(&change);
+    if bytes > MAX_ITEM_BYTES {
+        return Ok(Err(too_large(bytes)));
+    }
+    match store.done(contact, run, &[change]).await {
+        Ok(outcome) => Ok(Ok(outcome)),
+        Err(err) if err.is_refused_as_invalid() => {
+            tracing::warn!(error = %err, "DynamoDB refused the output; recording ERROR");
+            Ok(Err(too_large(bytes)))
+        }
+        Err(err) => Err(err),
+    }
+}
+
+fn too_large(bytes: usize) -> String {
+    format!(
+        "output too large: {bytes} bytes to store, and a DynamoDB item holds at most {MAX_ITEM_BYTES}"
+    )
+}
+
+/// The output key, checked before any work; or the cause that fails the run when
+/// the key is missing, malformed or one the run transitions own.
+pub(crate) fn checked_output_key(key: Option<&str>) -> Result<String, String> {
+    let key = key
+        .filter(|key| !key.is_empty())
+        .ok_or_else(|| format!("{OUTPUT_KEY} is not set in the contact's state"))?;
+    let top = key.split('.').next().unwrap_or(key);
+    if [
+        INTEGRATION_STATUS,
+        INTEGRATION_START,
+        INTEGRATION_END,
+        INTEGRATION_ERROR_CAUSE,
+    ]
+    .contains(&top)
+    {
+        return Err(format!(
+            "{OUTPUT_KEY} names {top}, which only the run transitions write"
+        ));
+    }
+    // `set` checks a key before it changes anything, so an empty state is
+    // enough to check it, without copying the contact's.
+    ContactState::default()
+        .set(key, Value::Null)
+        .map_err(|err| format!("{OUTPUT_KEY} is not a valid state key: {err}"))?;
+    Ok(key.to_owned())
+}
+
+/// The changes that write `output` to `key`, or remove it (`None`), in `state`.
+pub(crate) fn output_change(
+    state: &mut ContactState,
+    key: &str,
+    output: Option<String>,
+) -> ItemChange {
+    state
+        .set(key, output.map_or(Value::Null, Value::String))
+        .expect("the output key was checked before the work")
+}
+
+/// Cuts a cause to [`MAX_CAUSE_BYTES`], on a character boundary; an empty cause
+/// would read as no cause at all, so it is named.
+pub(crate) fn cut(cause: &str) -> String {
+    if cause.trim().is_empty() {
+        return "the integration function failed without giving a cause".to_owned();
+    }
+    if cause.len() <= MAX_CAUSE_BYTES {
+        return cause.to_owned();
+    }
+    let mut end = MAX_CAUSE_BYTES;
+    while !cause.is_char_boundary(end) {
+        end -= 1;
+    }
+    cause[..end].to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn output_keys_are_required_valid_and_not_the_run_s_own() {
+        assert_eq!(
+            checked_output_key(Some("customer.echo")),
+            Ok("customer.echo".to_owned())
+        );
+        assert!(checked_output_key(None).unwrap_err().contains("is not set"));
+        assert!(checked_output_key(Some("a..b"))
+            .unwrap_err()
+            .contains("not a valid state key"));
+        assert!(checked_output_key(Some("IntegrationStatus.x"))
+            .unwrap_err()
+            .contains("only the run transitions write"));
+    }
+
+    #[test]
+    fn removing_a_dotted_output_key_keeps_the_rest_of_its_item() {
+        let mut state = ContactState::new(
+            [("customer".to_owned(), json!({"id": 1, "echo": "x"}))]
+                .into_iter()
+                .collect(),
+            None,
+        );
+        let removal = output_change(&mut state, "customer.echo", None);
+        assert_eq!(removal, ItemChange::put("customer", r#"{"id":1}"#));
+    }
+
+    #[test]
+    fn long_causes_are_cut_on_a_character_boundary() {
+        let cause = "é".repeat(MAX_CAUSE_BYTES);
+        let cut = cut(&cause);
+        assert!(cut.len() <= MAX_CAUSE_BYTES && cut.len() >= MAX_CAUSE_BYTES - 1);
+        assert_eq!(super::cut("short"), "short");
+        assert!(super::cut(" ").contains("without giving a cause"));
+    }
+}

@@ -1,0 +1,31 @@
+//! DynamoDB's size limits, as they bear on writing a run's output: what fits in
+//! one item, and how to recognise a write DynamoDB refused as invalid (an item
+//! over 400 KB, for one), which no retry can fix.
+
+use aws_sdk_dynamodb::error::ProvideErrorMetadata;
+
+use super::StoreError;
+use crate::ItemChange;
+
+/// DynamoDB's limit on one item: 400 KB, attribute names and values included.
+pub const MAX_ITEM_BYTES: usize = 400 * 1024;
+
+/// The stored size of `change`'s value, in bytes. A value over [`MAX_ITEM_BYTES`]
+/// cannot be written; the item's other attributes (keys, expiry) add a few dozen
+/// bytes more, so a value just under the limit may still be refused, which
+/// [`StoreError::is_refused_as_invalid`] tells.
+pub fn value_bytes(change: &ItemChange) -> usize {
+    change.value.as_ref().map_or(0, String::len)
+}
+
+impl StoreError {
+    /// DynamoDB refused the request as invalid (`ValidationException`): an item
+    /// too large, an expression it cannot take. The same request will be refused
+    /// again, so the caller records the failure instead of retrying.
+    pub fn is_refused_as_invalid(&self) -> bool {
+        match self {
+            StoreError::Request { source, .. } => source.code() == Some("ValidationException"),
+            _ => false,
+        }
+    }
+}
