@@ -26,7 +26,9 @@ pub const MAX_ANSWER_BYTES: usize = 32 * 1024;
 /// Why an event cannot be read. Never echoes the event: it holds personal data.
 #[derive(Debug, thiserror::Error)]
 pub enum EventError {
-    #[error("the event is not a Connect contact flow event: {0}")]
+    /// serde's message is kept as the source, never shown: it can quote a value
+    /// of the event, such as the caller's phone number.
+    #[error("the event is not shaped as Connect sends it")]
     Shape(#[source] serde_json::Error),
     #[error("the event has no Details.ContactData.InitialContactId or ContactId")]
     NoContactId,

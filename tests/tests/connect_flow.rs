@@ -30,7 +30,8 @@ fn event_for(contact: &ContactId) -> Value {
 /// Seeds the contact's state as the Rules Engine does when an integration rule fires.
 async fn seed_rule(store: &Store, contact: &ContactId, rule: &[(&str, Value)]) {
     let mut state = ContactState::default();
-    let mut changes = Vec::new();
+    // Keyed by item, so a key of `rule` replaces the default of the same name.
+    let mut changes = std::collections::BTreeMap::new();
     for (key, value) in [
         ("CurrentRuleSet", json!("Main")),
         ("CurrentRule", json!("Look up account")),
@@ -41,8 +42,10 @@ async fn seed_rule(store: &Store, contact: &ContactId, rule: &[(&str, Value)]) {
     .into_iter()
     .chain(rule.iter().cloned())
     {
-        changes.push(state.set(key, value).unwrap());
+        let change = state.set(key, value).unwrap();
+        changes.insert(change.what.clone(), change);
     }
+    let changes: Vec<ItemChange> = changes.into_values().collect();
     store.write(contact, &changes).await.unwrap();
 }
 
@@ -720,4 +723,123 @@ async fn a_hung_dynamodb_is_answered_with_error_within_the_budget_and_a_second()
         assert!(took < Duration::from_secs(3), "{name} took {took:?}");
     }
     assert!(lambda.invocations().is_empty());
+}
+
+/// Plays the real echo function for each invocation, on a thread of its own
+/// (the framework's future is not `Send`), as Lambda would run it.
+fn real_echo(store: Store) -> impl Fn(integration_tests::lambda::Invocation) + Send + Sync {
+    move |invocation| {
+        let store = store.clone();
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            let deps =
+                shared::integration::Deps::new(store, shared::integration::Settings::default());
+            let event = lambda_runtime::LambdaEvent::new(
+                invocation.payload,
+                lambda_runtime::Context::default(),
+            );
+            runtime
+                .block_on(shared::integration::handle(
+                    event,
+                    &deps,
+                    integration_echo::echo,
+                ))
+                .unwrap();
+        });
+    }
+}
+
+#[tokio::test]
+async fn start_and_the_real_echo_function_finish_a_run_with_its_output() {
+    let table = TestTable::new().await;
+    let store = table.store();
+    let (with_payload, without_payload) = (new_contact(), new_contact());
+    let mut rule = echo_rule("8");
+    rule[1] = (
+        "CurrentRule_functionPayload",
+        json!(r#"{"Account": "A-1"}"#),
+    );
+    rule.push((
+        "CurrentRule_functionOutputKey",
+        json!("customer.echoResult"),
+    ));
+    seed_rule(&store, &with_payload, &rule).await;
+    seed_rule(
+        &store,
+        &without_payload,
+        &[rule[0].clone(), rule[2].clone()],
+    )
+    .await;
+    let lambda = FakeLambda::accepting(real_echo(store.clone())).await;
+    let deps = start_deps(store.clone(), &lambda);
+
+    let answer = start(&deps, &with_payload).await;
+
+    assert_eq!(answer["IntegrationStatus"], "DONE", "{answer}");
+    let state = store.load_state(&with_payload).await.unwrap();
+    assert_eq!(
+        state.get("customer"),
+        Some(&json!({"echoResult": {"Account": "A-1"}}))
+    );
+
+    // A rule without a payload: echo gets "" and echoes it, which deletes the key.
+    let answer = start(&deps, &without_payload).await;
+    assert_eq!(answer["IntegrationStatus"], "DONE", "{answer}");
+    assert_eq!(lambda.invocations()[1].payload["Payload"], "");
+}
+
+#[tokio::test]
+async fn start_and_check_timeout_log_ids_but_no_personal_data() {
+    let table = TestTable::new().await;
+    let store = table.store();
+    let contact = new_contact();
+    seed_rule(&store, &contact, &echo_rule("1")).await;
+    let lambda = FakeLambda::accepting(|_| {}).await;
+    let mut deps = start_deps(store.clone(), &lambda);
+    deps.config.wait.budget = Duration::from_millis(300);
+    let check = check_timeout::Deps {
+        wait: deps.config.wait,
+        ..check_deps(store.clone())
+    };
+    let refused = FakeLambda::refusing(500, "ServiceException").await;
+    let failing = start_deps(store.clone(), &refused);
+    let (logs, _guard) = integration_tests::logs::Logs::capture();
+
+    start(&deps, &contact).await;
+    check_timeout::handle(event_for(&contact), &check).await;
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let answer = check_timeout::handle(event_for(&contact), &check).await;
+    assert_eq!(answer["IntegrationStatus"], "TIMEOUT");
+    start(&failing, &contact).await;
+    // Events that cannot be read, holding the number where an id should be.
+    let mut bad = event_for(&contact);
+    bad["Details"]["ContactData"]["InitialContactId"] = json!("+1 555 555 0123");
+    integration_start::handle(bad, Some(OWN_ARN), &deps).await;
+    let mut bad = event_for(&contact);
+    bad["Details"]["ContactData"]["InitialContactId"] = json!(["+15555550123"]);
+    check_timeout::handle(bad, &check).await;
+
+    let text = logs.text();
+    for personal in [
+        "+15555550123",
+        "555 555 0123",
+        "ACCT-99887766",
+        "Ada Lovelace",
+    ] {
+        assert!(!text.contains(personal), "{personal} was logged:\n{text}");
+    }
+    let started = logs
+        .lines()
+        .into_iter()
+        .find(|l| l["message"] == "run started")
+        .expect("a run started line");
+    assert_eq!(started["span"]["contact_id"], contact.as_str(), "{started}");
+    assert!(started["span"]["run_id"].is_string(), "{started}");
+    assert!(
+        text.contains("not shaped as Connect sends it") || text.contains("contact id is invalid"),
+        "{text}"
+    );
 }

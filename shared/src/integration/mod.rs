@@ -34,7 +34,7 @@ pub use request::{IntegrationRequest, Invocation, RequestError};
 pub use settings::{seconds, Settings};
 
 use crate::{
-    connect::{Answer, EventError, Instance},
+    connect::{Answer, Instance},
     Clock, ContactId, ContactState, RunId, Store, StoreError,
 };
 
@@ -239,13 +239,9 @@ where
         // Connect routes on an answer: a contact flow event it cannot read is
         // answered with ERROR rather than failed.
         Err(RequestError::Event(err)) => {
-            // serde's message can quote a value of the event; only the kind is told.
-            let cause = match err {
-                EventError::Shape(_) => "the event is not shaped as Connect sends it".to_owned(),
-                other => other.to_string(),
-            };
-            tracing::error!(error = %cause, "cannot read the contact flow event; state untouched");
-            Ok(Answer::error(&cause).into_value())
+            // The event error's text never quotes the event (see `EventError`).
+            tracing::error!(error = %err, "cannot read the contact flow event; state untouched");
+            Ok(Answer::error(&err.to_string()).into_value())
         }
         Err(err) => {
             tracing::error!(error = %err, "refusing a malformed invocation; state untouched");
