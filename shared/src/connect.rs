@@ -394,8 +394,6 @@ mod tests {
         assert_eq!(first["keepWarm"]["name"], json!("f"));
         assert_eq!(ping.reply(&instance)["keepWarm"]["coldStart"], json!(false));
         let err = ConnectRequest::from_value(json!("hello")).unwrap_err();
-        assert!(err
-            .to_string()
-            .starts_with("the event is not a Connect contact flow event"));
+        assert_eq!(err.to_string(), "the event is not shaped as Connect sends it");
     }
 }
