@@ -394,6 +394,9 @@ mod tests {
         assert_eq!(first["keepWarm"]["name"], json!("f"));
         assert_eq!(ping.reply(&instance)["keepWarm"]["coldStart"], json!(false));
         let err = ConnectRequest::from_value(json!("hello")).unwrap_err();
-        assert_eq!(err.to_string(), "the event is not shaped as Connect sends it");
+        assert_eq!(
+            err.to_string(),
+            "the event is not shaped as Connect sends it"
+        );
     }
 }
