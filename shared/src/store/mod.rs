@@ -29,6 +29,12 @@ use crate::{
     Transition,
 };
 
+mod measure;
+mod sweep;
+
+pub use measure::{Mark, Stamp, StampRequest, MEASURED_AT, MEASURED_DURATION_MS, MEASURED_RUNS};
+pub use sweep::{OverdueRun, SWEEP, TIMED_OUT_BY};
+
 type Item = HashMap<String, AttributeValue>;
 
 /// Every item written lives this long after its last write (the Rules Engine's TTL).
@@ -406,6 +412,21 @@ impl Store {
         from: &[IntegrationStatus],
         changes: Vec<ItemChange>,
     ) -> Result<Transition, StoreError> {
+        self.transition_marked(contact_id, run, to, from, changes, &[])
+            .await
+    }
+
+    /// [`Self::transition`], also setting `marks` (attribute, value) on the status
+    /// item, so a reader of the stream can tell who made the transition.
+    async fn transition_marked(
+        &self,
+        contact_id: &ContactId,
+        run: Option<&RunId>,
+        to: IntegrationStatus,
+        from: &[IntegrationStatus],
+        changes: Vec<ItemChange>,
+        marks: &[(&str, AttributeValue)],
+    ) -> Result<Transition, StoreError> {
         let now = self.clock.now();
         let mut update = "SET #v = :to, #exp = :exp".to_owned();
         let mut values = HashMap::from([
@@ -420,6 +441,11 @@ impl Store {
             ("#exp".to_owned(), table::EXPIRY.to_owned()),
             ("#run".to_owned(), table::RUN_ID.to_owned()),
         ]);
+        for (i, (name, value)) in marks.iter().enumerate() {
+            update.push_str(&format!(", #mark{i} = :mark{i}"));
+            names.insert(format!("#mark{i}"), (*name).to_owned());
+            values.insert(format!(":mark{i}"), value.clone());
+        }
         if to.is_terminal() {
             // Leaving the pending-runs index is part of finishing.
             update.push_str(", #ended = :now REMOVE #shard");
