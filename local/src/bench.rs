@@ -8,13 +8,14 @@ use std::{
     time::{Duration, Instant},
 };
 
-use serde_json::{json, Value};
-use shared::{store::INTEGRATION_STATUS, ContactId, Run, RunStart, Store, StoreError, SystemClock};
+use serde_json::Value;
+use shared::{ContactId, RunStart, Store, StoreError, SystemClock};
 use stream_consumer::{Consumer, ConsumerConfig, CountingSink};
+
+use crate::synthetic::{completion_record, unrelated_record, FUNCTION};
 
 /// Records per measured batch.
 pub const BATCH: usize = 1_000;
-const FUNCTION: &str = "bench-rules-integrationEcho";
 
 /// One figure: records per second, the median of the repetitions.
 #[derive(Debug, Clone, PartialEq)]
@@ -119,63 +120,4 @@ async fn completions(store: &Store, repetition: usize) -> Result<Vec<Value>, Sto
     }
     all.sort_by_key(|(i, _)| *i);
     Ok(all.into_iter().map(|(_, record)| record).collect())
-}
-
-fn status_image(run: &Run, status: &str) -> Value {
-    let started = run.started_at.timestamp_millis();
-    json!({
-        "ContactId": {"S": run.contact_id.as_str()},
-        "What": {"S": INTEGRATION_STATUS},
-        "Value": {"S": status},
-        "RunId": {"S": run.id.as_str()},
-        "FunctionName": {"S": run.function_name},
-        "StartedAt": {"N": started.to_string()},
-        "Deadline": {"N": run.deadline.timestamp_millis().to_string()},
-        "EndedAt": {"N": (started + 150).to_string()},
-    })
-}
-
-fn completion_record(run: &Run, sequence: u64) -> Value {
-    let keys =
-        json!({"ContactId": {"S": run.contact_id.as_str()}, "What": {"S": INTEGRATION_STATUS}});
-    record(
-        "MODIFY",
-        keys,
-        Some(status_image(run, "DONE")),
-        Some(status_image(run, "START")),
-        sequence,
-    )
-}
-
-fn unrelated_record(i: u64) -> Value {
-    let contact = format!("bench-unrelated-{i}");
-    let keys = json!({"ContactId": {"S": contact}, "What": {"S": "CurrentRule_functionName"}});
-    let mut image = keys.clone();
-    image["Value"] = json!({"S": FUNCTION});
-    record("INSERT", keys, Some(image), None, 1_000_000 + i)
-}
-
-fn record(name: &str, keys: Value, new: Option<Value>, old: Option<Value>, sequence: u64) -> Value {
-    let mut change = json!({
-        "ApproximateCreationDateTime": chrono::Utc::now().timestamp(),
-        "Keys": keys,
-        "SequenceNumber": format!("{:021}", sequence),
-        "SizeBytes": 256,
-        "StreamViewType": "NEW_AND_OLD_IMAGES",
-    });
-    if let Some(new) = new {
-        change["NewImage"] = new;
-    }
-    if let Some(old) = old {
-        change["OldImage"] = old;
-    }
-    json!({
-        "eventID": format!("{sequence:032x}"),
-        "eventName": name,
-        "eventVersion": "1.1",
-        "eventSource": "aws:dynamodb",
-        "awsRegion": "us-east-1",
-        "dynamodb": change,
-        "eventSourceARN": "arn:aws:dynamodb:us-east-1:123456789012:table/bench/stream/2026-01-01T00:00:00.000",
-    })
 }

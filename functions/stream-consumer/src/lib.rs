@@ -15,6 +15,7 @@
 //! Metrics are CloudWatch Embedded Metric Format lines ([`metrics`], [`emit`]).
 
 pub mod config;
+pub mod emf_check;
 pub mod emit;
 pub mod filter;
 pub mod metrics;

@@ -247,3 +247,6 @@ fn classify(
         _ => Change::Other,
     }
 }
+
+#[cfg(test)]
+mod tests;
