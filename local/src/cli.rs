@@ -14,6 +14,8 @@ use shared::{Store, SystemClock};
 use stream_consumer::{Consumer, ConsumerConfig, StdoutSink, FILTER_PATTERN};
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
+/// `--name value` pairs, in the order given.
+type Options = Vec<(String, String)>;
 
 const USAGE: &str = "usage:
   local-stack replay <file or folder> [--table NAME]
@@ -182,7 +184,7 @@ fn option<'a>(options: &'a [(String, String)], name: &str) -> Option<&'a str> {
 }
 
 /// Positional arguments, and `--name value` pairs.
-fn split(args: &[String]) -> Result<(Vec<String>, Vec<(String, String)>), Error> {
+fn split(args: &[String]) -> Result<(Vec<String>, Options), Error> {
     let (mut positional, mut options) = (Vec::new(), Vec::new());
     let mut args = args.iter();
     while let Some(arg) = args.next() {

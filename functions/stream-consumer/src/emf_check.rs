@@ -16,10 +16,8 @@ pub fn check_emf(document: &Value) -> Result<(), String> {
         .get("_aws")
         .and_then(Value::as_object)
         .ok_or("no _aws object")?;
-    if !aws
-        .get("Timestamp")
-        .is_some_and(|t| t.as_i64().is_some_and(|t| t > 0))
-    {
+    let timestamp = aws.get("Timestamp").and_then(Value::as_i64);
+    if timestamp.is_none_or(|ms| ms <= 0) {
         return Err("_aws.Timestamp is not a positive whole number of milliseconds".into());
     }
     let directives = aws

@@ -205,7 +205,7 @@ fn classify(
     if new.measured {
         return Change::Stamp;
     }
-    let old_open = old.as_ref().map_or(true, |old| old.status.is_open());
+    let old_open = old.as_ref().is_none_or(|old| old.status.is_open());
     if new.status.is_terminal() && old_open {
         let run_id = new
             .run_id
