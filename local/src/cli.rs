@@ -10,14 +10,15 @@ use local_stack::{
     stream_event::scheduled_event,
     target::{ConsumerTarget, InProcess, LambdaFunction},
 };
-use shared::{Store, SystemClock};
-use stream_consumer::{Consumer, ConsumerConfig, StdoutSink, FILTER_PATTERN};
+use shared::{telemetry::error_chain, Store, SystemClock};
+use stream_consumer::{Consumer, ConsumerConfig, MetricsSink, FILTER_PATTERN};
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
 /// `--name value` pairs, in the order given.
 type Options = Vec<(String, String)>;
 
 const USAGE: &str = "usage:
+  local-stack create-table NAME
   local-stack replay <file or folder> [--table NAME]
   local-stack poll [--table NAME] [--function NAME] [--from trim-horizon|latest]
   local-stack bench-consumer [--repetitions N]
@@ -41,6 +42,14 @@ pub async fn run(args: &[String]) -> Result<(), Error> {
             Ok(())
         }
         "poll" => poll(&options).await,
+        "create-table" => {
+            let [name] = positional.as_slice() else {
+                return Err(USAGE.into());
+            };
+            Store::create_table(&dynamodb().await, name, &shared::table::STATE_TABLE).await?;
+            println!("created {name} (keys, stream, PendingRuns index, TTL)");
+            Ok(())
+        }
         "bench-consumer" => {
             let repetitions = option(&options, "--repetitions")
                 .map(str::parse)
@@ -86,35 +95,32 @@ async fn poll(options: &[(String, String)]) -> Result<(), Error> {
                 client: aws_sdk_lambda::Client::new(&sdk),
                 function_name: name.into(),
             };
-            let poller = Poller::for_table(
-                &dynamodb,
-                streams,
-                &table,
-                FILTER_PATTERN,
-                target.clone(),
-                config,
-            )
-            .await?;
-            poll_forever(poller, target).await
+            poll_forever(&dynamodb, streams, &table, target, config).await
         }
         None => {
             let target = InProcess(Arc::new(consumer(options).await?));
-            let poller = Poller::for_table(
-                &dynamodb,
-                streams,
-                &table,
-                FILTER_PATTERN,
-                target.clone(),
-                config,
-            )
-            .await?;
-            poll_forever(poller, target).await
+            poll_forever(&dynamodb, streams, &table, target, config).await
         }
     }
 }
 
 /// Polls every second and sends the schedule's event every minute, as the template does.
-async fn poll_forever<T: ConsumerTarget>(mut poller: Poller<T>, target: T) -> Result<(), Error> {
+async fn poll_forever<T: ConsumerTarget + Clone>(
+    dynamodb: &aws_sdk_dynamodb::Client,
+    streams: aws_sdk_dynamodbstreams::Client,
+    table: &str,
+    target: T,
+    config: PollerConfig,
+) -> Result<(), Error> {
+    let mut poller = Poller::for_table(
+        dynamodb,
+        streams,
+        table,
+        FILTER_PATTERN,
+        target.clone(),
+        config,
+    )
+    .await?;
     eprintln!("polling {}", poller.stream_arn());
     let mut last_schedule: Option<std::time::Instant> = None;
     loop {
@@ -129,7 +135,7 @@ async fn poll_forever<T: ConsumerTarget>(mut poller: Poller<T>, target: T) -> Re
                 .await
             {
                 Ok(answer) => eprintln!("schedule: {answer}"),
-                Err(err) => eprintln!("schedule: {}", report(&err)),
+                Err(err) => eprintln!("schedule: {}", error_chain(&err)),
             }
         }
         tokio::time::sleep(Duration::from_secs(1)).await;
@@ -141,8 +147,17 @@ async fn consumer(options: &[(String, String)]) -> Result<Consumer, Error> {
     Ok(Consumer::new(
         store,
         ConsumerConfig::from_env()?,
-        Arc::new(StdoutSink),
+        Arc::new(StderrSink),
     ))
+}
+
+/// EMF lines on stderr: stdout is for the command's report.
+struct StderrSink;
+
+impl MetricsSink for StderrSink {
+    fn write_line(&self, line: String) {
+        eprintln!("{line}");
+    }
 }
 
 fn table(options: &[(String, String)]) -> Result<String, Error> {
@@ -196,16 +211,4 @@ fn split(args: &[String]) -> Result<(Vec<String>, Options), Error> {
         }
     }
     Ok((positional, options))
-}
-
-/// An error with its chain of sources.
-pub fn report(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }

@@ -94,12 +94,5 @@ pub fn new_contact() -> ContactId {
 
 /// An error with its whole chain of sources, for panic messages.
 pub fn report(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
+    shared::telemetry::error_chain(err)
 }

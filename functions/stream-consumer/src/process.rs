@@ -6,7 +6,7 @@ use std::fmt;
 use serde_json::Value;
 use shared::{
     store::{Mark, Stamp, StampRequest},
-    ContactId, IntegrationStatus, StoreError,
+    ContactId, IntegrationStatus, RunId, StoreError,
 };
 
 use crate::{
@@ -145,7 +145,7 @@ impl Consumer {
             _ => (Ok(Outcome::Ignored("no run finished or replaced")), None),
         };
         let outcome = outcome.unwrap_or_else(|err| {
-            let reason = shared_report(&err);
+            let reason = shared::telemetry::error_chain(&err);
             if err.is_retryable() {
                 tracing::warn!(sequence = %record.sequence, reason = %reason, "RECORD_FAILED_RETRYING");
                 Outcome::Failed(reason)
@@ -189,18 +189,12 @@ impl Consumer {
                 Mark::Gone => false,
             },
         };
-        let now = self.store.clock().now();
         Ok(if run.swept {
-            self.emit(emit::abandoned(
-                now,
-                contact,
-                run.run_id.as_ref(),
-                run.function_name.as_deref(),
-                emit::DEADLINE,
-            ));
+            let function = run.function_name.as_deref();
+            self.emit_abandoned(contact, run.run_id.as_ref(), function, emit::DEADLINE);
             Outcome::AbandonedPastDeadline
         } else {
-            self.emit(emit::completion(now, contact, run));
+            self.emit(emit::completion(self.store.clock().now(), contact, run));
             Outcome::Measured {
                 status: run.status,
                 stamped,
@@ -220,14 +214,8 @@ impl Consumer {
             // mark and does not count the run again.
             outcome = match self.store.mark_measured(contact, &old.key).await? {
                 Mark::Marked | Mark::Gone => {
-                    let now = self.store.clock().now();
-                    self.emit(emit::abandoned(
-                        now,
-                        contact,
-                        old.run_id.as_ref(),
-                        old.function_name.as_deref(),
-                        emit::SUPERSEDED,
-                    ));
+                    let function = old.function_name.as_deref();
+                    self.emit_abandoned(contact, old.run_id.as_ref(), function, emit::SUPERSEDED);
                     Outcome::AbandonedSuperseded
                 }
                 Mark::AlreadyMarked => Outcome::AlreadyMeasured,
@@ -236,16 +224,15 @@ impl Consumer {
         self.store.carry_measured(contact, carry).await?;
         Ok(outcome)
     }
-}
 
-/// An error with its chain of sources, for a log field.
-fn shared_report(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
+    fn emit_abandoned(
+        &self,
+        contact: &ContactId,
+        run: Option<&RunId>,
+        function: Option<&str>,
+        reason: &'static str,
+    ) {
+        let now = self.store.clock().now();
+        self.emit(emit::abandoned(now, contact, run, function, reason));
     }
-    text
 }

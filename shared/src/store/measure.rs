@@ -216,7 +216,10 @@ impl Store {
     }
 
     /// The status item as stored, every attribute, read consistently.
-    async fn raw_status(&self, contact_id: &ContactId) -> Result<Option<Item>, StoreError> {
+    pub(super) async fn raw_status(
+        &self,
+        contact_id: &ContactId,
+    ) -> Result<Option<Item>, StoreError> {
         let output = self
             .client
             .get_item()

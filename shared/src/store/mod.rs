@@ -242,17 +242,8 @@ impl Store {
 
     /// Reads only the status item, consistently: what a poller needs.
     pub async fn status(&self, contact_id: &ContactId) -> Result<Option<StatusRecord>, StoreError> {
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(Self::key(contact_id, INTEGRATION_STATUS)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(request_error("GetItem"))?;
-        output
-            .item
+        self.raw_status(contact_id)
+            .await?
             .map(|item| status_record(contact_id, item))
             .transpose()
     }
