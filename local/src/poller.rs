@@ -11,9 +11,11 @@ use serde_json::Value;
 
 use crate::{
     filter::{Filter, FilterError},
-    stream_event::{lambda_event, lambda_record},
+    stream_event::lambda_record,
     target::ConsumerTarget,
 };
+
+mod redelivery;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PollError {
@@ -214,29 +216,6 @@ impl<T: ConsumerTarget> Poller<T> {
         Ok(())
     }
 
-    /// Delivers a batch; after a failure, again from the failed record on.
-    async fn deliver(&self, mut batch: Vec<Value>, report: &mut PollReport) {
-        for attempt in 1..=self.config.max_attempts {
-            report.invocations += 1;
-            let failed_from = match self.target.invoke(lambda_event(batch.clone())).await {
-                Ok(answer) => first_failure(&answer, &batch),
-                Err(err) => {
-                    tracing::warn!(error = %err, attempt, "CONSUMER_INVOCATION_FAILED");
-                    Some(0)
-                }
-            };
-            let Some(from) = failed_from else { return };
-            // Lambda checkpoints everything before the failed record.
-            batch.drain(..from);
-            if attempt < self.config.max_attempts {
-                report.redeliveries += 1;
-                tokio::time::sleep(self.config.retry_delay * attempt).await;
-            }
-        }
-        tracing::warn!(records = batch.len(), "BATCH_SKIPPED_AFTER_RETRIES");
-        report.skipped += batch.len();
-    }
-
     async fn discover_shards(&mut self) -> Result<(), PollError> {
         let mut after: Option<String> = None;
         loop {
@@ -284,27 +263,6 @@ impl<T: ConsumerTarget> Poller<T> {
         self.started = true;
         Ok(())
     }
-}
-
-/// The index of the first failed record, as Lambda reads the partial batch
-/// response: the earliest listed record; an identifier not in the batch (or an
-/// answer that is not a batch response) fails the whole batch.
-fn first_failure(answer: &Value, batch: &[Value]) -> Option<usize> {
-    let failures = match answer.get("batchItemFailures") {
-        None | Some(Value::Null) => return None,
-        Some(Value::Array(failures)) => failures,
-        Some(_) => return Some(0),
-    };
-    failures
-        .iter()
-        .map(|failure| {
-            let id = failure["itemIdentifier"].as_str().unwrap_or_default();
-            batch
-                .iter()
-                .position(|record| record["dynamodb"]["SequenceNumber"].as_str() == Some(id))
-                .unwrap_or(0)
-        })
-        .min()
 }
 
 fn add(total: &mut PollReport, pass: PollReport) {

@@ -99,3 +99,15 @@ async fn a_failing_record_in_the_middle_stops_the_batch_and_the_retry_measures_e
         .all(|o| matches!(o, Outcome::Ignored(_) | Outcome::AlreadyMeasured)));
     assert_eq!(harness.metric("IntegrationCount").len(), 3);
 }
+
+#[tokio::test]
+async fn an_event_of_neither_kind_is_refused_and_not_worth_retrying() {
+    let harness = Harness::new().await;
+    let err = harness
+        .consumer
+        .handle(json!({"keepWarm": {"name": "x"}}))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, stream_consumer::ConsumerError::UnknownEvent));
+    assert!(!err.is_retryable());
+}
