@@ -71,7 +71,7 @@ impl Store {
         request: &StampRequest<'_>,
     ) -> Result<Stamp, StoreError> {
         let now = to_epoch_ms(self.clock.now());
-        let mut update = "SET #at = :now ADD #runs :key".to_owned();
+        let mut set = vec!["#at = :now"];
         let mut names = HashMap::from([
             ("#v".to_owned(), table::VALUE.to_owned()),
             ("#run".to_owned(), table::RUN_ID.to_owned()),
@@ -91,7 +91,7 @@ impl Store {
             ),
         ]);
         if let Some(duration) = request.duration {
-            update = update.replace("ADD", ", #dur = :dur ADD");
+            set.push("#dur = :dur");
             names.insert("#dur".into(), MEASURED_DURATION_MS.into());
             values.insert(
                 ":dur".into(),
@@ -105,6 +105,7 @@ impl Store {
             }
             None => "attribute_not_exists(#run)",
         };
+        let update = format!("SET {} ADD #runs :key", set.join(", "));
         let condition = format!(
             "{run_condition} AND #v = :status AND attribute_not_exists(#at) AND NOT contains(#runs, :k)"
         );

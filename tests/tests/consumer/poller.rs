@@ -191,3 +191,49 @@ async fn the_poller_delivers_again_from_the_failed_record_on() {
     );
     assert_eq!(report.redeliveries, 1);
 }
+
+#[tokio::test]
+async fn runs_of_one_contact_are_measured_once_however_their_records_and_newer_runs_interleave() {
+    let table = TestTable::new().await;
+    let (store, _clock) = table.store_with_manual_clock();
+    let harness = Harness::with_store(table, store.clone());
+    let mut live = poller(&harness.table, InProcess(harness.consumer.clone())).await;
+    let finish = |contact: ContactId| {
+        let store = store.clone();
+        async move {
+            let run = store
+                .start(&contact, start("dev-rules-integrationEcho", 10))
+                .await
+                .unwrap();
+            store.done(&contact, Some(&run.id), &[]).await.unwrap();
+            run.id
+        }
+    };
+
+    // GIVEN a contact whose runs are each measured before the next starts, so
+    // each stamped item is replaced by the next run's START ...
+    let chained = new_contact();
+    let mut runs = Vec::new();
+    for _ in 0..3 {
+        runs.push(finish(chained.clone()).await);
+        live.drain(10).await.unwrap();
+    }
+    // ... and a contact whose three runs all finish before the consumer sees any,
+    // so the first two completions find their item held by a newer run
+    let hurried = new_contact();
+    for _ in 0..3 {
+        runs.push(finish(hurried.clone()).await);
+    }
+    live.drain(10).await.unwrap();
+
+    // WHEN the whole stream is replayed from its start
+    let mut replay = poller(&harness.table, InProcess(harness.consumer.clone())).await;
+    replay.drain(10).await.unwrap();
+
+    // THEN each run was measured exactly once
+    for run in &runs {
+        let documents = harness.metric_for_run("IntegrationCount", run.as_str());
+        assert_eq!(documents.len(), 1, "run {run}: {documents:?}");
+    }
+    assert_eq!(harness.metric("IntegrationCount").len(), runs.len());
+}
