@@ -9,6 +9,8 @@
 //!   to be measured: the item's own once stamped, and earlier runs whose records
 //!   arrived after their item had been replaced by a newer run. `start` replaces
 //!   the whole item, so the consumer carries the set over to the new run's item.
+//! - `MeasuredBy` holds a token unique to the last stamp or mark, so that a write
+//!   the SDK retried after its answer was lost is recognised as this caller's.
 //!
 //! Every write here is one conditional UpdateItem on the status item.
 
@@ -27,6 +29,10 @@ pub const MEASURED_AT: &str = "MeasuredAt";
 pub const MEASURED_DURATION_MS: &str = "MeasuredDurationMs";
 /// Keys of the contact's runs already measured (string set).
 pub const MEASURED_RUNS: &str = "MeasuredRuns";
+/// A token unique to the last stamp or mark written: when the SDK retries a
+/// write whose first attempt landed but whose answer was lost, the retry is
+/// refused, and the token tells "my own write" from "someone else's".
+pub const MEASURED_BY: &str = "MeasuredBy";
 
 /// A finished run to stamp on its own status item.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,15 +77,18 @@ impl Store {
         request: &StampRequest<'_>,
     ) -> Result<Stamp, StoreError> {
         let now = to_epoch_ms(self.clock.now());
-        let mut set = vec!["#at = :now"];
+        let token = uuid::Uuid::new_v4().to_string();
+        let mut set = vec!["#at = :now", "#by = :token"];
         let mut names = HashMap::from([
             ("#v".to_owned(), table::VALUE.to_owned()),
             ("#run".to_owned(), table::RUN_ID.to_owned()),
             ("#at".to_owned(), MEASURED_AT.to_owned()),
             ("#runs".to_owned(), MEASURED_RUNS.to_owned()),
+            ("#by".to_owned(), MEASURED_BY.to_owned()),
         ]);
         let mut values = HashMap::from([
             (":now".to_owned(), AttributeValue::N(now.to_string())),
+            (":token".to_owned(), AttributeValue::S(token.clone())),
             (
                 ":key".to_owned(),
                 AttributeValue::Ss(vec![request.key.to_owned()]),
@@ -119,8 +128,9 @@ impl Store {
         let Some(current) = self.raw_status(contact_id).await? else {
             return Ok(Stamp::Gone);
         };
-        let measured = matches!(current.get(MEASURED_RUNS), Some(AttributeValue::Ss(keys)) if keys.iter().any(|k| k == request.key));
-        Ok(if measured {
+        Ok(if written_by(&current, &token) {
+            Stamp::Stamped
+        } else if holds_key(&current, request.key) {
             Stamp::AlreadyMeasured
         } else {
             Stamp::NotCurrent
@@ -134,18 +144,21 @@ impl Store {
         contact_id: &ContactId,
         key: &str,
     ) -> Result<Mark, StoreError> {
+        let token = uuid::Uuid::new_v4().to_string();
         let names = HashMap::from([
             ("#what".to_owned(), table::WHAT.to_owned()),
             ("#runs".to_owned(), MEASURED_RUNS.to_owned()),
+            ("#by".to_owned(), MEASURED_BY.to_owned()),
         ]);
         let values = HashMap::from([
             (":key".to_owned(), AttributeValue::Ss(vec![key.to_owned()])),
             (":k".to_owned(), AttributeValue::S(key.to_owned())),
+            (":token".to_owned(), AttributeValue::S(token.clone())),
         ]);
         if self
             .conditional_update(
                 contact_id,
-                "ADD #runs :key".into(),
+                "SET #by = :token ADD #runs :key".into(),
                 "attribute_exists(#what) AND NOT contains(#runs, :k)".into(),
                 names,
                 values,
@@ -156,6 +169,7 @@ impl Store {
         }
         Ok(match self.raw_status(contact_id).await? {
             None => Mark::Gone,
+            Some(current) if written_by(&current, &token) => Mark::Marked,
             Some(_) => Mark::AlreadyMarked,
         })
     }
@@ -232,4 +246,13 @@ impl Store {
             .map_err(request_error("GetItem"))?;
         Ok(output.item)
     }
+}
+
+/// Whether `item`'s last stamp or mark is the write that carried `token`.
+fn written_by(item: &Item, token: &str) -> bool {
+    matches!(item.get(MEASURED_BY), Some(AttributeValue::S(by)) if by == token)
+}
+
+fn holds_key(item: &Item, key: &str) -> bool {
+    matches!(item.get(MEASURED_RUNS), Some(AttributeValue::Ss(keys)) if keys.iter().any(|k| k == key))
 }

@@ -32,7 +32,9 @@ use crate::{
 mod measure;
 mod sweep;
 
-pub use measure::{Mark, Stamp, StampRequest, MEASURED_AT, MEASURED_DURATION_MS, MEASURED_RUNS};
+pub use measure::{
+    Mark, Stamp, StampRequest, MEASURED_AT, MEASURED_BY, MEASURED_DURATION_MS, MEASURED_RUNS,
+};
 pub use sweep::{OverdueRun, SWEEP, TIMED_OUT_BY};
 
 type Item = HashMap<String, AttributeValue>;

@@ -57,8 +57,13 @@ impl Harness {
             if image["What"]["S"].as_str() != Some(INTEGRATION_STATUS) {
                 continue;
             }
+            // The fixtures' Expiry has passed: left as is, DynamoDB Local's TTL would
+            // delete the seeded item at a moment of its choosing during the test.
+            let mut image = image.clone();
+            let expiry = chrono::Utc::now().timestamp() + shared::store::STATE_TTL.as_secs() as i64;
+            image["Expiry"] = serde_json::json!({ "N": expiry.to_string() });
             let item: serde_dynamo::Item =
-                serde_json::from_value(image.clone()).expect("fixture images are DynamoDB JSON");
+                serde_json::from_value(image).expect("fixture images are DynamoDB JSON");
             self.table
                 .client
                 .put_item()
