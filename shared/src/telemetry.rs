@@ -27,3 +27,16 @@ pub fn init() {
         builder.compact().init();
     }
 }
+
+/// An error with its whole chain of sources, `: `-separated, for one log field
+/// or message. Errors of this workspace name ids and statuses, never state values.
+pub fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}

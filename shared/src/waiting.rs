@@ -186,20 +186,8 @@ pub async fn answer_from_state(store: &Store, contact_id: &ContactId) -> Answer 
 
 /// The answer when the state table cannot be read or written.
 pub fn store_failure(err: &StoreError) -> Answer {
-    tracing::error!(error = %error_chain(err), "the state table could not be reached");
+    tracing::error!(error = %crate::telemetry::error_chain(err), "the state table could not be reached");
     Answer::error("The state table could not be reached")
-}
-
-/// An error with its sources, for a log field.
-pub fn error_chain(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 #[cfg(test)]

@@ -160,5 +160,5 @@ pub fn new_contact() -> ContactId {
 
 /// An error with its whole chain of sources, for panic messages.
 pub fn report(err: &dyn std::error::Error) -> String {
-    shared::waiting::error_chain(err)
+    shared::telemetry::error_chain(err)
 }

@@ -19,7 +19,8 @@ use aws_sdk_lambda::{primitives::Blob, types::InvocationType};
 use serde_json::{json, Value};
 use shared::{
     connect::{Answer, ConnectRequest, ContactFlowEvent, Instance},
-    waiting::{self, answer_from_state, error_chain, store_failure, WaitConfig},
+    telemetry::error_chain,
+    waiting::{self, answer_from_state, store_failure, WaitConfig},
     ContactId, ContactState, Run, RunStart, Store,
 };
 use tracing::{info, warn, Instrument};

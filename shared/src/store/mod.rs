@@ -30,6 +30,13 @@ use crate::{
 };
 
 pub mod limits;
+mod measure;
+mod sweep;
+
+pub use measure::{
+    Mark, Stamp, StampRequest, MEASURED_AT, MEASURED_BY, MEASURED_DURATION_MS, MEASURED_RUNS,
+};
+pub use sweep::{OverdueRun, SWEEP, TIMED_OUT_BY};
 
 type Item = HashMap<String, AttributeValue>;
 
@@ -242,17 +249,8 @@ impl Store {
 
     /// Reads only the status item, consistently: what a poller needs.
     pub async fn status(&self, contact_id: &ContactId) -> Result<Option<StatusRecord>, StoreError> {
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(Self::key(contact_id, INTEGRATION_STATUS)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(request_error("GetItem"))?;
-        output
-            .item
+        self.raw_status(contact_id)
+            .await?
             .map(|item| status_record(contact_id, item))
             .transpose()
     }
@@ -412,6 +410,21 @@ impl Store {
         from: &[IntegrationStatus],
         changes: Vec<ItemChange>,
     ) -> Result<Transition, StoreError> {
+        self.transition_marked(contact_id, run, to, from, changes, &[])
+            .await
+    }
+
+    /// [`Self::transition`], also setting `marks` (attribute, value) on the status
+    /// item, so a reader of the stream can tell who made the transition.
+    async fn transition_marked(
+        &self,
+        contact_id: &ContactId,
+        run: Option<&RunId>,
+        to: IntegrationStatus,
+        from: &[IntegrationStatus],
+        changes: Vec<ItemChange>,
+        marks: &[(&str, AttributeValue)],
+    ) -> Result<Transition, StoreError> {
         let now = self.clock.now();
         let mut update = "SET #v = :to, #exp = :exp".to_owned();
         let mut values = HashMap::from([
@@ -426,6 +439,11 @@ impl Store {
             ("#exp".to_owned(), table::EXPIRY.to_owned()),
             ("#run".to_owned(), table::RUN_ID.to_owned()),
         ]);
+        for (i, (name, value)) in marks.iter().enumerate() {
+            update.push_str(&format!(", #mark{i} = :mark{i}"));
+            names.insert(format!("#mark{i}"), (*name).to_owned());
+            values.insert(format!(":mark{i}"), value.clone());
+        }
         if to.is_terminal() {
             // Leaving the pending-runs index is part of finishing.
             update.push_str(", #ended = :now REMOVE #shard");

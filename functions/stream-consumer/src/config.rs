@@ -1,0 +1,95 @@
+//! The consumer's own settings, read once from the environment next to the
+//! shared [`shared::Config`].
+
+use std::time::Duration;
+
+use shared::{config::Env, ConfigError};
+
+/// The CloudWatch namespace used when `METRICS_NAMESPACE` is not set.
+pub const DEFAULT_NAMESPACE: &str = "ConnectIntegrations";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsumerConfig {
+    /// `METRICS_NAMESPACE` (default `ConnectIntegrations`).
+    pub namespace: String,
+    /// `ABANDONED_GRACE_MS` (default 30 000): how long past its deadline an open
+    /// run is left to check-timeout before the sweep times it out.
+    pub grace: Duration,
+    /// `SWEEP_INTERVAL_MS` (default 5 000): the least time between two sweeps run
+    /// on stream batches. Scheduled events always sweep.
+    pub sweep_interval: Duration,
+    /// `SWEEP_LIMIT` (default 100): the most runs one sweep looks at per index shard,
+    /// so a backlog is worked off over several sweeps, each of bounded time.
+    pub sweep_limit: i32,
+}
+
+impl Default for ConsumerConfig {
+    fn default() -> Self {
+        Self {
+            namespace: DEFAULT_NAMESPACE.into(),
+            grace: Duration::from_secs(30),
+            sweep_interval: Duration::from_secs(5),
+            sweep_limit: 100,
+        }
+    }
+}
+
+impl ConsumerConfig {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let env = Env(&lookup);
+        let defaults = Self::default();
+        let sweep_limit = env.parse("SWEEP_LIMIT", defaults.sweep_limit, "a whole number")?;
+        if !(1..=1_000).contains(&sweep_limit) {
+            return Err(ConfigError::Malformed {
+                name: "SWEEP_LIMIT",
+                reason: format!("expected 1 to 1000, got {sweep_limit}"),
+            });
+        }
+        Ok(Self {
+            namespace: env
+                .optional("METRICS_NAMESPACE")
+                .unwrap_or(defaults.namespace),
+            grace: env.millis("ABANDONED_GRACE_MS", 30_000)?,
+            sweep_interval: env.millis("SWEEP_INTERVAL_MS", 5_000)?,
+            sweep_limit,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_apply_and_each_setting_can_be_changed() {
+        assert_eq!(
+            ConsumerConfig::from_lookup(|_| None).unwrap(),
+            ConsumerConfig::default()
+        );
+        let config = ConsumerConfig::from_lookup(|name| match name {
+            "METRICS_NAMESPACE" => Some("Test".into()),
+            "ABANDONED_GRACE_MS" => Some("1000".into()),
+            _ => None,
+        })
+        .unwrap();
+        assert_eq!(config.namespace, "Test");
+        assert_eq!(config.grace, Duration::from_secs(1));
+    }
+
+    #[test]
+    fn an_unbounded_sweep_limit_is_refused() {
+        let err = ConsumerConfig::from_lookup(|name| (name == "SWEEP_LIMIT").then(|| "0".into()))
+            .unwrap_err();
+        assert!(matches!(
+            err,
+            ConfigError::Malformed {
+                name: "SWEEP_LIMIT",
+                ..
+            }
+        ));
+    }
+}

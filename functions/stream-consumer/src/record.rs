@@ -1,0 +1,252 @@
+//! Reading one stream record and deciding what it is about, without touching
+//! DynamoDB: pure, so every case is a unit test.
+//!
+//! Records are read leniently, one at a time, so a record the SDK types cannot
+//! read is "malformed" on its own and never takes its batch down with it.
+
+use std::time::Duration;
+
+use aws_lambda_events::event::dynamodb::EventRecord;
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use serde_json::Value;
+use shared::{
+    store::{INTEGRATION_STATUS, SWEEP},
+    time::from_epoch_ms,
+    ContactId, IntegrationStatus, RunId,
+};
+
+/// The status item as a stream image shows it. Other attributes are ignored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusImage {
+    pub status: IntegrationStatus,
+    pub run_id: Option<RunId>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub function_name: Option<String>,
+    pub ended_at: Option<DateTime<Utc>>,
+    pub measured: bool,
+    pub measured_runs: Vec<String>,
+    pub swept: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct RawImage {
+    value: String,
+    run_id: Option<String>,
+    started_at: Option<i64>,
+    function_name: Option<String>,
+    ended_at: Option<i64>,
+    measured_at: Option<i64>,
+    #[serde(default)]
+    measured_runs: Vec<String>,
+    timed_out_by: Option<String>,
+}
+
+/// A run that finished with this record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Completion {
+    /// The run id the status item holds for this completion (`None` for older writers).
+    pub item_run: Option<RunId>,
+    /// The run's identity: from the new image, else the old one.
+    pub run_id: Option<RunId>,
+    /// What the run is known by in `MeasuredRuns`.
+    pub key: String,
+    pub status: IntegrationStatus,
+    pub function_name: Option<String>,
+    pub duration: Option<Duration>,
+    /// Timed out by the abandoned-run sweep rather than by check-timeout.
+    pub swept: bool,
+}
+
+/// An open run that a new `START` replaced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Superseded {
+    pub run_id: Option<RunId>,
+    pub key: String,
+    pub function_name: Option<String>,
+}
+
+/// What a record is about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    /// Another state key of a contact.
+    Unrelated,
+    /// The metrics stamp's own write.
+    Stamp,
+    /// The status item was deleted (TTL or otherwise).
+    Removed,
+    Completion(Completion),
+    /// A new run replaced the item: maybe an open run abandoned, and the measured
+    /// runs the old item knew, to carry over.
+    Replaced {
+        superseded: Option<Superseded>,
+        carry: Vec<String>,
+    },
+    /// Any other change of the status item (open to open, a mark being added).
+    Other,
+}
+
+/// A record read: its sequence number, when it was written, whose it is, and what about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record {
+    pub sequence: String,
+    pub created: Option<DateTime<Utc>>,
+    pub contact_id: Option<ContactId>,
+    pub change: Change,
+}
+
+/// A record that cannot be read; skipped, never retried.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("malformed stream record {sequence}: {reason}")]
+pub struct Malformed {
+    pub sequence: String,
+    pub reason: String,
+}
+
+/// Reads one record of a stream event as Lambda delivers it.
+pub fn read(raw: &Value) -> Result<Record, Malformed> {
+    let change = &raw["dynamodb"];
+    let sequence = change["SequenceNumber"]
+        .as_str()
+        .unwrap_or("(no sequence number)")
+        .to_owned();
+    let malformed = |reason: String| Malformed {
+        sequence: sequence.clone(),
+        reason,
+    };
+    // Lambda writes epoch seconds, with a fraction on AWS, whole minutes on DynamoDB Local.
+    let created = change["ApproximateCreationDateTime"]
+        .as_f64()
+        .and_then(|secs| DateTime::from_timestamp_millis((secs * 1000.0) as i64));
+    // The cheap test first: most records of the table are other state keys.
+    match change["Keys"]["What"]["S"].as_str() {
+        Some(INTEGRATION_STATUS) => {}
+        Some(_) => {
+            return Ok(Record {
+                sequence,
+                created,
+                contact_id: None,
+                change: Change::Unrelated,
+            })
+        }
+        None => return Err(malformed("its Keys have no string What".into())),
+    }
+    let record: EventRecord =
+        serde_json::from_value(raw.clone()).map_err(|err| malformed(err.to_string()))?;
+    let keys = &record.change.keys;
+    let contact_id = match keys.get(shared::table::CONTACT_ID) {
+        Some(serde_dynamo::AttributeValue::S(id)) => ContactId::parse(id.as_str())
+            .map_err(|err| malformed(format!("its ContactId is invalid: {err}")))?,
+        _ => return Err(malformed("its Keys have no string ContactId".into())),
+    };
+    let image =
+        |item: &serde_dynamo::Item, which: &str| -> Result<Option<StatusImage>, Malformed> {
+            if item.is_empty() {
+                return Ok(None);
+            }
+            status_image(item.clone())
+                .map(Some)
+                .map_err(|reason| malformed(format!("its {which} image: {reason}")))
+        };
+    let change = match image(&record.change.new_image, "new")? {
+        None => Change::Removed,
+        Some(new) => classify(
+            new,
+            image(&record.change.old_image, "old")?,
+            &sequence,
+            created,
+        ),
+    };
+    Ok(Record {
+        sequence,
+        created,
+        contact_id: Some(contact_id),
+        change,
+    })
+}
+
+fn status_image(item: serde_dynamo::Item) -> Result<StatusImage, String> {
+    let raw: RawImage = serde_dynamo::from_item(item).map_err(|err| err.to_string())?;
+    Ok(StatusImage {
+        status: raw
+            .value
+            .parse()
+            .map_err(|err: shared::status::UnknownStatus| err.to_string())?,
+        run_id: raw
+            .run_id
+            .map(RunId::parse)
+            .transpose()
+            .map_err(|err| err.to_string())?,
+        started_at: raw.started_at.and_then(from_epoch_ms),
+        function_name: raw.function_name,
+        ended_at: raw.ended_at.and_then(from_epoch_ms),
+        measured: raw.measured_at.is_some(),
+        measured_runs: raw.measured_runs,
+        swept: raw.timed_out_by.as_deref() == Some(SWEEP),
+    })
+}
+
+/// The key of a run in `MeasuredRuns`: its id, or for a run written without one
+/// the sequence number of the record that shows it, which replays keep.
+fn run_key(run: Option<&RunId>, sequence: &str) -> String {
+    match run {
+        Some(id) => id.to_string(),
+        None => format!("record:{sequence}"),
+    }
+}
+
+fn classify(
+    new: StatusImage,
+    old: Option<StatusImage>,
+    sequence: &str,
+    created: Option<DateTime<Utc>>,
+) -> Change {
+    if new.measured {
+        return Change::Stamp;
+    }
+    let old_open = old.as_ref().is_none_or(|old| old.status.is_open());
+    if new.status.is_terminal() && old_open {
+        let run_id = new
+            .run_id
+            .clone()
+            .or_else(|| old.as_ref().and_then(|o| o.run_id.clone()));
+        let started = new
+            .started_at
+            .or_else(|| old.as_ref().and_then(|o| o.started_at));
+        // Older writers set no EndedAt: the record's time is the best end there is.
+        let ended = new.ended_at.or(created);
+        let duration = match (started, ended) {
+            (Some(start), Some(end)) => (end - start).to_std().ok(),
+            _ => None,
+        };
+        return Change::Completion(Completion {
+            key: run_key(run_id.as_ref(), sequence),
+            item_run: new.run_id,
+            run_id,
+            status: new.status,
+            function_name: new
+                .function_name
+                .or_else(|| old.and_then(|o| o.function_name)),
+            duration,
+            swept: new.swept,
+        });
+    }
+    match old {
+        Some(old) if new.status == IntegrationStatus::Start && old.run_id != new.run_id => {
+            let superseded = old.status.is_open().then(|| Superseded {
+                key: run_key(old.run_id.as_ref(), sequence),
+                run_id: old.run_id,
+                function_name: old.function_name,
+            });
+            Change::Replaced {
+                superseded,
+                carry: old.measured_runs,
+            }
+        }
+        _ => Change::Other,
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,123 @@
+//! The consumer's throughput against DynamoDB Local: a batch of 1,000 records
+//! that are not about integration status, a batch of 1,000 completions of runs
+//! really in the table, and the same completions delivered again. Metrics go to
+//! a counter, not the terminal, so only the consumer's own work is timed.
+
+use std::{
+    sync::{atomic::Ordering, Arc},
+    time::{Duration, Instant},
+};
+
+use serde_json::Value;
+use shared::{ContactId, RunStart, Store, StoreError, SystemClock};
+use stream_consumer::{Consumer, ConsumerConfig, CountingSink};
+
+use crate::synthetic::{completion_record, unrelated_record, FUNCTION};
+
+/// Records per measured batch.
+pub const BATCH: usize = 1_000;
+
+/// One figure: records per second, the median of the repetitions.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Figure {
+    pub label: &'static str,
+    pub records_per_second: f64,
+    pub median: Duration,
+}
+
+/// Runs the benchmark on a fresh table and returns its figures.
+pub async fn run(
+    client: aws_sdk_dynamodb::Client,
+    repetitions: usize,
+) -> Result<Vec<Figure>, StoreError> {
+    let table = format!("bench-{}", uuid::Uuid::new_v4().simple());
+    Store::create_table(&client, &table, &shared::table::STATE_TABLE).await?;
+    let store = Store::new(client, &table, Arc::new(SystemClock));
+    let sink = Arc::new(CountingSink::default());
+    // One sweep at the first batch, then none: the sweep is not what is measured.
+    let config = ConsumerConfig {
+        sweep_interval: Duration::from_secs(3_600),
+        ..ConsumerConfig::default()
+    };
+    let consumer = Consumer::new(store.clone(), config, sink.clone());
+
+    let unrelated: Vec<Value> = (0..BATCH).map(|i| unrelated_record(i as u64)).collect();
+    let mut unrelated_times = Vec::new();
+    let mut completion_times = Vec::new();
+    let mut replay_times = Vec::new();
+    for repetition in 0..repetitions.max(1) {
+        unrelated_times.push(time(&consumer, &unrelated).await);
+        let completions = completions(&store, repetition).await?;
+        let before = sink.0.load(Ordering::Relaxed);
+        completion_times.push(time(&consumer, &completions).await);
+        let emitted = sink.0.load(Ordering::Relaxed) - before;
+        // Each completion emits its document; the batch adds its stream lag.
+        assert!(
+            emitted > BATCH,
+            "the completions were not measured ({emitted} documents)"
+        );
+        replay_times.push(time(&consumer, &completions).await);
+    }
+    Ok(vec![
+        figure("unrelated records", unrelated_times),
+        figure("completions", completion_times),
+        figure(
+            "completions delivered again (already measured)",
+            replay_times,
+        ),
+    ])
+}
+
+async fn time(consumer: &Consumer, records: &[Value]) -> Duration {
+    let started = Instant::now();
+    let report = consumer.stream_batch(records).await;
+    let elapsed = started.elapsed();
+    let failed = report
+        .records
+        .iter()
+        .filter(|r| matches!(r.outcome, stream_consumer::Outcome::Failed(_)))
+        .count();
+    if failed > 0 {
+        tracing::warn!(failed, "records failed during the benchmark");
+    }
+    elapsed
+}
+
+fn figure(label: &'static str, mut times: Vec<Duration>) -> Figure {
+    times.sort();
+    let median = times[times.len() / 2];
+    Figure {
+        label,
+        records_per_second: BATCH as f64 / median.as_secs_f64(),
+        median,
+    }
+}
+
+/// 1,000 runs started and finished through the store, 16 at a time, as records.
+async fn completions(store: &Store, repetition: usize) -> Result<Vec<Value>, StoreError> {
+    let mut tasks = tokio::task::JoinSet::new();
+    for worker in 0..16 {
+        let store = store.clone();
+        tasks.spawn(async move {
+            let mut records = Vec::new();
+            for i in (worker..BATCH).step_by(16) {
+                let contact = ContactId::parse(format!("bench-{repetition}-{i}"))
+                    .expect("a short id without spaces is valid");
+                let start = RunStart {
+                    function_name: FUNCTION.into(),
+                    timeout: Duration::from_secs(10),
+                };
+                let run = store.start(&contact, start).await?;
+                store.done(&contact, Some(&run.id), &[]).await?;
+                records.push((i, completion_record(&run, (repetition * BATCH + i) as u64)));
+            }
+            Ok::<_, StoreError>(records)
+        });
+    }
+    let mut all = Vec::with_capacity(BATCH);
+    while let Some(done) = tasks.join_next().await {
+        all.extend(done.expect("a benchmark task does not panic")?);
+    }
+    all.sort_by_key(|(i, _)| *i);
+    Ok(all.into_iter().map(|(_, record)| record).collect())
+}

@@ -1,0 +1,214 @@
+//! The subcommands: argument reading, clients, and printing. The work itself
+//! lives in the library.
+
+use std::{path::Path, sync::Arc, time::Duration};
+
+use local_stack::{
+    bench,
+    poller::{Poller, PollerConfig, StartingPosition},
+    replay,
+    stream_event::scheduled_event,
+    target::{ConsumerTarget, InProcess, LambdaFunction},
+};
+use shared::{telemetry::error_chain, Store, SystemClock};
+use stream_consumer::{Consumer, ConsumerConfig, MetricsSink, FILTER_PATTERN};
+
+type Error = Box<dyn std::error::Error + Send + Sync>;
+/// `--name value` pairs, in the order given.
+type Options = Vec<(String, String)>;
+
+const USAGE: &str = "usage:
+  local-stack create-table NAME
+  local-stack replay <file or folder> [--table NAME]
+  local-stack poll [--table NAME] [--function NAME] [--from trim-horizon|latest]
+  local-stack bench-consumer [--repetitions N]
+The table defaults to $STATE_TABLE; endpoints come from AWS_ENDPOINT_URL_DYNAMODB and friends.";
+
+pub async fn run(args: &[String]) -> Result<(), Error> {
+    let (command, rest) = args.split_first().ok_or(USAGE)?;
+    let (positional, options) = split(rest)?;
+    match command.as_str() {
+        "replay" => {
+            let [path] = positional.as_slice() else {
+                return Err(USAGE.into());
+            };
+            let consumer = consumer(&options).await?;
+            let events = replay::load_events(Path::new(path))?;
+            let summary = replay::replay(&consumer, &events, &mut std::io::stdout().lock()).await?;
+            println!(
+                "{} record(s): {} measured, {} failed",
+                summary.records, summary.measured, summary.failed
+            );
+            Ok(())
+        }
+        "poll" => poll(&options).await,
+        "create-table" => {
+            let [name] = positional.as_slice() else {
+                return Err(USAGE.into());
+            };
+            Store::create_table(&dynamodb().await, name, &shared::table::STATE_TABLE).await?;
+            println!("created {name} (keys, stream, PendingRuns index, TTL)");
+            Ok(())
+        }
+        "bench-consumer" => {
+            let repetitions = option(&options, "--repetitions")
+                .map(str::parse)
+                .transpose()?
+                .unwrap_or(3);
+            let figures = bench::run(dynamodb().await, repetitions).await?;
+            println!("consumer throughput against DynamoDB Local, {} records per batch, median of {repetitions}:", bench::BATCH);
+            for figure in figures {
+                println!(
+                    "  {:<48} {:>8.0} records/s  ({} ms per batch)",
+                    figure.label,
+                    figure.records_per_second,
+                    figure.median.as_millis()
+                );
+            }
+            Ok(())
+        }
+        "help" | "--help" | "-h" => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        _ => Err(USAGE.into()),
+    }
+}
+
+async fn poll(options: &[(String, String)]) -> Result<(), Error> {
+    let table = table(options)?;
+    let start = match option(options, "--from") {
+        None | Some("trim-horizon") => StartingPosition::TrimHorizon,
+        Some("latest") => StartingPosition::Latest,
+        Some(_) => return Err(USAGE.into()),
+    };
+    let config = PollerConfig {
+        start,
+        ..PollerConfig::default()
+    };
+    let sdk = sdk_config().await;
+    let streams = aws_sdk_dynamodbstreams::Client::new(&sdk);
+    let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
+    match option(options, "--function") {
+        Some(name) => {
+            let target = LambdaFunction {
+                client: aws_sdk_lambda::Client::new(&sdk),
+                function_name: name.into(),
+            };
+            poll_forever(&dynamodb, streams, &table, target, config).await
+        }
+        None => {
+            let target = InProcess(Arc::new(consumer(options).await?));
+            poll_forever(&dynamodb, streams, &table, target, config).await
+        }
+    }
+}
+
+/// Polls every second and sends the schedule's event every minute, as the template does.
+async fn poll_forever<T: ConsumerTarget + Clone>(
+    dynamodb: &aws_sdk_dynamodb::Client,
+    streams: aws_sdk_dynamodbstreams::Client,
+    table: &str,
+    target: T,
+    config: PollerConfig,
+) -> Result<(), Error> {
+    let mut poller = Poller::for_table(
+        dynamodb,
+        streams,
+        table,
+        FILTER_PATTERN,
+        target.clone(),
+        config,
+    )
+    .await?;
+    eprintln!("polling {}", poller.stream_arn());
+    let mut last_schedule: Option<std::time::Instant> = None;
+    loop {
+        let pass = poller.poll_once().await?;
+        if pass.read > 0 {
+            eprintln!("{pass:?}");
+        }
+        if last_schedule.is_none_or(|at| at.elapsed() >= Duration::from_secs(60)) {
+            last_schedule = Some(std::time::Instant::now());
+            match target
+                .invoke(scheduled_event(chrono::Utc::now(), "us-east-1"))
+                .await
+            {
+                Ok(answer) => eprintln!("schedule: {answer}"),
+                Err(err) => eprintln!("schedule: {}", error_chain(&err)),
+            }
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+async fn consumer(options: &[(String, String)]) -> Result<Consumer, Error> {
+    let store = Store::new(dynamodb().await, table(options)?, Arc::new(SystemClock));
+    Ok(Consumer::new(
+        store,
+        ConsumerConfig::from_env()?,
+        Arc::new(StderrSink),
+    ))
+}
+
+/// EMF lines on stderr: stdout is for the command's report.
+struct StderrSink;
+
+impl MetricsSink for StderrSink {
+    fn write_line(&self, line: String) {
+        eprintln!("{line}");
+    }
+}
+
+fn table(options: &[(String, String)]) -> Result<String, Error> {
+    option(options, "--table")
+        .map(str::to_owned)
+        .or_else(|| std::env::var("STATE_TABLE").ok())
+        .ok_or_else(|| "no table: pass --table NAME or set STATE_TABLE".into())
+}
+
+async fn dynamodb() -> aws_sdk_dynamodb::Client {
+    aws_sdk_dynamodb::Client::new(&sdk_config().await)
+}
+
+/// The SDK's configuration from the environment; DynamoDB Local takes any
+/// credentials, so stand-ins are used when none are set.
+async fn sdk_config() -> aws_config::SdkConfig {
+    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+    if std::env::var_os("AWS_REGION").is_none() && std::env::var_os("AWS_DEFAULT_REGION").is_none()
+    {
+        loader = loader.region(aws_config::Region::new("us-east-1"));
+    }
+    if std::env::var_os("AWS_ACCESS_KEY_ID").is_none() {
+        loader = loader.credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+            "local",
+            "local",
+            None,
+            None,
+            "local-stack",
+        ));
+    }
+    loader.load().await
+}
+
+fn option<'a>(options: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    options
+        .iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, v)| v.as_str())
+}
+
+/// Positional arguments, and `--name value` pairs.
+fn split(args: &[String]) -> Result<(Vec<String>, Options), Error> {
+    let (mut positional, mut options) = (Vec::new(), Vec::new());
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        if arg.starts_with("--") {
+            let value = args.next().ok_or_else(|| format!("{arg} needs a value"))?;
+            options.push((arg.clone(), value.clone()));
+        } else {
+            positional.push(arg.clone());
+        }
+    }
+    Ok((positional, options))
+}

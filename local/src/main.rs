@@ -1,0 +1,37 @@
+//! `local-stack`: the project's local tooling, one subcommand each.
+//!
+//! ```text
+//! local-stack create-table NAME
+//! local-stack replay <file or folder> [--table NAME]
+//! local-stack poll [--table NAME] [--function NAME] [--from trim-horizon|latest]
+//! local-stack bench-consumer [--repetitions N]
+//! ```
+//!
+//! They talk to whatever `AWS_ENDPOINT_URL_DYNAMODB` (and `..._DYNAMODB_STREAMS`,
+//! `..._LAMBDA`) point at: DynamoDB Local, on the local stack.
+
+mod cli;
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    // Logs go to stderr, so stdout holds what the command reports.
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .compact()
+        .init();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match cli::run(&args).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!(
+                "local-stack: {}",
+                shared::telemetry::error_chain(err.as_ref())
+            );
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

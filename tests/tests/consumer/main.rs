@@ -1,0 +1,8 @@
+//! The stream consumer on DynamoDB Local: the fixtures, deliveries and replays,
+//! failures, the abandoned-run sweep, and end to end through the stream poller.
+
+mod failures;
+mod fixtures;
+mod poller;
+mod support;
+mod sweep;

@@ -1,0 +1,239 @@
+//! End to end through the stream poller: runs written to the table, read back
+//! from DynamoDB Local's stream, delivered to the consumer as Lambda would.
+
+use std::{sync::Mutex, time::Duration};
+
+use integration_tests::{new_contact, TestTable};
+use local_stack::{
+    poller::{Poller, PollerConfig},
+    target::{ConsumerTarget, InProcess, TargetError},
+};
+use serde_json::{json, Value};
+use shared::{ContactId, ItemChange, ManualClock, RunId, RunStart, Store};
+use stream_consumer::FILTER_PATTERN;
+
+use crate::support::Harness;
+
+/// What a run should come to in the metrics: (metric, dimension name, dimension value).
+type Expected = (RunId, &'static str, &'static str, &'static str);
+
+fn start(function: &str, timeout_secs: u64) -> RunStart {
+    RunStart {
+        function_name: function.into(),
+        timeout: Duration::from_secs(timeout_secs),
+    }
+}
+
+/// The producer: what integration-start and integration-echo do to the table,
+/// through the same Store calls. Kept in this one function so the real handlers
+/// can take its place once they are on the same branch.
+async fn produce(store: &Store, clock: &ManualClock) -> Vec<Expected> {
+    let mut expected = Vec::new();
+    let echo = |contact: ContactId| async move {
+        let run = store
+            .start(&contact, start("dev-rules-integrationEcho", 10))
+            .await
+            .unwrap();
+        store.run(&contact, Some(&run.id)).await.unwrap();
+        let output = [ItemChange::put("EchoOutput", r#"{"echo":"hello"}"#)];
+        store.done(&contact, Some(&run.id), &output).await.unwrap();
+        run.id
+    };
+    for _ in 0..3 {
+        expected.push((
+            echo(new_contact()).await,
+            "IntegrationCount",
+            "Status",
+            "DONE",
+        ));
+    }
+    // A forced error.
+    let contact = new_contact();
+    let run = store
+        .start(&contact, start("dev-rules-integrationEcho", 10))
+        .await
+        .unwrap();
+    store.run(&contact, Some(&run.id)).await.unwrap();
+    store
+        .error(&contact, Some(&run.id), "ForcedError", &[])
+        .await
+        .unwrap();
+    expected.push((run.id, "IntegrationCount", "Status", "ERROR"));
+    // A run superseded by a new rule's run, which then finishes.
+    let contact = new_contact();
+    let first = store
+        .start(&contact, start("dev-rules-integrationCrm", 10))
+        .await
+        .unwrap();
+    expected.push((first.id, "AbandonedRuns", "Reason", "Superseded"));
+    expected.push((echo(contact).await, "IntegrationCount", "Status", "DONE"));
+    // A caller who hung up: nobody calls check-timeout, the sweep will.
+    let contact = new_contact();
+    let run = store
+        .start(&contact, start("dev-rules-integrationEcho", 1))
+        .await
+        .unwrap();
+    expected.push((run.id, "AbandonedRuns", "Reason", "Deadline"));
+    clock.advance(Duration::from_secs(60));
+    expected
+}
+
+async fn poller<T: ConsumerTarget>(table: &TestTable, target: T) -> Poller<T> {
+    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+            "local", "local", None, None, "tests",
+        ))
+        .load()
+        .await;
+    let streams = aws_sdk_dynamodbstreams::Client::new(&sdk);
+    let config = PollerConfig {
+        retry_delay: Duration::from_millis(10),
+        ..PollerConfig::default()
+    };
+    Poller::for_table(
+        &table.client,
+        streams,
+        &table.name,
+        FILTER_PATTERN,
+        target,
+        config,
+    )
+    .await
+    .expect("a poller on the table's stream")
+}
+
+#[tokio::test]
+async fn start_echo_consumer_end_to_end_through_the_poller_measures_each_run_once() {
+    // GIVEN runs that finish, fail, are superseded or abandoned
+    let table = TestTable::new().await;
+    let (store, clock) = table.store_with_manual_clock();
+    let expected = produce(&store, &clock).await;
+    let harness = Harness::with_store(table, store);
+
+    // WHEN the poller delivers the stream, the schedule sweeps, and the poller delivers again
+    let mut first = poller(&harness.table, InProcess(harness.consumer.clone())).await;
+    let report = first.drain(10).await.unwrap();
+    assert_eq!(report.skipped, 0);
+    assert!(
+        report.filtered_out > 0,
+        "other keys and the stamps are filtered out: {report:?}"
+    );
+    harness.consumer.scheduled().await.unwrap();
+    first.drain(10).await.unwrap();
+    // ... and the whole stream is replayed from its start by a second poller
+    let mut replay = poller(&harness.table, InProcess(harness.consumer.clone())).await;
+    replay.drain(10).await.unwrap();
+
+    // THEN every run has exactly one metric, of the right kind
+    for (run, metric, dimension, value) in &expected {
+        let documents = harness.metric_for_run(metric, run.as_str());
+        assert_eq!(
+            documents.len(),
+            1,
+            "{metric} {dimension}={value}: {documents:?}"
+        );
+        assert_eq!(documents[0][*dimension], *value);
+    }
+    let total = harness.metric("IntegrationCount").len() + harness.metric("AbandonedRuns").len();
+    assert_eq!(total, expected.len());
+}
+
+/// The consumer, failing the second record of its first batch once.
+struct FailOnce {
+    inner: InProcess,
+    deliveries: Mutex<Vec<Vec<String>>>,
+}
+
+impl ConsumerTarget for &FailOnce {
+    async fn invoke(&self, event: Value) -> Result<Value, TargetError> {
+        let sequences: Vec<String> = event["Records"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["dynamodb"]["SequenceNumber"].as_str().unwrap().to_owned())
+            .collect();
+        let first = {
+            let mut deliveries = self.deliveries.lock().unwrap();
+            deliveries.push(sequences.clone());
+            deliveries.len() == 1
+        };
+        if first && sequences.len() > 1 {
+            return Ok(json!({"batchItemFailures": [{"itemIdentifier": sequences[1]}]}));
+        }
+        self.inner.invoke(event).await
+    }
+}
+
+#[tokio::test]
+async fn the_poller_delivers_again_from_the_failed_record_on() {
+    let table = TestTable::new().await;
+    let (store, clock) = table.store_with_manual_clock();
+    produce(&store, &clock).await;
+    let harness = Harness::with_store(table, store);
+    let target = FailOnce {
+        inner: InProcess(harness.consumer.clone()),
+        deliveries: Mutex::new(Vec::new()),
+    };
+
+    let report = poller(&harness.table, &target)
+        .await
+        .drain(10)
+        .await
+        .unwrap();
+
+    let deliveries = target.deliveries.lock().unwrap().clone();
+    assert!(deliveries.len() >= 2, "{deliveries:?}");
+    assert_eq!(
+        deliveries[1],
+        deliveries[0][1..],
+        "the retry starts at the failed record"
+    );
+    assert_eq!(report.redeliveries, 1);
+}
+
+#[tokio::test]
+async fn runs_of_one_contact_are_measured_once_however_their_records_and_newer_runs_interleave() {
+    let table = TestTable::new().await;
+    let (store, _clock) = table.store_with_manual_clock();
+    let harness = Harness::with_store(table, store.clone());
+    let mut live = poller(&harness.table, InProcess(harness.consumer.clone())).await;
+    let finish = |contact: ContactId| {
+        let store = store.clone();
+        async move {
+            let run = store
+                .start(&contact, start("dev-rules-integrationEcho", 10))
+                .await
+                .unwrap();
+            store.done(&contact, Some(&run.id), &[]).await.unwrap();
+            run.id
+        }
+    };
+
+    // GIVEN a contact whose runs are each measured before the next starts, so
+    // each stamped item is replaced by the next run's START ...
+    let chained = new_contact();
+    let mut runs = Vec::new();
+    for _ in 0..3 {
+        runs.push(finish(chained.clone()).await);
+        live.drain(10).await.unwrap();
+    }
+    // ... and a contact whose three runs all finish before the consumer sees any,
+    // so the first two completions find their item held by a newer run
+    let hurried = new_contact();
+    for _ in 0..3 {
+        runs.push(finish(hurried.clone()).await);
+    }
+    live.drain(10).await.unwrap();
+
+    // WHEN the whole stream is replayed from its start
+    let mut replay = poller(&harness.table, InProcess(harness.consumer.clone())).await;
+    replay.drain(10).await.unwrap();
+
+    // THEN each run was measured exactly once
+    for run in &runs {
+        let documents = harness.metric_for_run("IntegrationCount", run.as_str());
+        assert_eq!(documents.len(), 1, "run {run}: {documents:?}");
+    }
+    assert_eq!(harness.metric("IntegrationCount").len(), runs.len());
+}
