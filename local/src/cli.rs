@@ -3,6 +3,7 @@
 
 use std::{path::Path, sync::Arc, time::Duration};
 
+use local_stack::sdk_config;
 use local_stack::{
     bench,
     poller::{Poller, PollerConfig, StartingPosition},
@@ -22,6 +23,8 @@ const USAGE: &str = "usage:
   local-stack replay <file or folder> [--table NAME]
   local-stack poll [--table NAME] [--function NAME] [--from trim-horizon|latest]
   local-stack bench-consumer [--repetitions N]
+  local-stack demo [--scenarios all|none|fast,slow,error,timeout,hang-up] [--contacts N] [--in-flight N]
+                   [--message-seconds S] [--grace-seconds S] [--schedule-seconds S] [--flow FILE]
 The table defaults to $STATE_TABLE; endpoints come from AWS_ENDPOINT_URL_DYNAMODB and friends.";
 
 pub async fn run(args: &[String]) -> Result<(), Error> {
@@ -66,6 +69,14 @@ pub async fn run(args: &[String]) -> Result<(), Error> {
                 );
             }
             Ok(())
+        }
+        "demo" => {
+            let held = local_stack::demo::run(demo_options(&options)?).await?;
+            if held {
+                Ok(())
+            } else {
+                Err("an expectation or invariant did not hold (see above)".into())
+            }
         }
         "help" | "--help" | "-h" => {
             println!("{USAGE}");
@@ -171,26 +182,6 @@ async fn dynamodb() -> aws_sdk_dynamodb::Client {
     aws_sdk_dynamodb::Client::new(&sdk_config().await)
 }
 
-/// The SDK's configuration from the environment; DynamoDB Local takes any
-/// credentials, so stand-ins are used when none are set.
-async fn sdk_config() -> aws_config::SdkConfig {
-    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
-    if std::env::var_os("AWS_REGION").is_none() && std::env::var_os("AWS_DEFAULT_REGION").is_none()
-    {
-        loader = loader.region(aws_config::Region::new("us-east-1"));
-    }
-    if std::env::var_os("AWS_ACCESS_KEY_ID").is_none() {
-        loader = loader.credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
-            "local",
-            "local",
-            None,
-            None,
-            "local-stack",
-        ));
-    }
-    loader.load().await
-}
-
 fn option<'a>(options: &'a [(String, String)], name: &str) -> Option<&'a str> {
     options
         .iter()
@@ -211,4 +202,53 @@ fn split(args: &[String]) -> Result<(Vec<String>, Options), Error> {
         }
     }
     Ok((positional, options))
+}
+
+fn demo_options(options: &[(String, String)]) -> Result<local_stack::demo::DemoOptions, Error> {
+    let number = |name: &str, default: f64| -> Result<f64, Error> {
+        match option(options, name) {
+            None => Ok(default),
+            Some(text) => text
+                .parse::<f64>()
+                .ok()
+                .filter(|n| n.is_finite() && *n >= 0.0)
+                .ok_or_else(|| format!("{name} takes a number, not {text:?}").into()),
+        }
+    };
+    let scenarios: Vec<String> = match option(options, "--scenarios").unwrap_or("all") {
+        "none" => Vec::new(),
+        list => list.split(',').map(|s| s.trim().to_owned()).collect(),
+    };
+    let known: Vec<&str> = local_stack::simulator::scenarios()
+        .iter()
+        .map(|s| s.name)
+        .collect();
+    if let Some(unknown) = scenarios
+        .iter()
+        .find(|s| *s != "all" && !known.contains(&s.as_str()))
+    {
+        return Err(format!(
+            "unknown scenario {unknown:?}; known: all, none, {}",
+            known.join(", ")
+        )
+        .into());
+    }
+    let in_flight = number("--in-flight", 16.0)? as usize;
+    let seconds = |s: f64| Duration::from_secs_f64(s);
+    Ok(local_stack::demo::DemoOptions {
+        scenarios,
+        contacts: number("--contacts", 50.0)? as usize,
+        in_flight: in_flight.max(1),
+        message_time: seconds(number("--message-seconds", 1.5)?),
+        flow_file: option(options, "--flow")
+            .unwrap_or("infra/contact-flows/integration.json")
+            .into(),
+        stack: local_stack::stack::StackOptions {
+            // Every contact in flight may hold an instance of each function.
+            concurrency: in_flight.max(1) as u32 + 4,
+            schedule_every: seconds(number("--schedule-seconds", 5.0)?.max(1.0)),
+            abandoned_grace: seconds(number("--grace-seconds", 2.0)?),
+            log_file: ".local/demo/functions.log".into(),
+        },
+    })
 }

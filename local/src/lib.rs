@@ -7,11 +7,42 @@
 //! - [`replay`]: feeds saved stream events to the consumer and says what it did.
 //! - [`bench`]: measures the consumer's throughput against DynamoDB Local, on
 //!   records from [`synthetic`].
+//! - [`stack`]: the local stack: the functions under `cargo lambda watch`, the
+//!   [`front`] that answers `Event` invocations as Lambda does (over
+//!   [`invoke_api`], a Lambda Invoke API server), the poller and the schedule.
+//! - [`simulator`]: Connect's stand-in, playing the contact [`flow`] of `infra/`;
+//!   [`demo`]: the main job, its scenarios, mixed run, summary and invariants.
 
 pub mod bench;
+pub mod demo;
 pub mod filter;
+pub mod flow;
+pub mod front;
+pub mod invoke_api;
 pub mod poller;
 pub mod replay;
+pub mod simulator;
+pub mod stack;
 pub mod stream_event;
 pub mod synthetic;
 pub mod target;
+
+/// The SDK's configuration from the environment; DynamoDB Local takes any
+/// credentials, so stand-ins are used when none are set.
+pub async fn sdk_config() -> aws_config::SdkConfig {
+    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+    if std::env::var_os("AWS_REGION").is_none() && std::env::var_os("AWS_DEFAULT_REGION").is_none()
+    {
+        loader = loader.region(aws_config::Region::new("us-east-1"));
+    }
+    if std::env::var_os("AWS_ACCESS_KEY_ID").is_none() {
+        loader = loader.credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+            "local",
+            "local",
+            None,
+            None,
+            "local-stack",
+        ));
+    }
+    loader.load().await
+}

@@ -5,6 +5,7 @@ use std::{sync::Arc, time::Duration};
 
 use chrono::Utc;
 use integration_tests::{lambda::FakeLambda, new_contact, SilentDynamoDb, TestTable};
+use local_stack::invoke_api::InvocationType;
 use serde_json::{json, Value};
 use shared::{
     connect::{Instance, MAX_ANSWER_BYTES},
@@ -154,7 +155,7 @@ async fn start_answers_done_when_the_function_finishes_within_the_wait() {
     let calls = lambda.invocations();
     assert_eq!(calls.len(), 1);
     assert_eq!(calls[0].function, ECHO);
-    assert_eq!(calls[0].invocation_type, "Event");
+    assert_eq!(calls[0].invocation_type, InvocationType::Event);
     let status = store.status(&contact).await.unwrap().unwrap();
     let request = &calls[0].payload;
     assert_eq!(request["ContactId"], contact.as_str());

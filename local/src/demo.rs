@@ -1,0 +1,427 @@
+//! `local-stack demo`: the main job. Plays the single-contact scenarios, each
+//! with its timeline, then a mixed run of many concurrent contacts with a
+//! progress line, a summary and the invariant check, on the local stack.
+
+use std::{
+    collections::BTreeMap,
+    io::{IsTerminal, Write},
+    path::PathBuf,
+    sync::{
+        atomic::{AtomicUsize, Ordering},
+        Arc,
+    },
+    time::{Duration, Instant},
+};
+
+use shared::{ContactState, IntegrationStatus};
+
+use crate::{
+    flow::Flow,
+    simulator::{self, percentiles, Played, Scenario, Simulator, OUTPUT_KEY},
+    stack::{Metrics, Stack, StackOptions},
+};
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Connect gives up on a Lambda function after this long.
+const CONNECT_LIMIT: Duration = Duration::from_secs(8);
+
+#[derive(Debug, Clone)]
+pub struct DemoOptions {
+    /// Single-contact scenarios to play (empty: none).
+    pub scenarios: Vec<String>,
+    /// Contacts in the mixed run (0: none).
+    pub contacts: usize,
+    /// Contacts in flight at once in the mixed run.
+    pub in_flight: usize,
+    pub message_time: Duration,
+    pub flow_file: PathBuf,
+    pub stack: StackOptions,
+}
+
+/// Runs the demo; `Ok(false)` when an invariant did not hold.
+pub async fn run(options: DemoOptions) -> Result<bool, BoxError> {
+    let flow_text = std::fs::read_to_string(&options.flow_file).map_err(|err| {
+        format!(
+            "reading the contact flow {}: {err}",
+            options.flow_file.display()
+        )
+    })?;
+    let flow = Flow::parse(&flow_text)?;
+    eprintln!("starting the local stack (functions under cargo lambda watch; the first start builds them)…");
+    let began = Instant::now();
+    let stack = Stack::start(&options.stack).await?;
+    eprintln!(
+        "local stack up in {:.1} s: table {}, Lambda front {}",
+        began.elapsed().as_secs_f64(),
+        stack.store.table(),
+        stack.front.url()
+    );
+    let sim = Simulator {
+        store: stack.store.clone(),
+        lambda: stack.lambda.clone(),
+        flow,
+        message_time: options.message_time,
+    };
+    let outcome = tokio::select! {
+        result = play_all(&sim, &stack, &options) => result,
+        _ = tokio::signal::ctrl_c() => Err("interrupted".into()),
+    };
+    stack.stop().await;
+    outcome
+}
+
+async fn play_all(sim: &Simulator, stack: &Stack, options: &DemoOptions) -> Result<bool, BoxError> {
+    let mut ok = true;
+    let chosen: Vec<Scenario> = simulator::scenarios()
+        .into_iter()
+        .filter(|s| {
+            options
+                .scenarios
+                .iter()
+                .any(|name| name == s.name || name == "all")
+        })
+        .collect();
+    if !chosen.is_empty() {
+        println!(
+            "\n== Single contacts ({} scenarios, played at the same time)\n",
+            chosen.len()
+        );
+        let mut tasks = tokio::task::JoinSet::new();
+        for (i, scenario) in chosen.iter().cloned().enumerate() {
+            let sim = sim.clone();
+            tasks.spawn(async move { (i, sim.play(&scenario).await) });
+        }
+        let mut played: Vec<(usize, Played)> = Vec::new();
+        while let Some(joined) = tasks.join_next().await {
+            let (i, result) = joined?;
+            played.push((i, result?));
+        }
+        played.sort_by_key(|(i, _)| *i);
+        let played: Vec<Played> = played.into_iter().map(|(_, p)| p).collect();
+        let runs: Vec<String> = played
+            .iter()
+            .filter_map(|p| p.run_id.as_ref().map(|r| r.to_string()))
+            .collect();
+        await_metrics(stack, &runs, Duration::from_secs(45)).await;
+        for p in &played {
+            let state = stack.store.load_state(&p.contact).await?;
+            let metrics = p
+                .run_id
+                .as_ref()
+                .map(|r| stack.metrics.for_run(r.as_str()))
+                .unwrap_or_default();
+            println!("{}", simulator::timeline(p, Some(&state), &metrics));
+            let status = state.integration_status();
+            if status != Some(p.scenario.expect) {
+                ok = false;
+                println!(
+                    "  ✗ expected {}, got {}\n",
+                    p.scenario.expect,
+                    status.map_or("none", |s| s.as_str())
+                );
+            }
+        }
+        ok &= check_invariants(stack, &played)
+            .await?
+            .into_iter()
+            .all(|(_, held)| held);
+    }
+    if options.contacts > 0 {
+        ok &= mixed_run(sim, stack, options.contacts, options.in_flight).await?;
+    }
+    Ok(ok)
+}
+
+/// Waits until every run has its completion metric, or `limit` passes.
+async fn await_metrics(stack: &Stack, runs: &[String], limit: Duration) {
+    let until = Instant::now() + limit;
+    let mut swept = Instant::now();
+    while Instant::now() < until {
+        let measured = completions(&stack.metrics);
+        if runs.iter().all(|run| measured.contains_key(run)) {
+            return;
+        }
+        // The schedule sweeps too; sweeping here as well only makes the wait shorter.
+        if swept.elapsed() > Duration::from_secs(2) {
+            let _ = stack.sweep_now().await;
+            swept = Instant::now();
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+/// Completion documents by run id, with the status each gave: `IntegrationCount`
+/// for a run that ended while the caller waited, `AbandonedRuns` with reason
+/// `Deadline` for one the consumer's sweep timed out.
+fn completions(metrics: &Metrics) -> BTreeMap<String, Vec<String>> {
+    let mut by_run: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for doc in metrics.all() {
+        let status = if doc.get("IntegrationCount").is_some() {
+            doc["Status"].as_str()
+        } else if doc.get("AbandonedRuns").is_some() && doc["Reason"] == "Deadline" {
+            Some(IntegrationStatus::Timeout.as_str())
+        } else {
+            None
+        };
+        if let (Some(run), Some(status)) = (doc["RunId"].as_str(), status) {
+            by_run
+                .entry(run.to_owned())
+                .or_default()
+                .push(status.to_owned());
+        }
+    }
+    by_run
+}
+
+/// The mixed run's scenario for contact `i`: a fixed, repeatable mix.
+fn mixed_scenario(i: usize) -> Scenario {
+    let all = simulator::scenarios();
+    let pick = |name: &str| {
+        all.iter()
+            .find(|s| s.name == name)
+            .expect("a known scenario")
+            .clone()
+    };
+    // Out of every 20 contacts: 8 fast, 4 slow, 3 error, 3 timeout, 2 hang-up,
+    // interleaved (7 and 20 are coprime, so each block of 20 takes every slot once).
+    let slot = (i * 7 + 3) % 20;
+    let mut scenario = match slot {
+        0..=7 => pick("fast"),
+        8..=11 => pick("slow"),
+        12..=14 => pick("error"),
+        15..=17 => pick("timeout"),
+        _ => pick("hang-up"),
+    };
+    if scenario.name == "slow" {
+        // Slow runs of 1 to 5 s, so some finish inside start and most do not.
+        scenario.payload = serde_json::json!({"SleepTime": 1 + i % 5});
+    }
+    scenario
+}
+
+async fn mixed_run(
+    sim: &Simulator,
+    stack: &Stack,
+    contacts: usize,
+    in_flight: usize,
+) -> Result<bool, BoxError> {
+    println!("\n== Mixed run: {contacts} contacts, {in_flight} at a time\n");
+    let began = Instant::now();
+    let done = Arc::new(AtomicUsize::new(0));
+    let semaphore = Arc::new(tokio::sync::Semaphore::new(in_flight.max(1)));
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..contacts {
+        let (sim, finished, semaphore) = (sim.clone(), done.clone(), semaphore.clone());
+        tasks.spawn(async move {
+            // Every contact waits its turn here, so the progress line moves from the start.
+            let permit = semaphore
+                .acquire_owned()
+                .await
+                .expect("the semaphore is never closed");
+            let played = sim.play(&mixed_scenario(i)).await;
+            finished.fetch_add(1, Ordering::Relaxed);
+            drop(permit);
+            played
+        });
+    }
+    let mut played = Vec::with_capacity(contacts);
+    progress(0, contacts, began);
+    while let Some(result) = tasks.join_next().await {
+        played.push(result??);
+        progress(done.load(Ordering::Relaxed), contacts, began);
+    }
+    let elapsed = began.elapsed();
+    eprintln!();
+    let runs: Vec<String> = played
+        .iter()
+        .filter_map(|p| p.run_id.as_ref().map(|r| r.to_string()))
+        .collect();
+    eprintln!(
+        "all contacts played in {:.1} s; waiting for the consumer's metrics…",
+        elapsed.as_secs_f64()
+    );
+    await_metrics(stack, &runs, Duration::from_secs(90)).await;
+    summary(stack, &played, elapsed).await
+}
+
+fn progress(done: usize, total: usize, began: Instant) {
+    let interactive = std::io::stderr().is_terminal();
+    let step = (total / 10).max(1);
+    if !interactive && !done.is_multiple_of(step) && done != total {
+        return;
+    }
+    let width = 30;
+    let filled = done * width / total.max(1);
+    let bar: String = "#".repeat(filled) + &" ".repeat(width - filled);
+    let line = format!(
+        "  [{bar}] {done}/{total} contacts, {:.0} s",
+        began.elapsed().as_secs_f64()
+    );
+    if interactive {
+        eprint!("\r{line}");
+    } else {
+        eprintln!("{line}");
+    }
+    let _ = std::io::stderr().flush();
+}
+
+async fn summary(stack: &Stack, played: &[Played], elapsed: Duration) -> Result<bool, BoxError> {
+    let mut outcomes: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
+    for p in played {
+        outcomes.entry(p.scenario.expect.as_str()).or_default().1 += 1;
+    }
+    for p in played {
+        let status = stack.store.status(&p.contact).await?.map(|r| r.status);
+        outcomes
+            .entry(status.map_or("none", IntegrationStatus::as_str))
+            .or_default()
+            .0 += 1;
+    }
+    println!(
+        "Played {} contacts in {:.1} s.\n",
+        played.len(),
+        elapsed.as_secs_f64()
+    );
+    println!("| final status | contacts | expected by scenario |");
+    println!("| --- | --- | --- |");
+    for (status, (got, expected)) in &outcomes {
+        println!("| {status} | {got} | {expected} |");
+    }
+    println!("\n| Connect-facing call | calls | p50 | p95 | p99 | max |");
+    println!("| --- | --- | --- | --- | --- | --- |");
+    let mut by_function: BTreeMap<&str, Vec<Duration>> = BTreeMap::new();
+    for p in played {
+        for (function, took) in p.calls() {
+            by_function.entry(function).or_default().push(took);
+        }
+    }
+    let contact_times: Vec<Duration> = played
+        .iter()
+        .filter_map(|p| p.steps.last().map(|s| s.at))
+        .collect();
+    for (name, times) in by_function
+        .into_iter()
+        .chain([("whole contact", contact_times)])
+    {
+        let n = times.len();
+        if let Some(p) = percentiles(times) {
+            let ms = |k: &str| format!("{} ms", p[k].as_millis());
+            println!(
+                "| {name} | {n} | {} | {} | {} | {} |",
+                ms("p50"),
+                ms("p95"),
+                ms("p99"),
+                ms("max")
+            );
+        }
+    }
+    let runs: std::collections::BTreeSet<String> = played
+        .iter()
+        .filter_map(|p| p.run_id.as_ref().map(|r| r.to_string()))
+        .collect();
+    let all = stack.metrics.all();
+    let of_these_runs = |name: &str| {
+        all.iter()
+            .filter(|d| {
+                d.get(name).is_some() && d["RunId"].as_str().is_some_and(|r| runs.contains(r))
+            })
+            .count()
+    };
+    let count = |name: &str| all.iter().filter(|d| d.get(name).is_some()).count();
+    println!(
+        "\nMetrics the consumer emitted for these runs: {} IntegrationCount documents, {} AbandonedRuns documents; \
+         since the stack started: {} StreamLag and {} MalformedRecords documents.\n",
+        of_these_runs("IntegrationCount"),
+        of_these_runs("AbandonedRuns"),
+        count("StreamLag"),
+        count("MalformedRecords")
+    );
+    let mut ok = true;
+    println!("Invariants:");
+    for (what, held) in check_invariants(stack, played).await? {
+        println!("  {} {what}", if held { "✓" } else { "✗" });
+        ok &= held;
+    }
+    Ok(ok)
+}
+
+/// The invariants of a run of contacts, each with whether it held.
+async fn check_invariants(
+    stack: &Stack,
+    played: &[Played],
+) -> Result<Vec<(String, bool)>, BoxError> {
+    let measured = completions(&stack.metrics);
+    let (mut terminal, mut one_metric, mut no_done_after_timeout, mut output_iff_done, mut in_time) =
+        (0, 0, 0, 0, 0);
+    let mut problems = Vec::new();
+    for p in played {
+        let state: ContactState = stack.store.load_state(&p.contact).await?;
+        let record = state.status();
+        let status = record.map(|r| r.status);
+        let ours = record.and_then(|r| r.run_id.as_ref()) == p.run_id.as_ref();
+        if ours && status.is_some_and(IntegrationStatus::is_terminal) {
+            terminal += 1;
+        } else {
+            problems.push(format!("{}: run not finished ({status:?})", p.contact));
+        }
+        let statuses = p
+            .run_id
+            .as_ref()
+            .and_then(|r| measured.get(r.as_str()))
+            .cloned()
+            .unwrap_or_default();
+        if statuses.len() == 1 {
+            one_metric += 1;
+        } else {
+            problems.push(format!(
+                "{}: {} completion metrics",
+                p.contact,
+                statuses.len()
+            ));
+        }
+        // A run measured as TIMEOUT (or anything) must still hold that status:
+        // a DONE landing after the TIMEOUT would show here.
+        if statuses
+            .iter()
+            .all(|s| Some(s.as_str()) == status.map(IntegrationStatus::as_str))
+        {
+            no_done_after_timeout += 1;
+        } else {
+            problems.push(format!(
+                "{}: measured {statuses:?}, state holds {status:?}",
+                p.contact
+            ));
+        }
+        // Every scenario's payload is echoed, so DONE has an output and nothing else has.
+        let has_output = state.get(OUTPUT_KEY).is_some();
+        if has_output == (status == Some(IntegrationStatus::Done)) {
+            output_iff_done += 1;
+        } else {
+            problems.push(format!(
+                "{}: output {} with status {status:?}",
+                p.contact,
+                if has_output { "present" } else { "absent" }
+            ));
+        }
+        if p.calls().all(|(_, took)| took < CONNECT_LIMIT) {
+            in_time += 1;
+        } else {
+            problems.push(format!(
+                "{}: a call took longer than Connect's 8 s",
+                p.contact
+            ));
+        }
+    }
+    let n = played.len();
+    for problem in problems.iter().take(20) {
+        println!("  ! {problem}");
+    }
+    Ok(vec![
+        (format!("every run ended in exactly one terminal status ({terminal}/{n})"), terminal == n),
+        (format!("exactly one completion metric per run ({one_metric}/{n})"), one_metric == n),
+        (format!("no DONE after TIMEOUT: the measured status is the final one ({no_done_after_timeout}/{n})"), no_done_after_timeout == n),
+        (format!("no output without DONE ({output_iff_done}/{n})"), output_iff_done == n),
+        (format!("every Connect-facing call answered within 8 s ({in_time}/{n})"), in_time == n),
+    ])
+}

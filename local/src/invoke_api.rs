@@ -1,0 +1,212 @@
+//! A server for the Lambda Invoke API (`POST
+//! /2015-03-31/functions/{name}/invocations`) on 127.0.0.1: the part of Lambda
+//! the functions and the contact simulator talk to. What answers an invocation
+//! is a closure, so the same server is the local stack's front and the tests'
+//! stand-in for an integration function.
+
+use std::{convert::Infallible, future::Future, net::SocketAddr, pin::Pin, sync::Arc};
+
+use http_body_util::{BodyExt, Full};
+use hyper::{body::Bytes, server::conn::http1, service::service_fn, Request, Response};
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+
+/// How the caller asked to be answered (`X-Amz-Invocation-Type`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InvocationType {
+    /// Synchronous: the caller waits for the function's answer.
+    RequestResponse,
+    /// Asynchronous: Lambda queues the event and answers 202 at once.
+    Event,
+    DryRun,
+}
+
+/// One invocation as received.
+#[derive(Debug, Clone)]
+pub struct Invocation {
+    /// The function name from the path, percent-decoded.
+    pub function: String,
+    pub invocation_type: InvocationType,
+    pub payload: Bytes,
+}
+
+/// What the endpoint answers.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    pub status: u16,
+    /// `X-Amzn-ErrorType`: a Lambda service error (the invocation did not run).
+    pub error_type: Option<String>,
+    /// `X-Amz-Function-Error`: the function ran and failed.
+    pub function_error: Option<String>,
+    pub body: Bytes,
+}
+
+impl Reply {
+    pub fn accepted() -> Self {
+        Self::new(202, Bytes::new())
+    }
+
+    pub fn new(status: u16, body: impl Into<Bytes>) -> Self {
+        Self {
+            status,
+            error_type: None,
+            function_error: None,
+            body: body.into(),
+        }
+    }
+
+    /// A Lambda service error, as Lambda writes it.
+    pub fn service_error(status: u16, error_type: &str, message: &str) -> Self {
+        let body = serde_json::json!({"Type": "User", "message": message}).to_string();
+        Self {
+            error_type: Some(error_type.to_owned()),
+            ..Self::new(status, body)
+        }
+    }
+}
+
+pub type Answer = Pin<Box<dyn Future<Output = Reply> + Send>>;
+pub type Handler = Arc<dyn Fn(Invocation) -> Answer + Send + Sync>;
+
+/// A running endpoint; stops when dropped.
+pub struct Endpoint {
+    pub address: SocketAddr,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl Endpoint {
+    /// Serves on `127.0.0.1:port` (0: a free port).
+    pub async fn start(port: u16, handler: Handler) -> std::io::Result<Self> {
+        let listener = TcpListener::bind(("127.0.0.1", port)).await?;
+        let address = listener.local_addr()?;
+        let server = tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let handler = handler.clone();
+                tokio::spawn(async move {
+                    let service = service_fn(move |request| {
+                        let handler = handler.clone();
+                        async move { Ok::<_, Infallible>(answer(request, &handler).await) }
+                    });
+                    // A client that drops its connection mid-way is no concern here.
+                    let _ = http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+        Ok(Self { address, server })
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.address)
+    }
+}
+
+impl Drop for Endpoint {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+async fn answer(
+    request: Request<hyper::body::Incoming>,
+    handler: &Handler,
+) -> Response<Full<Bytes>> {
+    let function = request
+        .uri()
+        .path()
+        .strip_prefix("/2015-03-31/functions/")
+        .and_then(|rest| rest.strip_suffix("/invocations"))
+        .map(percent_decode);
+    let invocation_type = match request
+        .headers()
+        .get("x-amz-invocation-type")
+        .map(|v| v.as_bytes())
+    {
+        None | Some(b"RequestResponse") => Some(InvocationType::RequestResponse),
+        Some(b"Event") => Some(InvocationType::Event),
+        Some(b"DryRun") => Some(InvocationType::DryRun),
+        Some(_) => None,
+    };
+    let payload = match request.into_body().collect().await {
+        Ok(body) => body.to_bytes(),
+        Err(_) => {
+            return respond(Reply::service_error(
+                400,
+                "InvalidRequestContentException",
+                "unreadable body",
+            ))
+        }
+    };
+    let reply = match (function, invocation_type) {
+        (Some(function), Some(invocation_type)) => {
+            handler(Invocation {
+                function,
+                invocation_type,
+                payload,
+            })
+            .await
+        }
+        (None, _) => Reply::service_error(
+            404,
+            "UnknownOperationException",
+            "not a Lambda Invoke API path",
+        ),
+        (_, None) => Reply::service_error(
+            400,
+            "InvalidParameterValueException",
+            "unknown invocation type",
+        ),
+    };
+    respond(reply)
+}
+
+fn respond(reply: Reply) -> Response<Full<Bytes>> {
+    let mut response = Response::builder()
+        .status(reply.status)
+        .header("Content-Type", "application/json");
+    if let Some(error_type) = &reply.error_type {
+        response = response.header("X-Amzn-ErrorType", error_type);
+    }
+    if let Some(function_error) = &reply.function_error {
+        response = response.header("X-Amz-Function-Error", function_error);
+    }
+    response
+        .body(Full::new(reply.body))
+        .unwrap_or_else(|_| Response::new(Full::new(Bytes::new())))
+}
+
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = (bytes[i] == b'%')
+            .then(|| text.get(i + 1..i + 3))
+            .flatten()
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match hex {
+            Some(byte) => {
+                out.push(byte);
+                i += 3;
+            }
+            None => {
+                out.push(bytes[i]);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn function_names_in_paths_are_percent_decoded() {
+        assert_eq!(percent_decode("arn%3Aaws%3Alambda"), "arn:aws:lambda");
+        assert_eq!(percent_decode("plain-name"), "plain-name");
+        assert_eq!(percent_decode("bad%zz%4"), "bad%zz%4");
+    }
+}

@@ -1,0 +1,412 @@
+//! The contact simulator, Connect's stand-in: it seeds a contact's state as the
+//! Rules Engine does when an integration rule fires, plays the contact flow of
+//! `infra/` through the Lambda Invoke API, hears the comfort messages, maybe
+//! hangs up, and keeps a timeline of everything it did.
+
+use std::{
+    collections::BTreeMap,
+    time::{Duration, Instant},
+};
+
+use aws_sdk_lambda::primitives::Blob;
+use serde_json::{json, Map, Value};
+use shared::{ContactId, ContactState, IntegrationStatus, RunId, Store};
+
+use crate::flow::{self, Contact, Ending, Flow};
+
+/// The integration function the scenarios' rule invokes, by its local name.
+pub const ECHO: &str = "integration-echo";
+/// Where the rule puts its output.
+pub const OUTPUT_KEY: &str = "EchoResult";
+
+/// The Connect event a contact's flow sends, from the fixture shared with the tests.
+const EVENT: &str = include_str!("../../tests/fixtures/connect/contact-flow-event.json");
+
+/// What a contact's integration rule asks for, and what the caller does.
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    pub name: &'static str,
+    pub summary: &'static str,
+    /// The rule's payload for the echo function.
+    pub payload: Value,
+    /// The rule's timeout, in seconds.
+    pub timeout_s: u32,
+    /// The caller hangs up during this comfort message (1 = the first).
+    pub hang_up_at_message: Option<u32>,
+    /// The status the run should end in.
+    pub expect: IntegrationStatus,
+}
+
+/// The single-contact scenarios, in the order the demo plays them.
+pub fn scenarios() -> Vec<Scenario> {
+    vec![
+        Scenario {
+            name: "fast",
+            summary: "the integration answers at once: DONE inside start",
+            payload: json!({"Account": "A-1"}),
+            timeout_s: 8,
+            hang_up_at_message: None,
+            expect: IntegrationStatus::Done,
+        },
+        Scenario {
+            name: "slow",
+            summary: "the integration takes 5 s: DONE across several check-timeout calls",
+            payload: json!({"SleepTime": 5}),
+            timeout_s: 15,
+            hang_up_at_message: None,
+            expect: IntegrationStatus::Done,
+        },
+        Scenario {
+            name: "error",
+            summary: "the integration fails: ERROR with its cause",
+            payload: json!({"SleepTime": "0.5", "ForcedError": "Billing system unavailable"}),
+            timeout_s: 8,
+            hang_up_at_message: None,
+            expect: IntegrationStatus::Error,
+        },
+        Scenario {
+            name: "timeout",
+            summary: "the integration takes 8 s, the rule allows 4 s: TIMEOUT by check-timeout",
+            payload: json!({"SleepTime": 8}),
+            timeout_s: 4,
+            hang_up_at_message: None,
+            expect: IntegrationStatus::Timeout,
+        },
+        Scenario {
+            name: "hang-up",
+            summary: "the caller hangs up during the first comfort message: the consumer's sweep times the run out",
+            payload: json!({"SleepTime": 12}),
+            timeout_s: 3,
+            hang_up_at_message: Some(1),
+            expect: IntegrationStatus::Timeout,
+        },
+    ]
+}
+
+/// One thing that happened to a contact, at `at` after the call began.
+#[derive(Debug, Clone)]
+pub struct Step {
+    pub at: Duration,
+    pub what: StepKind,
+}
+
+#[derive(Debug, Clone)]
+pub enum StepKind {
+    Call {
+        function: String,
+        took: Duration,
+        status: Option<String>,
+        error: Option<String>,
+    },
+    Message(String),
+    HungUp,
+    Ended(String),
+}
+
+/// A contact played to its end.
+#[derive(Debug, Clone)]
+pub struct Played {
+    pub contact: ContactId,
+    pub scenario: Scenario,
+    pub steps: Vec<Step>,
+    pub ending: Ending,
+    pub run_id: Option<RunId>,
+}
+
+impl Played {
+    /// How long each Connect-facing call took, by function.
+    pub fn calls(&self) -> impl Iterator<Item = (&str, Duration)> {
+        self.steps.iter().filter_map(|s| match &s.what {
+            StepKind::Call { function, took, .. } => Some((function.as_str(), *took)),
+            _ => None,
+        })
+    }
+}
+
+/// Plays contacts through a Lambda Invoke API endpoint.
+#[derive(Clone)]
+pub struct Simulator {
+    pub store: Store,
+    pub lambda: aws_sdk_lambda::Client,
+    pub flow: Flow,
+    /// How long a comfort message plays.
+    pub message_time: Duration,
+}
+
+impl Simulator {
+    /// Seeds the rule, plays the flow, and returns the timeline.
+    pub async fn play(
+        &self,
+        scenario: &Scenario,
+    ) -> Result<Played, Box<dyn std::error::Error + Send + Sync>> {
+        let contact = ContactId::parse(uuid::Uuid::new_v4().to_string())?;
+        self.seed(&contact, scenario).await?;
+        let mut caller = Caller {
+            sim: self,
+            contact: &contact,
+            began: Instant::now(),
+            steps: Vec::new(),
+            messages: 0,
+            hang_up_at: scenario.hang_up_at_message,
+        };
+        let ending = flow::play(&self.flow, &mut caller).await?;
+        let mut steps = caller.steps;
+        let at = caller.began.elapsed();
+        steps.push(Step {
+            at,
+            what: match &ending {
+                Ending::HungUp => StepKind::HungUp,
+                Ending::Block(how) => StepKind::Ended(how.clone()),
+            },
+        });
+        let run_id = self.store.status(&contact).await?.and_then(|r| r.run_id);
+        Ok(Played {
+            contact,
+            scenario: scenario.clone(),
+            steps,
+            ending,
+            run_id,
+        })
+    }
+
+    /// The state the Rules Engine writes when an integration rule fires.
+    async fn seed(
+        &self,
+        contact: &ContactId,
+        scenario: &Scenario,
+    ) -> Result<(), shared::StoreError> {
+        let mut state = ContactState::default();
+        let rule = [
+            ("CurrentRuleSet", json!("Customer lookup")),
+            (
+                "CurrentRule",
+                json!(format!("Integration: {}", scenario.name)),
+            ),
+            ("CurrentRuleType", json!("Integration")),
+            ("CurrentRule_functionArn", json!(ECHO)),
+            ("CurrentRule_functionName", json!(ECHO)),
+            (
+                "CurrentRule_functionPayload",
+                json!(scenario.payload.to_string()),
+            ),
+            ("CurrentRule_functionOutputKey", json!(OUTPUT_KEY)),
+            (
+                "CurrentRule_functionTimeout",
+                json!(scenario.timeout_s.to_string()),
+            ),
+        ];
+        let changes: Vec<_> = rule
+            .into_iter()
+            .map(|(key, value)| {
+                state
+                    .set(key, value)
+                    .expect("the rule's keys are plain keys")
+            })
+            .collect();
+        self.store.write(contact, &changes).await
+    }
+}
+
+/// The flow's view of one contact.
+struct Caller<'a> {
+    sim: &'a Simulator,
+    contact: &'a ContactId,
+    began: Instant,
+    steps: Vec<Step>,
+    messages: u32,
+    hang_up_at: Option<u32>,
+}
+
+impl Contact for Caller<'_> {
+    async fn invoke(
+        &mut self,
+        function_arn: &str,
+        time_limit: Duration,
+    ) -> Result<Map<String, Value>, String> {
+        let function = local_function(function_arn);
+        let at = self.began.elapsed();
+        let sent = Instant::now();
+        let call = self
+            .sim
+            .lambda
+            .invoke()
+            .function_name(&function)
+            .payload(Blob::new(connect_event(self.contact).to_string()))
+            .send();
+        let result = match tokio::time::timeout(time_limit, call).await {
+            Err(_) => Err(format!("no answer within {} s", time_limit.as_secs_f64())),
+            Ok(Err(err)) => Err(shared::telemetry::error_chain(
+                &aws_sdk_lambda::Error::from(err),
+            )),
+            Ok(Ok(output)) if output.function_error.is_some() => Err(format!(
+                "function error {}",
+                output.function_error.unwrap_or_default()
+            )),
+            Ok(Ok(output)) => {
+                let payload = output.payload.map(Blob::into_inner).unwrap_or_default();
+                match serde_json::from_slice::<Value>(&payload) {
+                    Ok(Value::Object(answer)) if answer.values().all(Value::is_string) => {
+                        Ok(answer)
+                    }
+                    _ => Err("the answer is not a flat map of strings".into()),
+                }
+            }
+        };
+        self.steps.push(Step {
+            at,
+            what: StepKind::Call {
+                function,
+                took: sent.elapsed(),
+                status: result
+                    .as_ref()
+                    .ok()
+                    .and_then(|a| a.get("IntegrationStatus"))
+                    .and_then(Value::as_str)
+                    .map(str::to_owned),
+                error: result.as_ref().err().cloned(),
+            },
+        });
+        result
+    }
+
+    async fn play(&mut self, text: &str) -> bool {
+        self.messages += 1;
+        self.steps.push(Step {
+            at: self.began.elapsed(),
+            what: StepKind::Message(text.to_owned()),
+        });
+        if self.hang_up_at == Some(self.messages) {
+            tokio::time::sleep(self.sim.message_time / 2).await;
+            return false;
+        }
+        tokio::time::sleep(self.sim.message_time).await;
+        true
+    }
+
+    async fn wait(&mut self, time: Duration) -> bool {
+        tokio::time::sleep(time).await;
+        true
+    }
+}
+
+/// The local function behind a flow's function ARN: the flow names the deployed
+/// functions (`<stage>-<service>-connectintegrationstart`, ...) or holds
+/// placeholders for them (`{{StartFunctionArn}}`); the local stack serves the
+/// workspace's binaries by crate name.
+pub fn local_function(function_arn: &str) -> String {
+    let name = function_arn
+        .rsplit([':', '/'])
+        .next()
+        .unwrap_or(function_arn);
+    let lower = name.to_ascii_lowercase();
+    if lower.contains("checktimeout") || lower.contains("check-timeout") {
+        "check-timeout".into()
+    } else if ["integrationstart", "integration-start", "startfunction"]
+        .iter()
+        .any(|n| lower.contains(n))
+    {
+        "integration-start".into()
+    } else {
+        name.to_owned()
+    }
+}
+
+/// The Connect event for `contact`, from the fixture.
+pub fn connect_event(contact: &ContactId) -> Value {
+    let mut event: Value = serde_json::from_str(EVENT).expect("the fixture is JSON");
+    let data = &mut event["Details"]["ContactData"];
+    data["ContactId"] = json!(contact.as_str());
+    data["InitialContactId"] = json!(contact.as_str());
+    data["PreviousContactId"] = json!(contact.as_str());
+    event
+}
+
+/// A timeline, as the demo prints it.
+pub fn timeline(played: &Played, state: Option<&ContactState>, metrics: &[Value]) -> String {
+    let mut out = format!(
+        "contact {} — {}\n",
+        short(played.contact.as_str()),
+        played.scenario.summary
+    );
+    for step in &played.steps {
+        let at = format!("{:>6.2} s", step.at.as_secs_f64());
+        let line = match &step.what {
+            StepKind::Call {
+                function,
+                took,
+                status: Some(status),
+                ..
+            } => {
+                format!("{function:<18} {status:<8} ({} ms)", took.as_millis())
+            }
+            StepKind::Call {
+                function,
+                took,
+                error: Some(error),
+                ..
+            } => {
+                format!(
+                    "{function:<18} Lambda error after {} ms: {error}",
+                    took.as_millis()
+                )
+            }
+            StepKind::Call { function, .. } => function.clone(),
+            StepKind::Message(text) => format!("♪ \"{text}\""),
+            StepKind::HungUp => "caller hung up".into(),
+            StepKind::Ended(how) => format!("flow ended: {how}"),
+        };
+        out.push_str(&format!("  {at}  {line}\n"));
+    }
+    if let Some(state) = state {
+        let status = state
+            .integration_status()
+            .map_or("none", IntegrationStatus::as_str);
+        let output = state
+            .get(OUTPUT_KEY)
+            .map(|v| v.to_string())
+            .unwrap_or_else(|| "absent".into());
+        let cause = state.get_str("IntegrationErrorCause").unwrap_or("none");
+        out.push_str(&format!("  final state: IntegrationStatus={status}, {OUTPUT_KEY}={output}, IntegrationErrorCause={cause}\n"));
+    }
+    if metrics.is_empty() {
+        out.push_str("  metrics: none yet\n");
+    }
+    for doc in metrics {
+        let names: Vec<String> = doc["_aws"]["CloudWatchMetrics"][0]["Metrics"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|m| m["Name"].as_str())
+            .map(|name| format!("{name}={}", doc[name]))
+            .collect();
+        let dims: Vec<String> = ["FunctionName", "Status", "Reason"]
+            .iter()
+            .filter_map(|d| doc[*d].as_str().map(|v| format!("{d}={v}")))
+            .collect();
+        out.push_str(&format!(
+            "  metrics: {} [{}]\n",
+            names.join(" "),
+            dims.join(", ")
+        ));
+    }
+    out
+}
+
+fn short(id: &str) -> &str {
+    id.get(..8).unwrap_or(id)
+}
+
+/// Percentiles of durations, for the summary.
+pub fn percentiles(mut values: Vec<Duration>) -> Option<BTreeMap<&'static str, Duration>> {
+    if values.is_empty() {
+        return None;
+    }
+    values.sort();
+    let at = |q: f64| values[((values.len() - 1) as f64 * q).round() as usize];
+    Some(BTreeMap::from([
+        ("p50", at(0.5)),
+        ("p95", at(0.95)),
+        ("p99", at(0.99)),
+        ("max", at(1.0)),
+    ]))
+}

@@ -1,0 +1,315 @@
+//! The local stack: the four functions as their real binaries under `cargo
+//! lambda watch`, the front that gives `Event` invocations Lambda's asynchronous
+//! behaviour, the stream poller standing in for the event source mapping, and
+//! the consumer's schedule, all on 127.0.0.1 against DynamoDB Local. The
+//! functions' SDKs are pointed at the local endpoints by the environment
+//! (`AWS_ENDPOINT_URL_*`); they have no local mode.
+//!
+//! Every child runs in a process group of its own, stopped with the stack, also
+//! when the stack is dropped on an error or Ctrl-C.
+
+use std::{
+    process::Stdio,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use serde_json::{json, Value};
+use shared::{table::STATE_TABLE, Store, SystemClock};
+use tokio::{
+    io::{AsyncBufReadExt, BufReader},
+    process::{Child, Command},
+};
+
+use crate::{
+    invoke_api::Endpoint,
+    poller::{Poller, PollerConfig},
+    stream_event::scheduled_event,
+    target::LambdaFunction,
+};
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// How the stack runs.
+#[derive(Debug, Clone)]
+pub struct StackOptions {
+    /// Instances per function that `cargo lambda watch` may run at once.
+    pub concurrency: u32,
+    /// How often the consumer's schedule fires (the template's is one minute).
+    pub schedule_every: Duration,
+    /// The consumer's grace past a deadline before it sweeps a run (`ABANDONED_GRACE_MS`).
+    pub abandoned_grace: Duration,
+    /// Where the functions' logs go.
+    pub log_file: std::path::PathBuf,
+}
+
+/// The metrics documents the consumer printed, as they arrive.
+#[derive(Clone, Default)]
+pub struct Metrics(Arc<Mutex<Vec<Value>>>);
+
+impl Metrics {
+    pub fn all(&self) -> Vec<Value> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// The documents that name `run_id`.
+    pub fn for_run(&self, run_id: &str) -> Vec<Value> {
+        self.all()
+            .into_iter()
+            .filter(|doc| doc["RunId"] == run_id)
+            .collect()
+    }
+
+    fn push(&self, doc: Value) {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).push(doc);
+    }
+}
+
+pub struct Stack {
+    pub store: Store,
+    /// A Lambda client for `cargo lambda watch`, for synchronous calls.
+    pub lambda: aws_sdk_lambda::Client,
+    pub metrics: Metrics,
+    pub front: Endpoint,
+    watch: Child,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Stack {
+    pub async fn start(options: &StackOptions) -> Result<Self, BoxError> {
+        if std::env::var_os("AWS_ENDPOINT_URL_DYNAMODB").is_none() {
+            return Err("AWS_ENDPOINT_URL_DYNAMODB is not set: start DynamoDB Local first (scripts/demo does)".into());
+        }
+        let sdk = crate::sdk_config().await;
+        let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
+        let table = format!("demo-{}", uuid::Uuid::new_v4().simple());
+        Store::create_table(&dynamodb, &table, &STATE_TABLE).await?;
+        let store = Store::new(dynamodb.clone(), &table, Arc::new(SystemClock));
+
+        let watch_port = free_port()?;
+        let watch_url = format!("http://127.0.0.1:{watch_port}");
+        let lambda_config = aws_sdk_lambda::config::Builder::from(&sdk)
+            .endpoint_url(&watch_url)
+            .timeout_config(
+                aws_config::timeout::TimeoutConfig::builder()
+                    .operation_timeout(Duration::from_secs(60))
+                    .build(),
+            )
+            .build();
+        let lambda = aws_sdk_lambda::Client::from_conf(lambda_config);
+        let front = crate::front::start(0, lambda.clone()).await?;
+
+        let log = std::fs::File::create(&options.log_file)?;
+        let mut watch = Command::new("cargo")
+            .args([
+                "lambda",
+                "watch",
+                "--quiet",
+                "--ignore-changes",
+                "--invoke-address",
+                "127.0.0.1",
+            ])
+            .args([
+                "--invoke-port",
+                &watch_port.to_string(),
+                "--concurrency",
+                &options.concurrency.to_string(),
+            ])
+            .env("STATE_TABLE", &table)
+            .env("ALLOWED_FUNCTIONS", "integration-*")
+            .env("AWS_ENDPOINT_URL_LAMBDA", front.url())
+            .env(
+                "ABANDONED_GRACE_MS",
+                options.abandoned_grace.as_millis().to_string(),
+            )
+            .env("RUST_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::from(log.try_clone()?))
+            .process_group(0)
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|err| {
+                format!("could not start `cargo lambda watch` (is cargo-lambda installed?): {err}")
+            })?;
+        let metrics = Metrics::default();
+        let mut tasks = vec![tokio::spawn(read_output(
+            watch.stdout.take().expect("piped"),
+            metrics.clone(),
+            log,
+        ))];
+        let mut stack = Self {
+            store,
+            lambda,
+            metrics,
+            front,
+            watch,
+            tasks: Vec::new(),
+        };
+        stack.wait_until_served().await?;
+
+        let streams = aws_sdk_dynamodbstreams::Client::new(&sdk);
+        let target = LambdaFunction {
+            client: stack.lambda.clone(),
+            function_name: "stream-consumer".into(),
+        };
+        let mut poller = Poller::for_table(
+            &dynamodb,
+            streams,
+            &table,
+            stream_consumer::FILTER_PATTERN,
+            target,
+            PollerConfig::default(),
+        )
+        .await?;
+        tasks.push(tokio::spawn(async move {
+            loop {
+                if let Err(err) = poller.poll_once().await {
+                    tracing::warn!(error = %shared::telemetry::error_chain(&err), "stream poll failed");
+                }
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }));
+        let (scheduler, every) = (stack.lambda.clone(), options.schedule_every);
+        tasks.push(tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(every);
+            ticks.tick().await;
+            loop {
+                ticks.tick().await;
+                let _ = invoke(
+                    &scheduler,
+                    "stream-consumer",
+                    &scheduled_event(chrono::Utc::now(), "us-east-1"),
+                )
+                .await;
+            }
+        }));
+        stack.tasks = tasks;
+        Ok(stack)
+    }
+
+    /// Waits until every function answers, building what is not built yet.
+    async fn wait_until_served(&mut self) -> Result<(), BoxError> {
+        let ping = json!({"keepWarm": {"name": "local-stack", "arn": "local"}});
+        for (function, event) in [
+            ("integration-start", ping.clone()),
+            ("check-timeout", ping.clone()),
+            ("integration-echo", ping.clone()),
+            ("stream-consumer", json!({"Records": []})),
+        ] {
+            let mut tries = 0;
+            loop {
+                if let Some(status) = self.watch.try_wait()? {
+                    return Err(
+                        format!("`cargo lambda watch` exited ({status}); see its log").into(),
+                    );
+                }
+                match invoke(&self.lambda, function, &event).await {
+                    Ok(_) => break,
+                    Err(_) if tries < 600 => {
+                        tries += 1;
+                        tokio::time::sleep(Duration::from_millis(500)).await;
+                    }
+                    Err(err) => return Err(format!("{function} did not answer: {err}").into()),
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs the consumer's schedule now (the sweep for abandoned runs).
+    pub async fn sweep_now(&self) -> Result<Value, BoxError> {
+        invoke(
+            &self.lambda,
+            "stream-consumer",
+            &scheduled_event(chrono::Utc::now(), "us-east-1"),
+        )
+        .await
+    }
+
+    /// Stops every child and task.
+    pub async fn stop(mut self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+        stop_group(&mut self.watch).await;
+    }
+}
+
+impl Drop for Stack {
+    fn drop(&mut self) {
+        if let Some(pid) = self.watch.id() {
+            // The whole group: cargo lambda watch runs each function as a child.
+            let _ = std::process::Command::new("kill")
+                .args(["-TERM", &format!("-{pid}")])
+                .status();
+        }
+    }
+}
+
+async fn stop_group(child: &mut Child) {
+    if let Some(pid) = child.id() {
+        let _ = std::process::Command::new("kill")
+            .args(["-TERM", &format!("-{pid}")])
+            .status();
+        if tokio::time::timeout(Duration::from_secs(5), child.wait())
+            .await
+            .is_err()
+        {
+            let _ = std::process::Command::new("kill")
+                .args(["-KILL", &format!("-{pid}")])
+                .status();
+            let _ = child.wait().await;
+        }
+    }
+}
+
+/// Sorts the functions' output: EMF documents are the consumer's metrics, the
+/// rest goes to the log file.
+async fn read_output(
+    stdout: tokio::process::ChildStdout,
+    metrics: Metrics,
+    mut log: std::fs::File,
+) {
+    use std::io::Write;
+    let mut lines = BufReader::new(stdout).lines();
+    while let Ok(Some(line)) = lines.next_line().await {
+        match serde_json::from_str::<Value>(&line) {
+            Ok(doc) if doc.get("_aws").is_some() => metrics.push(doc),
+            _ => {
+                let _ = writeln!(log, "{line}");
+            }
+        }
+    }
+}
+
+/// Invokes `function` synchronously and returns its answer.
+pub async fn invoke(
+    lambda: &aws_sdk_lambda::Client,
+    function: &str,
+    event: &Value,
+) -> Result<Value, BoxError> {
+    let output = lambda
+        .invoke()
+        .function_name(function)
+        .payload(aws_sdk_lambda::primitives::Blob::new(event.to_string()))
+        .send()
+        .await
+        .map_err(aws_sdk_lambda::Error::from)?;
+    let payload = output.payload.map(|p| p.into_inner()).unwrap_or_default();
+    if let Some(kind) = output.function_error {
+        return Err(format!(
+            "{function} failed ({kind}): {}",
+            String::from_utf8_lossy(&payload)
+        )
+        .into());
+    }
+    Ok(serde_json::from_slice(&payload).unwrap_or(Value::Null))
+}
+
+/// A port that was free a moment ago, on 127.0.0.1.
+fn free_port() -> std::io::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
