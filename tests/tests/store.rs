@@ -634,6 +634,26 @@ async fn a_missing_table_is_an_error_that_is_not_worth_retrying() {
 }
 
 #[tokio::test]
+async fn an_item_dynamodb_refuses_as_invalid_is_an_error_that_is_not_worth_retrying() {
+    let table = TestTable::new().await;
+    let store = table.store();
+    let contact = new_contact();
+    let too_big = "x".repeat(401 * 1024);
+    let err = store
+        .write(&contact, &[ItemChange::put("Notes", too_big)])
+        .await
+        .unwrap_err();
+    assert!(err.is_refused_as_invalid(), "{}", report(&err));
+    assert!(!err.is_retryable(), "{}", report(&err));
+    assert!(store
+        .load_state(&contact)
+        .await
+        .unwrap()
+        .values()
+        .is_empty());
+}
+
+#[tokio::test]
 async fn state_loaded_round_trips_what_set_wrote() {
     let table = TestTable::new().await;
     let store = table.store();

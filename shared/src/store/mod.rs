@@ -85,6 +85,8 @@ impl StoreError {
     /// busy, as opposed to bad data or a bad request.
     pub fn is_retryable(&self) -> bool {
         match self {
+            // A request DynamoDB refused as invalid will be refused again.
+            StoreError::Request { .. } if self.is_refused_as_invalid() => false,
             StoreError::Request { source, .. } => !matches!(
                 **source,
                 aws_sdk_dynamodb::Error::ResourceNotFoundException(_)
