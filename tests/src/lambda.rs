@@ -94,3 +94,29 @@ impl FakeLambda {
         self.invocations.lock().expect("not poisoned").clone()
     }
 }
+
+/// Plays the real echo function for each invocation, as Lambda would run it: on a
+/// thread of its own, since the framework's future is not `Send`.
+pub fn real_echo(store: shared::Store) -> impl Fn(Invocation) + Send + Sync {
+    move |invocation| {
+        let store = store.clone();
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a runtime");
+            let deps =
+                shared::integration::Deps::new(store, shared::integration::Settings::default());
+            let event = lambda_runtime::LambdaEvent::new(
+                invocation.payload,
+                lambda_runtime::Context::default(),
+            );
+            // A failure here is a failed invocation, as on Lambda: the test sees it in the state.
+            let _ = runtime.block_on(shared::integration::handle(
+                event,
+                &deps,
+                integration_echo::echo,
+            ));
+        });
+    }
+}

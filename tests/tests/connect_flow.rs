@@ -726,33 +726,6 @@ async fn a_hung_dynamodb_is_answered_with_error_within_the_budget_and_a_second()
     assert!(lambda.invocations().is_empty());
 }
 
-/// Plays the real echo function for each invocation, on a thread of its own
-/// (the framework's future is not `Send`), as Lambda would run it.
-fn real_echo(store: Store) -> impl Fn(integration_tests::lambda::Invocation) + Send + Sync {
-    move |invocation| {
-        let store = store.clone();
-        std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            let deps =
-                shared::integration::Deps::new(store, shared::integration::Settings::default());
-            let event = lambda_runtime::LambdaEvent::new(
-                invocation.payload,
-                lambda_runtime::Context::default(),
-            );
-            runtime
-                .block_on(shared::integration::handle(
-                    event,
-                    &deps,
-                    integration_echo::echo,
-                ))
-                .unwrap();
-        });
-    }
-}
-
 #[tokio::test]
 async fn start_and_the_real_echo_function_finish_a_run_with_its_output() {
     let table = TestTable::new().await;
@@ -774,7 +747,7 @@ async fn start_and_the_real_echo_function_finish_a_run_with_its_output() {
         &[rule[0].clone(), rule[2].clone()],
     )
     .await;
-    let lambda = FakeLambda::accepting(real_echo(store.clone())).await;
+    let lambda = FakeLambda::accepting(integration_tests::lambda::real_echo(store.clone())).await;
     let deps = start_deps(store.clone(), &lambda);
 
     let answer = start(&deps, &with_payload).await;

@@ -139,6 +139,73 @@ async fn start_echo_consumer_end_to_end_through_the_poller_measures_each_run_onc
     assert_eq!(total, expected.len());
 }
 
+/// The real producers: integration-start invoking the real echo function behind
+/// a Lambda Invoke API endpoint, on the system clock.
+#[tokio::test]
+async fn real_start_and_echo_runs_through_the_poller_are_measured_once_each() {
+    let table = TestTable::new().await;
+    let store = table.store();
+    let lambda = integration_tests::lambda::FakeLambda::accepting(
+        integration_tests::lambda::real_echo(store.clone()),
+    )
+    .await;
+    let config = integration_start::StartConfig::from_lookup(|name| match name {
+        "STATE_TABLE" => Some(table.name.clone()),
+        "ALLOWED_FUNCTIONS" => Some("dev-rules-integration*".into()),
+        _ => None,
+    })
+    .unwrap();
+    let deps = integration_start::Deps {
+        store: store.clone(),
+        lambda: lambda.client(),
+        config,
+        instance: shared::connect::Instance::new(),
+    };
+    let mut expected = Vec::new();
+    for payload in [r#"{"n": 1}"#, r#"{"ForcedError": "down"}"#, r#"{"n": 3}"#] {
+        let contact = new_contact();
+        let mut state = shared::ContactState::default();
+        let changes: Vec<_> = [
+            ("CurrentRule_functionArn", "dev-rules-integrationEcho"),
+            ("CurrentRule_functionOutputKey", "EchoResult"),
+            ("CurrentRule_functionPayload", payload),
+            ("CurrentRule_functionTimeout", "5"),
+        ]
+        .into_iter()
+        .map(|(k, v)| state.set(k, json!(v)).unwrap())
+        .collect();
+        store.write(&contact, &changes).await.unwrap();
+        let event = json!({"Name": "ContactFlowEvent", "Details": {"ContactData": {"InitialContactId": contact.as_str()}}});
+        let answer = integration_start::handle(event, None, &deps).await;
+        let status = answer["IntegrationStatus"].as_str().unwrap().to_owned();
+        assert!(status == "DONE" || status == "ERROR", "{answer}");
+        let run = store
+            .status(&contact)
+            .await
+            .unwrap()
+            .unwrap()
+            .run_id
+            .unwrap();
+        expected.push((run, status));
+    }
+    let harness = Harness::with_store(table, store);
+
+    let mut live = poller(&harness.table, InProcess(harness.consumer.clone())).await;
+    live.drain(10).await.unwrap();
+    poller(&harness.table, InProcess(harness.consumer.clone()))
+        .await
+        .drain(10)
+        .await
+        .unwrap();
+
+    for (run, status) in &expected {
+        let documents = harness.metric_for_run("IntegrationCount", run.as_str());
+        assert_eq!(documents.len(), 1, "run {run}: {documents:?}");
+        assert_eq!(documents[0]["Status"], status.as_str());
+        assert_eq!(documents[0]["FunctionName"], "dev-rules-integrationEcho");
+    }
+}
+
 /// The consumer, failing the second record of its first batch once.
 struct FailOnce {
     inner: InProcess,
