@@ -29,6 +29,10 @@ The table defaults to $STATE_TABLE; endpoints come from AWS_ENDPOINT_URL_DYNAMOD
 
 pub async fn run(args: &[String]) -> Result<(), Error> {
     let (command, rest) = args.split_first().ok_or(USAGE)?;
+    if rest.iter().any(|arg| arg == "--help" || arg == "-h") {
+        println!("{USAGE}");
+        return Ok(());
+    }
     let (positional, options) = split(rest)?;
     match command.as_str() {
         "replay" => {
@@ -205,6 +209,18 @@ fn split(args: &[String]) -> Result<(Vec<String>, Options), Error> {
 }
 
 fn demo_options(options: &[(String, String)]) -> Result<local_stack::demo::DemoOptions, Error> {
+    const KNOWN: [&str; 7] = [
+        "--scenarios",
+        "--contacts",
+        "--in-flight",
+        "--message-seconds",
+        "--grace-seconds",
+        "--schedule-seconds",
+        "--flow",
+    ];
+    if let Some((name, _)) = options.iter().find(|(name, _)| !KNOWN.contains(&name.as_str())) {
+        return Err(format!("unknown option {name}\n{USAGE}").into());
+    }
     let number = |name: &str, default: f64| -> Result<f64, Error> {
         match option(options, name) {
             None => Ok(default),
