@@ -218,7 +218,10 @@ fn demo_options(options: &[(String, String)]) -> Result<local_stack::demo::DemoO
         "--schedule-seconds",
         "--flow",
     ];
-    if let Some((name, _)) = options.iter().find(|(name, _)| !KNOWN.contains(&name.as_str())) {
+    if let Some((name, _)) = options
+        .iter()
+        .find(|(name, _)| !KNOWN.contains(&name.as_str()))
+    {
         return Err(format!("unknown option {name}\n{USAGE}").into());
     }
     let number = |name: &str, default: f64| -> Result<f64, Error> {

@@ -5,8 +5,9 @@
 //! functions' SDKs are pointed at the local endpoints by the environment
 //! (`AWS_ENDPOINT_URL_*`); they have no local mode.
 //!
-//! Every child runs in a process group of its own, stopped with the stack, also
-//! when the stack is dropped on an error or Ctrl-C.
+//! `cargo lambda watch` runs in a process group of its own, so a Ctrl-C reaches
+//! the demo first; the demo stops it, and it stops its instances, also when the
+//! stack is dropped on an error.
 
 use std::{
     process::Stdio,
@@ -100,7 +101,9 @@ impl Stack {
         let front = crate::front::start(0, lambda.clone()).await?;
 
         let log = std::fs::File::create(&options.log_file)?;
-        let mut watch = Command::new("cargo")
+        // `cargo-lambda` itself, not `cargo lambda`: it puts itself in a session of
+        // its own, so only its own pid reaches it, and it stops its instances on SIGTERM.
+        let mut watch = Command::new("cargo-lambda")
             .args([
                 "lambda",
                 "watch",
@@ -147,6 +150,7 @@ impl Stack {
             tasks: Vec::new(),
         };
         stack.wait_until_served().await?;
+        stack.warm_up(options.concurrency).await;
 
         let streams = aws_sdk_dynamodbstreams::Client::new(&sdk);
         let target = LambdaFunction {
@@ -217,6 +221,21 @@ impl Stack {
         Ok(())
     }
 
+    /// Starts up to `instances` instances of start, check-timeout and echo with
+    /// concurrent keep-warm pings, so the contacts' calls do not pay for
+    /// `cargo lambda watch` starting instances (Lambda's cold starts are far shorter).
+    async fn warm_up(&self, instances: u32) {
+        let ping = json!({"keepWarm": {"name": "local-stack", "arn": "local"}});
+        let mut pings = tokio::task::JoinSet::new();
+        for function in ["integration-start", "check-timeout", "integration-echo"] {
+            for _ in 0..instances {
+                let (lambda, ping) = (self.lambda.clone(), ping.clone());
+                pings.spawn(async move { invoke(&lambda, function, &ping).await.is_ok() });
+            }
+        }
+        while pings.join_next().await.is_some() {}
+    }
+
     /// Runs the consumer's schedule now (the sweep for abandoned runs).
     pub async fn sweep_now(&self) -> Result<Value, BoxError> {
         invoke(
@@ -232,36 +251,36 @@ impl Stack {
         for task in &self.tasks {
             task.abort();
         }
-        stop_group(&mut self.watch).await;
+        stop_watch(&mut self.watch).await;
     }
 }
 
 impl Drop for Stack {
     fn drop(&mut self) {
         if let Some(pid) = self.watch.id() {
-            // The whole group: cargo lambda watch runs each function as a child.
-            let _ = std::process::Command::new("kill")
-                .args(["-TERM", &format!("-{pid}")])
-                .status();
+            signal(pid, "TERM");
         }
     }
 }
 
-async fn stop_group(child: &mut Child) {
+/// Stops `cargo lambda watch` and, through it, every function instance it runs.
+async fn stop_watch(child: &mut Child) {
     if let Some(pid) = child.id() {
-        let _ = std::process::Command::new("kill")
-            .args(["-TERM", &format!("-{pid}")])
-            .status();
-        if tokio::time::timeout(Duration::from_secs(5), child.wait())
+        signal(pid, "TERM");
+        if tokio::time::timeout(Duration::from_secs(10), child.wait())
             .await
             .is_err()
         {
-            let _ = std::process::Command::new("kill")
-                .args(["-KILL", &format!("-{pid}")])
-                .status();
+            signal(pid, "KILL");
             let _ = child.wait().await;
         }
     }
+}
+
+fn signal(pid: u32, name: &str) {
+    let _ = std::process::Command::new("kill")
+        .args([&format!("-{name}"), &pid.to_string()])
+        .status();
 }
 
 /// Sorts the functions' output: EMF documents are the consumer's metrics, the

@@ -21,7 +21,7 @@ use shared::{
     connect::{Answer, ConnectRequest, ContactFlowEvent, Instance},
     telemetry::error_chain,
     waiting::{self, answer_from_state, store_failure, WaitConfig},
-    ContactId, ContactState, Run, RunStart, Store,
+    ContactId, ContactState, Run, RunId, RunStart, Store,
 };
 use tracing::{info, warn, Instrument};
 
@@ -101,18 +101,30 @@ async fn start(event: &ContactFlowEvent, own: Option<&FunctionRef>, deps: &Deps)
         }
     };
     let timeout = run_timeout(&state, &deps.config.wait);
-    let run = match store
-        .start(
+    let run_id = RunId::new();
+    let opened = store
+        .start_as(
             contact,
+            run_id.clone(),
             RunStart {
                 function_name: function.name.clone(),
                 timeout,
             },
         )
-        .await
-    {
+        .await;
+    let run = match opened {
         Ok(run) => run,
-        Err(err) => return store_failure(&err),
+        Err(err) => {
+            // The write may have landed all the same (a timeout says nothing of
+            // that): end the run by its id, so it is not left open with no
+            // function invoked. Refused when it did not land, which is as good.
+            let answer = store_failure(&err);
+            let cause = "The state table could not be reached";
+            if let Err(again) = store.error(contact, Some(&run_id), cause, &[]).await {
+                warn!(error = %error_chain(&again), "could not end the run whose start failed");
+            }
+            return answer;
+        }
     };
     tracing::Span::current().record("run_id", tracing::field::display(&run.id));
     info!(function = %function.name, timeout_ms = timeout.as_millis() as u64, "run started");

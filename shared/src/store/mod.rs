@@ -279,12 +279,23 @@ impl Store {
     /// supersedes an open one. The status item, `IntegrationStart` and the removal
     /// of the previous run's end and cause are one transaction.
     pub async fn start(&self, contact_id: &ContactId, start: RunStart) -> Result<Run, StoreError> {
+        self.start_as(contact_id, RunId::new(), start).await
+    }
+
+    /// [`Store::start`] with a run id chosen by the caller, who can then still
+    /// name the run when the write's outcome is unknown (a timeout).
+    pub async fn start_as(
+        &self,
+        contact_id: &ContactId,
+        id: RunId,
+        start: RunStart,
+    ) -> Result<Run, StoreError> {
         let now = self.clock.now();
         let deadline =
             now + chrono::Duration::from_std(start.timeout).unwrap_or(chrono::Duration::MAX);
         let run = Run {
             contact_id: contact_id.clone(),
-            id: RunId::new(),
+            id,
             function_name: start.function_name,
             started_at: now,
             deadline,
