@@ -71,6 +71,14 @@ fn resources(template: &Value) -> Vec<(String, &Value)> {
         .collect()
 }
 
+/// The one resource of a type.
+fn single<'a>(template: &'a Value, kind: &str) -> &'a Value {
+    match of_type(template, kind).as_slice() {
+        [(_, resource)] => resource,
+        other => panic!("{} resources of type {kind}, expected one", other.len()),
+    }
+}
+
 fn of_type<'a>(template: &'a Value, kind: &str) -> Vec<(String, &'a Value)> {
     resources(template)
         .into_iter()
@@ -249,18 +257,20 @@ fn key(attribute: &KeyAttribute) -> (String, String) {
     (attribute.name.to_owned(), attribute.kind.to_owned())
 }
 
-fn key_schema(schema: &Value, definitions: &Value) -> Vec<(String, String, String)> {
-    let kinds: Vec<(String, String)> = definitions
+/// `(name, type)` of each of the table's `AttributeDefinitions`.
+fn attribute_types(definitions: &Value) -> BTreeSet<(String, String)> {
+    let text = |v: &Value| v.as_str().expect("a name or type").to_owned();
+    definitions
         .as_sequence()
         .expect("AttributeDefinitions")
         .iter()
-        .map(|d| {
-            (
-                d["AttributeName"].as_str().unwrap().into(),
-                d["AttributeType"].as_str().unwrap().into(),
-            )
-        })
-        .collect();
+        .map(|d| (text(&d["AttributeName"]), text(&d["AttributeType"])))
+        .collect()
+}
+
+/// `(name, type, HASH|RANGE)` of each key of a key schema.
+fn key_schema(schema: &Value, definitions: &Value) -> Vec<(String, String, String)> {
+    let kinds = attribute_types(definitions);
     schema
         .as_sequence()
         .expect("KeySchema")
@@ -280,23 +290,11 @@ fn key_schema(schema: &Value, definitions: &Value) -> Vec<(String, String, Strin
 #[test]
 fn the_state_table_is_the_shared_definition() {
     let template = template();
-    let (_, table) = of_type(&template, "AWS::DynamoDB::Table")
-        .pop()
-        .expect("a table");
+    let table = single(&template, "AWS::DynamoDB::Table");
     let p = &table["Properties"];
     let definitions = &p["AttributeDefinitions"];
 
-    let defined: BTreeSet<(String, String)> = definitions
-        .as_sequence()
-        .unwrap()
-        .iter()
-        .map(|d| {
-            (
-                d["AttributeName"].as_str().unwrap().into(),
-                d["AttributeType"].as_str().unwrap().into(),
-            )
-        })
-        .collect();
+    let defined = attribute_types(definitions);
     let expected: BTreeSet<_> = STATE_TABLE.key_attributes().iter().map(key).collect();
     assert_eq!(defined, expected, "AttributeDefinitions");
 
@@ -428,9 +426,7 @@ fn the_stream_mapping_reports_failures_per_record_and_gives_up_in_bounds() {
 #[test]
 fn the_dashboard_shows_every_consumer_metric_and_every_alarm() {
     let template = template();
-    let (_, dashboard) = of_type(&template, "AWS::CloudWatch::Dashboard")
-        .pop()
-        .expect("a dashboard");
+    let dashboard = single(&template, "AWS::CloudWatch::Dashboard");
     let body = sub_text(&dashboard["Properties"]["DashboardBody"]).expect("a !Sub body");
     for (id, _) in of_type(&template, "AWS::CloudWatch::Alarm") {
         assert!(
