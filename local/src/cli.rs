@@ -263,8 +263,7 @@ fn demo_options(options: &[(String, String)]) -> Result<local_stack::demo::DemoO
             .unwrap_or("infra/contact-flows/integration.json")
             .into(),
         stack: local_stack::stack::StackOptions {
-            // Every contact in flight may hold an instance of each function.
-            concurrency: in_flight.max(1) as u32 + 4,
+            in_flight: in_flight.max(1) as u32,
             schedule_every: seconds(number("--schedule-seconds", 5.0)?.max(1.0)),
             abandoned_grace: seconds(number("--grace-seconds", 2.0)?),
             log_file: ".local/demo/functions.log".into(),

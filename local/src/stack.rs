@@ -34,8 +34,11 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 /// How the stack runs.
 #[derive(Debug, Clone)]
 pub struct StackOptions {
-    /// Instances per function that `cargo lambda watch` may run at once.
-    pub concurrency: u32,
+    /// Contacts in flight at once: each may hold an instance of start or
+    /// check-timeout, and up to two of echo (one still sleeping for a contact
+    /// whose run timed out), so `cargo lambda watch` may run twice as many
+    /// instances of each function, and the stack starts them before any contact.
+    pub in_flight: u32,
     /// How often the consumer's schedule fires (the template's is one minute).
     pub schedule_every: Duration,
     /// The consumer's grace past a deadline before it sweeps a run (`ABANDONED_GRACE_MS`).
@@ -116,7 +119,7 @@ impl Stack {
                 "--invoke-port",
                 &watch_port.to_string(),
                 "--concurrency",
-                &options.concurrency.to_string(),
+                &(2 * options.in_flight + 2).to_string(),
             ])
             .env("STATE_TABLE", &table)
             .env("ALLOWED_FUNCTIONS", "integration-*")
@@ -150,7 +153,10 @@ impl Stack {
             tasks: Vec::new(),
         };
         stack.wait_until_served().await?;
-        stack.warm_up(options.concurrency).await;
+        warm_dynamodb(&dynamodb).await?;
+        stack.warm_up(options.in_flight).await;
+        // Let the instance start-ups settle before the first contact.
+        tokio::time::sleep(Duration::from_secs(2)).await;
 
         let streams = aws_sdk_dynamodbstreams::Client::new(&sdk);
         let target = LambdaFunction {
@@ -221,13 +227,18 @@ impl Stack {
         Ok(())
     }
 
-    /// Starts up to `instances` instances of start, check-timeout and echo with
-    /// concurrent keep-warm pings, so the contacts' calls do not pay for
-    /// `cargo lambda watch` starting instances (Lambda's cold starts are far shorter).
-    async fn warm_up(&self, instances: u32) {
+    /// Starts instances of start, check-timeout (`in_flight` each) and echo
+    /// (twice that) with concurrent keep-warm pings, so contacts do not wait for
+    /// `cargo lambda watch` to start instances, which takes far longer than a
+    /// Lambda cold start.
+    async fn warm_up(&self, in_flight: u32) {
         let ping = json!({"keepWarm": {"name": "local-stack", "arn": "local"}});
         let mut pings = tokio::task::JoinSet::new();
-        for function in ["integration-start", "check-timeout", "integration-echo"] {
+        for (function, instances) in [
+            ("integration-start", in_flight),
+            ("check-timeout", in_flight),
+            ("integration-echo", 2 * in_flight),
+        ] {
             for _ in 0..instances {
                 let (lambda, ping) = (self.lambda.clone(), ping.clone());
                 pings.spawn(async move { invoke(&lambda, function, &ping).await.is_ok() });
@@ -324,6 +335,34 @@ pub async fn invoke(
         .into());
     }
     Ok(serde_json::from_slice(&payload).unwrap_or(Value::Null))
+}
+
+/// Runs a few hundred requests of every kind the functions make, on a scratch
+/// table of the same definition, so DynamoDB Local's JVM has compiled its hot
+/// paths before the first contact's calls are timed against Connect's limits.
+async fn warm_dynamodb(dynamodb: &aws_sdk_dynamodb::Client) -> Result<(), BoxError> {
+    let table = format!("warm-up-{}", uuid::Uuid::new_v4().simple());
+    Store::create_table(dynamodb, &table, &STATE_TABLE).await?;
+    let store = Store::new(dynamodb.clone(), &table, Arc::new(SystemClock));
+    let contact = shared::ContactId::parse("warm-up")?;
+    let run = shared::RunStart {
+        function_name: "warm-up".into(),
+        timeout: Duration::from_secs(10),
+    };
+    for _ in 0..100 {
+        let opened = store.start(&contact, run.clone()).await?;
+        store.run(&contact, Some(&opened.id)).await?;
+        store.status(&contact).await?;
+        store.done(&contact, Some(&opened.id), &[]).await?;
+        store.load_state(&contact).await?;
+    }
+    dynamodb
+        .delete_table()
+        .table_name(&table)
+        .send()
+        .await
+        .map_err(aws_sdk_dynamodb::Error::from)?;
+    Ok(())
 }
 
 /// A port that was free a moment ago, on 127.0.0.1.

@@ -178,6 +178,21 @@ fn every_function_of_the_workspace_is_built_by_cargo_lambda_from_the_workspace()
 }
 
 #[test]
+fn every_function_of_the_template_is_a_package_of_the_workspace() {
+    let template = template();
+    let packages = workspace_functions();
+    for (id, resource) in of_type(&template, "AWS::Serverless::Function") {
+        let binary = resource["Metadata"]["BuildProperties"]["Binary"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{id} names no binary to build"));
+        assert!(
+            packages.iter().any(|p| p == binary),
+            "{id} builds {binary}, which is no package under functions/"
+        );
+    }
+}
+
+#[test]
 fn only_integration_functions_follow_the_rules_engine_integration_naming() {
     let template = template();
     for name in workspace_functions() {
@@ -406,14 +421,11 @@ fn the_stream_mapping_reports_failures_per_record_and_gives_up_in_bounds() {
         .as_str()
         .expect("a filter");
     let pattern: serde_json::Value = serde_json::from_str(pattern).expect("the filter is JSON");
+    let consumers: serde_json::Value = serde_json::from_str(stream_consumer::FILTER_PATTERN)
+        .expect("the consumer's filter is JSON");
     assert_eq!(
-        pattern["dynamodb"]["NewImage"]["What"]["S"],
-        serde_json::json!(["IntegrationStatus"])
-    );
-    assert_eq!(
-        pattern["dynamodb"]["NewImage"]["MeasuredAt"]["N"],
-        serde_json::json!([{"exists": false}]),
-        "stamped records are filtered out"
+        pattern, consumers,
+        "the mapping filters as the consumer (and the local poller) expect"
     );
 
     let schedule = events
@@ -434,13 +446,16 @@ fn the_dashboard_shows_every_consumer_metric_and_every_alarm() {
             "alarm {id} is not on the dashboard"
         );
     }
-    // The consumer's metric names (stream-consumer's metrics module).
+    // The consumer's metric names, from its metrics module.
+    use stream_consumer::metrics::{
+        ABANDONED_RUNS, INTEGRATION_COUNT, INTEGRATION_DURATION, MALFORMED_RECORDS, STREAM_LAG,
+    };
     for metric in [
-        "IntegrationDuration",
-        "IntegrationCount",
-        "AbandonedRuns",
-        "StreamLag",
-        "MalformedRecords",
+        INTEGRATION_DURATION,
+        INTEGRATION_COUNT,
+        ABANDONED_RUNS,
+        STREAM_LAG,
+        MALFORMED_RECORDS,
     ] {
         assert!(body.contains(metric), "{metric} is not on the dashboard");
     }
