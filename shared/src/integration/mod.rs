@@ -158,14 +158,7 @@ impl Cause {
 
     /// An error and its chain of sources, `outer: inner: ...`.
     pub fn from_error(err: &dyn std::error::Error) -> Self {
-        let mut text = err.to_string();
-        let mut source = err.source();
-        while let Some(inner) = source {
-            text.push_str(": ");
-            text.push_str(&inner.to_string());
-            source = inner.source();
-        }
-        Self(text)
+        Self::new(crate::telemetry::error_chain(err))
     }
 
     pub fn as_str(&self) -> &str {
