@@ -6,7 +6,10 @@
 //! `cargo run --release -p integration-tests --bin detection-latency -- [RUNS] [DELAY_MS ...]`
 
 use std::{
-    sync::{Arc, Mutex},
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc, Mutex,
+    },
     time::{Duration, Instant},
 };
 
@@ -32,15 +35,20 @@ async fn main() {
     let table = TestTable::new().await;
     let store = table.store();
     println!(
-        "detection latency: DONE committed → start answered, {runs} runs per delay, DynamoDB Local"
+        "detection latency: DONE committed → start answered, {runs} runs per delay (each delay plus up to a fifth of it, at most 100 ms, spread over the runs), DynamoDB Local"
     );
     println!("| integration takes | median | p95 | p99 | status reads per call (median) |");
     println!("| --- | --- | --- | --- | --- |");
     for delay in delays {
         let committed: Arc<Mutex<Option<Instant>>> = Arc::default();
-        let (finisher, mark) = (store.clone(), committed.clone());
+        // Each run finishes a little later than the last (up to a fifth of the
+        // delay, at most 100 ms: the longest pause between status reads), so
+        // finishing times do not lock into step with the read schedule.
+        let jitter = Arc::new(AtomicU64::new(0));
+        let (finisher, mark, spread) = (store.clone(), committed.clone(), jitter.clone());
         let lambda = FakeLambda::accepting(move |invocation| {
             let (store, mark) = (finisher.clone(), mark.clone());
+            let delay = delay + spread.load(Ordering::Relaxed);
             tokio::spawn(async move {
                 let contact =
                     ContactId::parse(invocation.payload["ContactId"].as_str().unwrap()).unwrap();
@@ -69,7 +77,9 @@ async fn main() {
             instance: Instance::new(),
         };
         let (mut latencies, mut reads) = (Vec::with_capacity(runs), Vec::with_capacity(runs));
-        for _ in 0..runs {
+        for i in 0..runs as u64 {
+            let span = (delay / 5).min(100);
+            jitter.store(if span == 0 { 0 } else { i * 37 % span }, Ordering::Relaxed);
             let contact = new_contact();
             seed(&store, &contact).await;
             *committed.lock().unwrap() = None;
