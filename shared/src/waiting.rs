@@ -114,6 +114,20 @@ impl WaitConfig {
 }
 
 impl WaitConfig {
+    /// The run's timeout from the rule's `CurrentRule_functionTimeout`, or the
+    /// default with a warning saying why: start and check-timeout reckon it alike.
+    pub fn run_timeout(&self, state: &crate::ContactState) -> Duration {
+        let rule = crate::integration::TIMEOUT;
+        rule_timeout(state.get(rule)).unwrap_or_else(|why| {
+            tracing::warn!(
+                why,
+                default_s = self.default_timeout.as_secs_f64(),
+                "{rule} unusable; using the default"
+            );
+            self.default_timeout
+        })
+    }
+
     /// How long a call may take in all: the budget, plus 900 ms for the final
     /// state read and the answer. Within the budget + 1 s the issue promises, and
     /// far within Connect's 8 s.

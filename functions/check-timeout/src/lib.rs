@@ -19,9 +19,6 @@ use shared::{
 };
 use tracing::{info, warn, Instrument};
 
-/// The rule's timeout key, read for runs written without a deadline.
-const FUNCTION_TIMEOUT: &str = "CurrentRule_functionTimeout";
-
 /// What the handler needs, built once per instance.
 pub struct Deps {
     pub store: Store,
@@ -130,9 +127,6 @@ async fn older_writer_deadline(
         warn!("open run without IntegrationStart; timing it out");
         return Ok(store.clock().now());
     };
-    let timeout = waiting::rule_timeout(state.get(FUNCTION_TIMEOUT)).unwrap_or_else(|why| {
-        warn!(why, "{FUNCTION_TIMEOUT} unusable; using the default");
-        wait.default_timeout
-    });
+    let timeout = wait.run_timeout(&state);
     Ok(started + chrono::Duration::from_std(timeout).unwrap_or(chrono::TimeDelta::MAX))
 }

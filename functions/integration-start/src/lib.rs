@@ -13,8 +13,6 @@
 pub mod allow;
 mod config;
 
-use std::time::Duration;
-
 use aws_sdk_lambda::{primitives::Blob, types::InvocationType};
 use serde_json::{json, Value};
 use shared::{
@@ -28,10 +26,8 @@ use tracing::{info, warn, Instrument};
 pub use allow::{AllowList, FunctionRef};
 pub use config::StartConfig;
 
-/// The state keys the Rules Engine sets when an integration rule fires.
+/// The state key the Rules Engine sets to the integration rule's function.
 pub const FUNCTION_ARN: &str = "CurrentRule_functionArn";
-pub const FUNCTION_PAYLOAD: &str = "CurrentRule_functionPayload";
-pub const FUNCTION_TIMEOUT: &str = "CurrentRule_functionTimeout";
 
 /// The function name recorded for a run whose function could not be invoked at
 /// all: a refused name is not echoed into metrics, where it would be a dimension.
@@ -100,7 +96,7 @@ async fn start(event: &ContactFlowEvent, own: Option<&FunctionRef>, deps: &Deps)
             .await;
         }
     };
-    let timeout = run_timeout(&state, &deps.config.wait);
+    let timeout = deps.config.wait.run_timeout(&state);
     let run_id = RunId::new();
     let opened = store
         .start_as(
@@ -154,18 +150,6 @@ async fn start(event: &ContactFlowEvent, own: Option<&FunctionRef>, deps: &Deps)
         }
         Err(err) => store_failure(&err),
     }
-}
-
-/// The run's timeout from the rule, or the configured default with a warning.
-fn run_timeout(state: &ContactState, wait: &WaitConfig) -> Duration {
-    waiting::rule_timeout(state.get(FUNCTION_TIMEOUT)).unwrap_or_else(|why| {
-        warn!(
-            why,
-            default_s = wait.default_timeout.as_secs_f64(),
-            "{FUNCTION_TIMEOUT} unusable; using the default"
-        );
-        wait.default_timeout
-    })
 }
 
 /// Records a run that failed before any function was invoked, so later rules
@@ -232,7 +216,7 @@ async fn invoke(
 /// `{"ContactId", "RunId", "Payload", "OriginalRequest"}`. `Payload` is always a
 /// string: a JSON payload is passed on as JSON text, an absent one as `""`.
 pub fn integration_request(run: &Run, event: &ContactFlowEvent, state: &ContactState) -> Value {
-    let payload = match state.get(FUNCTION_PAYLOAD) {
+    let payload = match state.get(shared::integration::PAYLOAD) {
         None | Some(Value::Null) => String::new(),
         Some(Value::String(text)) => text.clone(),
         Some(json) => json.to_string(),
