@@ -11,11 +11,12 @@
 pub mod logs;
 
 pub mod counting;
+pub mod faults;
 pub mod lambda;
 
 use std::sync::Arc;
 
-use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::{config::Intercept, Client};
 use chrono::Utc;
 use shared::{table::STATE_TABLE, Clock, Config, ContactId, ManualClock, Store, SystemClock};
 
@@ -87,6 +88,17 @@ impl TestTable {
             Store::new(Client::from_conf(config), &self.name, clock),
             counter,
         )
+    }
+
+    /// A store on this table whose client runs `interceptor` on every request.
+    pub fn store_intercepted(&self, interceptor: impl Intercept + 'static) -> Store {
+        let config = self
+            .client
+            .config()
+            .to_builder()
+            .interceptor(interceptor)
+            .build();
+        Store::new(Client::from_conf(config), &self.name, Arc::new(SystemClock))
     }
 
     /// Every item of a contact as DynamoDB holds it, for asserting on raw attributes.

@@ -2,11 +2,12 @@
 
 use std::sync::Arc;
 
-use serde_json::json;
+use integration_tests::faults::FailNth;
+use serde_json::{json, Value};
 use shared::{Store, SystemClock};
-use stream_consumer::{CaptureSink, Consumer, ConsumerConfig, Outcome};
+use stream_consumer::{CaptureSink, Consumer, ConsumerConfig, MetricsSink, Outcome};
 
-use crate::support::{fixture, outcomes, records, Harness};
+use crate::support::{fixture, ids, outcomes, records, Harness};
 
 /// A store whose DynamoDB is unreachable: every call fails, and may be retried.
 async fn unreachable_store() -> Store {
@@ -110,4 +111,126 @@ async fn an_event_of_neither_kind_is_refused_and_not_worth_retrying() {
         .unwrap_err();
     assert!(matches!(err, stream_consumer::ConsumerError::UnknownEvent));
     assert!(!err.is_retryable());
+}
+
+/// A batch of three completions (DONE, ERROR, TIMEOUT), seeded, with the run
+/// ids in the batch's order.
+async fn three_completions(harness: &Harness) -> (Vec<Value>, Vec<String>) {
+    let mut batch = Vec::new();
+    let mut runs = Vec::new();
+    for name in [
+        "completion-done.json",
+        "completion-error.json",
+        "completion-timeout.json",
+    ] {
+        let event = fixture(name);
+        harness.seed(&event).await;
+        runs.push(ids(&event).0);
+        batch.extend(records(&event));
+    }
+    (batch, runs)
+}
+
+fn measured_runs(sink: &CaptureSink) -> Vec<String> {
+    sink.documents()
+        .iter()
+        .filter(|d| d.get("IntegrationCount").is_some())
+        .filter_map(|d| d["RunId"].as_str().map(str::to_owned))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_transient_fault_after_measured_records_is_retried_from_there_and_nothing_is_measured_twice(
+) {
+    // GIVEN three completions, and a consumer whose second stamp write is dropped
+    let harness = Harness::new().await;
+    let (batch, runs) = three_completions(&harness).await;
+    let fault = FailNth::new("UpdateItem", 2);
+    let sink = Arc::new(CaptureSink::default());
+    let faulty = Consumer::new(
+        harness.table.store_intercepted(fault.clone()),
+        ConsumerConfig::default(),
+        sink.clone(),
+    );
+
+    // WHEN it gets the batch
+    let report = faulty.stream_batch(&batch).await;
+
+    // THEN the first run is measured, the second is the batch item failure, the third waits
+    let got = outcomes(&report);
+    assert!(matches!(got[0], Outcome::Measured { .. }), "{got:?}");
+    assert!(matches!(got[1], Outcome::Failed(_)), "{got:?}");
+    assert_eq!(got[2], Outcome::NotProcessed, "{got:?}");
+    assert_eq!(fault.seen(), 2, "the fault hit the second stamp write");
+    let failures = report.response().batch_item_failures;
+    assert_eq!(
+        failures[0].item_identifier.as_deref(),
+        batch[1]["dynamodb"]["SequenceNumber"].as_str()
+    );
+    assert_eq!(measured_runs(&sink), [runs[0].clone()]);
+
+    // WHEN Lambda delivers again from the failed record on (the same consumer,
+    // its fault spent), then the whole batch once more
+    let retry = faulty.stream_batch(&batch[1..]).await;
+    let again = faulty.stream_batch(&batch).await;
+
+    // THEN every run has exactly one completion metric
+    assert!(outcomes(&retry)
+        .iter()
+        .all(|o| matches!(o, Outcome::Measured { .. })));
+    assert!(outcomes(&again)
+        .iter()
+        .all(|o| *o == Outcome::AlreadyMeasured));
+    let mut measured = measured_runs(&sink);
+    measured.sort();
+    let mut expected = runs.clone();
+    expected.sort();
+    assert_eq!(measured, expected);
+}
+
+/// Stands for a consumer process that dies right after its stamp landed and
+/// before its metric line was written: the write panics, which ends the task.
+struct DiesOnWrite;
+
+impl MetricsSink for DiesOnWrite {
+    fn write_line(&self, _line: String) {
+        panic!("the consumer died between the stamp and the metric");
+    }
+}
+
+#[tokio::test]
+async fn a_consumer_dying_between_stamp_and_metric_loses_that_one_run_s_metric_and_nothing_else() {
+    // GIVEN three completions
+    let harness = Harness::new().await;
+    let (batch, runs) = three_completions(&harness).await;
+
+    // WHEN a consumer stamps the first run and dies before writing its metric
+    let dying = Consumer::new(
+        harness.table.store(),
+        ConsumerConfig::default(),
+        Arc::new(DiesOnWrite),
+    );
+    let first = batch.clone();
+    let died = tokio::spawn(async move { dying.stream_batch(&first).await }).await;
+    assert!(died.unwrap_err().is_panic(), "the consumer died");
+
+    // AND Lambda, seeing no answer, delivers the whole batch again to a new instance
+    let report = harness.consumer.stream_batch(&batch).await;
+
+    // THEN the run in flight at the death is already stamped and is not measured
+    // again: its metric is lost; every other run is measured exactly once
+    let got = outcomes(&report);
+    assert_eq!(got[0], Outcome::AlreadyMeasured, "{got:?}");
+    assert!(
+        got[1..]
+            .iter()
+            .all(|o| matches!(o, Outcome::Measured { .. })),
+        "{got:?}"
+    );
+    assert_eq!(measured_runs(&harness.sink), runs[1..].to_vec());
+    // The loss is visible: the stamp says the run was measured, by whom and when.
+    let status = harness
+        .raw_status(&ids(&fixture("completion-done.json")).1)
+        .await;
+    assert!(status.contains_key("MeasuredAt"), "{status:?}");
 }
