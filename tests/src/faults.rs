@@ -1,6 +1,7 @@
 //! Faults injected into a DynamoDB client: the `n`th request of an operation
-//! fails before it is sent, as a request would that never reached DynamoDB
-//! (a dropped connection, a throttle the SDK gave up on). Nothing is written.
+//! fails, either before it is sent (nothing written: a refused connection) or
+//! after DynamoDB answered (written, but the caller never learns it: a timeout
+//! or a dropped connection on the way back).
 
 use std::sync::{
     atomic::{AtomicU32, Ordering},
@@ -15,6 +16,7 @@ use aws_sdk_dynamodb::config::{
 pub struct FailNth {
     operation: &'static str,
     nth: u32,
+    after_sending: bool,
     seen: Arc<AtomicU32>,
 }
 
@@ -24,7 +26,16 @@ impl FailNth {
         Self {
             operation,
             nth,
+            after_sending: false,
             seen: Arc::default(),
+        }
+    }
+
+    /// Lets the `nth` request for `operation` reach DynamoDB and drops its answer.
+    pub fn answer_lost(operation: &'static str, nth: u32) -> Self {
+        Self {
+            after_sending: true,
+            ..Self::new(operation, nth)
         }
     }
 
@@ -32,6 +43,14 @@ impl FailNth {
     pub fn seen(&self) -> u32 {
         self.seen.load(Ordering::SeqCst)
     }
+}
+
+/// Marks a request whose answer is to be lost.
+#[derive(Debug, Clone)]
+struct Doomed(bool);
+
+impl aws_smithy_types::config_bag::Storable for Doomed {
+    type Storer = aws_smithy_types::config_bag::StoreReplace<Self>;
 }
 
 impl Intercept for FailNth {
@@ -43,7 +62,7 @@ impl Intercept for FailNth {
         &self,
         context: &BeforeTransmitInterceptorContextRef<'_>,
         _components: &RuntimeComponents,
-        _cfg: &mut ConfigBag,
+        cfg: &mut ConfigBag,
     ) -> Result<(), aws_sdk_dynamodb::error::BoxError> {
         let target = context
             .request()
@@ -54,8 +73,25 @@ impl Intercept for FailNth {
             return Ok(());
         }
         let n = self.seen.fetch_add(1, Ordering::SeqCst) + 1;
+        if self.after_sending {
+            // Read back once the answer is in (each attempt of an SDK retry anew).
+            cfg.interceptor_state().store_put(Doomed(n == self.nth));
+            return Ok(());
+        }
         if n == self.nth {
-            return Err(format!("injected fault: {} request {n} dropped", self.operation).into());
+            return Err(format!("injected fault: {} request {n} not sent", self.operation).into());
+        }
+        Ok(())
+    }
+
+    fn read_after_deserialization(
+        &self,
+        _context: &aws_sdk_dynamodb::config::interceptors::AfterDeserializationInterceptorContextRef<'_>,
+        _components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), aws_sdk_dynamodb::error::BoxError> {
+        if cfg.load::<Doomed>().is_some_and(|doomed| doomed.0) {
+            return Err(format!("injected fault: the answer to {} was lost", self.operation).into());
         }
         Ok(())
     }

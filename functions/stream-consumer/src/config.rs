@@ -21,6 +21,12 @@ pub struct ConsumerConfig {
     /// `SWEEP_LIMIT` (default 100): the most runs one sweep looks at per index shard,
     /// so a backlog is worked off over several sweeps, each of bounded time.
     pub sweep_limit: i32,
+    /// `MEASURE_PATIENCE_MS` (default 20 000): how long the consumer keeps
+    /// retrying a stamp or mark that failed for a reason worth retrying, with
+    /// the same token, before it gives the record back to Lambda. A write that
+    /// timed out may have landed: only a retry with its token can tell, and a
+    /// delivery after it would take it for an earlier consumer's measure.
+    pub measure_patience: Duration,
 }
 
 impl Default for ConsumerConfig {
@@ -30,6 +36,7 @@ impl Default for ConsumerConfig {
             grace: Duration::from_secs(30),
             sweep_interval: Duration::from_secs(5),
             sweep_limit: 100,
+            measure_patience: Duration::from_secs(20),
         }
     }
 }
@@ -56,6 +63,7 @@ impl ConsumerConfig {
             grace: env.millis("ABANDONED_GRACE_MS", 30_000)?,
             sweep_interval: env.millis("SWEEP_INTERVAL_MS", 5_000)?,
             sweep_limit,
+            measure_patience: env.millis("MEASURE_PATIENCE_MS", 20_000)?,
         })
     }
 }

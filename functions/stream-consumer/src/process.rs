@@ -5,7 +5,7 @@ use std::fmt;
 
 use serde_json::Value;
 use shared::{
-    store::{Mark, Stamp, StampRequest},
+    store::{Mark, Patience, Stamp, StampRequest},
     ContactId, IntegrationStatus, RunId, StoreError,
 };
 
@@ -178,12 +178,20 @@ impl Consumer {
             key: &run.key,
             duration: run.duration,
         };
-        let stamped = match self.store.stamp_measured(contact, &request).await? {
+        let stamped = match self
+            .store
+            .stamp_measured(contact, &request, self.patience())
+            .await?
+        {
             Stamp::Stamped => true,
             Stamp::AlreadyMeasured => return Ok(Outcome::AlreadyMeasured),
             Stamp::Gone => false,
             // A newer run holds the item: record the measure there.
-            Stamp::NotCurrent => match self.store.mark_measured(contact, &run.key).await? {
+            Stamp::NotCurrent => match self
+                .store
+                .mark_measured(contact, &run.key, self.patience())
+                .await?
+            {
                 Mark::Marked => true,
                 Mark::AlreadyMarked => return Ok(Outcome::AlreadyMeasured),
                 Mark::Gone => false,
@@ -212,7 +220,11 @@ impl Consumer {
         if let Some(old) = superseded {
             // Counted before the carry, so a retry after a failed carry finds the
             // mark and does not count the run again.
-            outcome = match self.store.mark_measured(contact, &old.key).await? {
+            outcome = match self
+                .store
+                .mark_measured(contact, &old.key, self.patience())
+                .await?
+            {
                 Mark::Marked | Mark::Gone => {
                     let function = old.function_name.as_deref();
                     self.emit_abandoned(contact, old.run_id.as_ref(), function, emit::SUPERSEDED);
@@ -223,6 +235,12 @@ impl Consumer {
         }
         self.store.carry_measured(contact, carry).await?;
         Ok(outcome)
+    }
+
+    fn patience(&self) -> Patience {
+        Patience {
+            for_at_most: self.config.measure_patience,
+        }
     }
 
     fn emit_abandoned(

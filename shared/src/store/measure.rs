@@ -46,6 +46,26 @@ pub struct StampRequest<'a> {
     pub duration: Option<Duration>,
 }
 
+/// How the stamp and the mark retry a write that failed for a reason worth
+/// retrying: with the same token, so that a write which landed while its answer
+/// was lost (a timeout, a dropped connection) is recognised as this caller's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Patience {
+    /// Retrying stops once this much time has passed since the first attempt.
+    pub for_at_most: Duration,
+}
+
+impl Patience {
+    pub const NONE: Patience = Patience {
+        for_at_most: Duration::ZERO,
+    };
+
+    /// The pause before retry `attempt` (1-based): 250 ms, doubling, at most 4 s.
+    fn pause(attempt: u32) -> Duration {
+        Duration::from_millis(250 << attempt.saturating_sub(1).min(4))
+    }
+}
+
 /// What stamping a finished run came to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Stamp {
@@ -75,9 +95,20 @@ impl Store {
         &self,
         contact_id: &ContactId,
         request: &StampRequest<'_>,
+        patience: Patience,
+    ) -> Result<Stamp, StoreError> {
+        let token = uuid::Uuid::new_v4().to_string();
+        self.patiently(patience, || self.stamp_once(contact_id, request, &token))
+            .await
+    }
+
+    async fn stamp_once(
+        &self,
+        contact_id: &ContactId,
+        request: &StampRequest<'_>,
+        token: &str,
     ) -> Result<Stamp, StoreError> {
         let now = to_epoch_ms(self.clock.now());
-        let token = uuid::Uuid::new_v4().to_string();
         let mut set = vec!["#at = :now", "#by = :token"];
         let mut names = HashMap::from([
             ("#v".to_owned(), table::VALUE.to_owned()),
@@ -88,7 +119,7 @@ impl Store {
         ]);
         let mut values = HashMap::from([
             (":now".to_owned(), AttributeValue::N(now.to_string())),
-            (":token".to_owned(), AttributeValue::S(token.clone())),
+            (":token".to_owned(), AttributeValue::S(token.to_owned())),
             (
                 ":key".to_owned(),
                 AttributeValue::Ss(vec![request.key.to_owned()]),
@@ -128,7 +159,7 @@ impl Store {
         let Some(current) = self.raw_status(contact_id).await? else {
             return Ok(Stamp::Gone);
         };
-        Ok(if written_by(&current, &token) {
+        Ok(if written_by(&current, token) {
             Stamp::Stamped
         } else if holds_key(&current, request.key) {
             Stamp::AlreadyMeasured
@@ -143,8 +174,19 @@ impl Store {
         &self,
         contact_id: &ContactId,
         key: &str,
+        patience: Patience,
     ) -> Result<Mark, StoreError> {
         let token = uuid::Uuid::new_v4().to_string();
+        self.patiently(patience, || self.mark_once(contact_id, key, &token))
+            .await
+    }
+
+    async fn mark_once(
+        &self,
+        contact_id: &ContactId,
+        key: &str,
+        token: &str,
+    ) -> Result<Mark, StoreError> {
         let names = HashMap::from([
             ("#what".to_owned(), table::WHAT.to_owned()),
             ("#runs".to_owned(), MEASURED_RUNS.to_owned()),
@@ -153,7 +195,7 @@ impl Store {
         let values = HashMap::from([
             (":key".to_owned(), AttributeValue::Ss(vec![key.to_owned()])),
             (":k".to_owned(), AttributeValue::S(key.to_owned())),
-            (":token".to_owned(), AttributeValue::S(token.clone())),
+            (":token".to_owned(), AttributeValue::S(token.to_owned())),
         ]);
         if self
             .conditional_update(
@@ -169,7 +211,7 @@ impl Store {
         }
         Ok(match self.raw_status(contact_id).await? {
             None => Mark::Gone,
-            Some(current) if written_by(&current, &token) => Mark::Marked,
+            Some(current) if written_by(&current, token) => Mark::Marked,
             Some(_) => Mark::AlreadyMarked,
         })
     }
@@ -198,6 +240,31 @@ impl Store {
             values,
         )
         .await
+    }
+
+    /// Runs `attempt` until it succeeds, fails for a reason not worth retrying,
+    /// or `patience` runs out; the last error is returned.
+    async fn patiently<T, F, Fut>(
+        &self,
+        patience: Patience,
+        mut attempt: F,
+    ) -> Result<T, StoreError>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, StoreError>>,
+    {
+        let began = std::time::Instant::now();
+        let mut retries = 0;
+        loop {
+            match attempt().await {
+                Err(err) if err.is_retryable() && began.elapsed() < patience.for_at_most => {
+                    retries += 1;
+                    tracing::warn!(retry = retries, error = %crate::telemetry::error_chain(&err), "MEASURE_WRITE_RETRY");
+                    self.clock.sleep(Patience::pause(retries)).await;
+                }
+                result => return result,
+            }
+        }
     }
 
     /// One conditional UpdateItem on the status item; `false` when the condition failed.

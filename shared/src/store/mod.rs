@@ -34,7 +34,8 @@ mod measure;
 mod sweep;
 
 pub use measure::{
-    Mark, Stamp, StampRequest, MEASURED_AT, MEASURED_BY, MEASURED_DURATION_MS, MEASURED_RUNS,
+    Mark, Patience, Stamp, StampRequest, MEASURED_AT, MEASURED_BY, MEASURED_DURATION_MS,
+    MEASURED_RUNS,
 };
 pub use sweep::{OverdueRun, SWEEP, TIMED_OUT_BY};
 

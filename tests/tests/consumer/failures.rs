@@ -1,6 +1,6 @@
 //! A record that fails for a reason worth retrying stops its batch there.
 
-use std::sync::Arc;
+use std::{sync::Arc, time::Duration};
 
 use integration_tests::faults::FailNth;
 use serde_json::{json, Value};
@@ -32,6 +32,14 @@ async fn unreachable_store() -> Store {
     )
 }
 
+/// A consumer that gives a failed record back to Lambda at once.
+fn impatient() -> ConsumerConfig {
+    ConsumerConfig {
+        measure_patience: Duration::ZERO,
+        ..ConsumerConfig::default()
+    }
+}
+
 #[tokio::test]
 async fn a_failing_record_in_the_middle_stops_the_batch_and_the_retry_measures_each_run_once() {
     // GIVEN a batch: another key, three completions, another key in between
@@ -56,7 +64,7 @@ async fn a_failing_record_in_the_middle_stops_the_batch_and_the_retry_measures_e
     let broken_sink = Arc::new(CaptureSink::default());
     let broken = Consumer::new(
         unreachable_store().await,
-        ConsumerConfig::default(),
+        impatient(),
         broken_sink.clone(),
     );
     let report = broken.stream_batch(&batch).await;
@@ -140,16 +148,16 @@ fn measured_runs(sink: &CaptureSink) -> Vec<String> {
 }
 
 #[tokio::test]
-async fn a_transient_fault_after_measured_records_is_retried_from_there_and_nothing_is_measured_twice(
-) {
-    // GIVEN three completions, and a consumer whose second stamp write is dropped
+async fn a_fault_after_measured_records_is_retried_from_there_and_nothing_is_measured_twice() {
+    // GIVEN three completions, and a consumer whose second stamp write is not
+    // sent and which gives a failed record back at once
     let harness = Harness::new().await;
     let (batch, runs) = three_completions(&harness).await;
     let fault = FailNth::new("UpdateItem", 2);
     let sink = Arc::new(CaptureSink::default());
     let faulty = Consumer::new(
         harness.table.store_intercepted(fault.clone()),
-        ConsumerConfig::default(),
+        impatient(),
         sink.clone(),
     );
 
@@ -233,4 +241,57 @@ async fn a_consumer_dying_between_stamp_and_metric_loses_that_one_run_s_metric_a
         .raw_status(&ids(&fixture("completion-done.json")).1)
         .await;
     assert!(status.contains_key("MeasuredAt"), "{status:?}");
+}
+
+#[tokio::test]
+async fn a_stamp_that_landed_but_whose_answer_was_lost_is_recognised_and_measured_once() {
+    // GIVEN three completions, and a consumer whose first stamp reaches DynamoDB
+    // but whose answer is lost (a timeout on a slow or restarting DynamoDB)
+    let harness = Harness::new().await;
+    let (batch, runs) = three_completions(&harness).await;
+    let fault = FailNth::answer_lost("UpdateItem", 1);
+    let sink = Arc::new(CaptureSink::default());
+    let consumer = Consumer::new(
+        harness.table.store_intercepted(fault.clone()),
+        ConsumerConfig::default(),
+        sink.clone(),
+    );
+
+    // WHEN it gets the batch
+    let report = consumer.stream_batch(&batch).await;
+
+    // THEN its retry, with the same token, finds its own stamp: every run is
+    // measured by this delivery, once
+    let got = outcomes(&report);
+    assert!(
+        got.iter().all(|o| matches!(o, Outcome::Measured { .. })),
+        "{got:?}"
+    );
+    assert!(fault.seen() >= 2, "the stamp was retried");
+    let mut measured = measured_runs(&sink);
+    measured.sort();
+    let mut expected = runs;
+    expected.sort();
+    assert_eq!(measured, expected);
+}
+
+#[tokio::test]
+async fn without_patience_a_stamp_whose_answer_was_lost_costs_that_run_s_metric() {
+    // The bound the patience is for: given the record back at once, the next
+    // delivery finds a stamp it cannot tell from an earlier consumer's.
+    let harness = Harness::new().await;
+    let (batch, runs) = three_completions(&harness).await;
+    let sink = Arc::new(CaptureSink::default());
+    let consumer = Consumer::new(
+        harness
+            .table
+            .store_intercepted(FailNth::answer_lost("UpdateItem", 1)),
+        impatient(),
+        sink.clone(),
+    );
+    let first = consumer.stream_batch(&batch).await;
+    assert!(matches!(outcomes(&first)[0], Outcome::Failed(_)));
+    let retry = consumer.stream_batch(&batch).await;
+    assert_eq!(outcomes(&retry)[0], Outcome::AlreadyMeasured);
+    assert_eq!(measured_runs(&sink), runs[1..].to_vec());
 }
