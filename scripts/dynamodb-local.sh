@@ -77,7 +77,8 @@ dynamodb_local_start() {
   java -Xmx1g -Djava.library.path="$lib" -cp "$jar:$lib/*" \
     "$_ddb_root/scripts/dynamodb-local/LoopbackDynamoDbLocal.java" \
     -port 0 -sharedDb -disableTelemetry "${storage[@]}" >"$log" 2>&1 &
-  DYNAMODB_LOCAL_PID=$!
+  # Exported: the demo's store outage stops this process and starts it again.
+  export DYNAMODB_LOCAL_PID=$!
   trap dynamodb_local_stop EXIT
   trap 'dynamodb_local_stop; exit 130' INT TERM
 

@@ -25,6 +25,10 @@ const USAGE: &str = "usage:
   local-stack bench-consumer [--repetitions N]
   local-stack demo [--scenarios all|none|fast,slow,error,timeout,hang-up] [--contacts N] [--in-flight N]
                    [--message-seconds S] [--grace-seconds S] [--schedule-seconds S] [--flow FILE]
+                   [--store-outage-seconds S] [--refuse-every N]
+    --store-outage-seconds S: stop DynamoDB Local (started with -dbPath) for S seconds
+                              once half the mixed run's contacts have begun, then restart it
+    --refuse-every N: the Lambda front refuses every invocation of one contact in N
 The table defaults to $STATE_TABLE; endpoints come from AWS_ENDPOINT_URL_DYNAMODB and friends.";
 
 pub async fn run(args: &[String]) -> Result<(), Error> {
@@ -209,7 +213,9 @@ fn split(args: &[String]) -> Result<(Vec<String>, Options), Error> {
 }
 
 fn demo_options(options: &[(String, String)]) -> Result<local_stack::demo::DemoOptions, Error> {
-    const KNOWN: [&str; 7] = [
+    const KNOWN: [&str; 9] = [
+        "--store-outage-seconds",
+        "--refuse-every",
         "--scenarios",
         "--contacts",
         "--in-flight",
@@ -253,6 +259,7 @@ fn demo_options(options: &[(String, String)]) -> Result<local_stack::demo::DemoO
         .into());
     }
     let in_flight = number("--in-flight", 16.0)? as usize;
+    let refuse_every = number("--refuse-every", 0.0)? as usize;
     let seconds = |s: f64| Duration::from_secs_f64(s);
     Ok(local_stack::demo::DemoOptions {
         scenarios,
@@ -267,6 +274,10 @@ fn demo_options(options: &[(String, String)]) -> Result<local_stack::demo::DemoO
             schedule_every: seconds(number("--schedule-seconds", 5.0)?.max(1.0)),
             abandoned_grace: seconds(number("--grace-seconds", 2.0)?),
             log_file: ".local/demo/functions.log".into(),
+            refusals: local_stack::faults::Refusals::every(refuse_every),
         },
+        store_outage: option(options, "--store-outage-seconds")
+            .map(|_| number("--store-outage-seconds", 0.0).map(seconds))
+            .transpose()?,
     })
 }

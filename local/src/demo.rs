@@ -16,6 +16,7 @@ use std::{
 use shared::{ContactState, IntegrationStatus};
 
 use crate::{
+    faults::{OutageReport, StoreOutage},
     flow::Flow,
     simulator::{self, percentiles, Played, Scenario, Simulator, OUTPUT_KEY},
     stack::{Metrics, Stack, StackOptions},
@@ -37,6 +38,8 @@ pub struct DemoOptions {
     pub message_time: Duration,
     pub flow_file: PathBuf,
     pub stack: StackOptions,
+    /// Stop DynamoDB Local this long once half the mixed run's contacts have begun.
+    pub store_outage: Option<Duration>,
 }
 
 /// Runs the demo; `Ok(false)` when an invariant did not hold.
@@ -48,6 +51,17 @@ pub async fn run(options: DemoOptions) -> Result<bool, BoxError> {
         )
     })?;
     let flow = Flow::parse(&flow_text)?;
+    // Found before anything starts, so a missing piece is said at once.
+    let outage = match options.store_outage {
+        Some(_) if options.contacts == 0 => {
+            return Err("--store-outage-seconds needs a mixed run (--contacts N)".into())
+        }
+        Some(down) => Some((
+            StoreOutage::from_env(options.stack.log_file.with_file_name("dynamodb-local.log"))?,
+            down,
+        )),
+        None => None,
+    };
     eprintln!("starting the local stack (functions under cargo lambda watch; the first start builds them)…");
     let began = Instant::now();
     let stack = Stack::start(&options.stack).await?;
@@ -63,15 +77,27 @@ pub async fn run(options: DemoOptions) -> Result<bool, BoxError> {
         flow,
         message_time: options.message_time,
     };
+    let outage = outage.map(|(store, down)| (Arc::new(tokio::sync::Mutex::new(store)), down));
     let outcome = tokio::select! {
-        result = play_all(&sim, &stack, &options) => result,
+        result = play_all(&sim, &stack, &options, outage.clone()) => result,
         _ = tokio::signal::ctrl_c() => Err("interrupted".into()),
     };
     stack.stop().await;
+    if let Some((store, _)) = outage {
+        store.lock().await.shut_down().await;
+    }
     outcome
 }
 
-async fn play_all(sim: &Simulator, stack: &Stack, options: &DemoOptions) -> Result<bool, BoxError> {
+/// A store outage to inject: the process, and how long it stays down.
+type Outage = Option<(Arc<tokio::sync::Mutex<StoreOutage>>, Duration)>;
+
+async fn play_all(
+    sim: &Simulator,
+    stack: &Stack,
+    options: &DemoOptions,
+    outage: Outage,
+) -> Result<bool, BoxError> {
     let mut ok = true;
     let chosen: Vec<Scenario> = simulator::scenarios()
         .into_iter()
@@ -122,13 +148,13 @@ async fn play_all(sim: &Simulator, stack: &Stack, options: &DemoOptions) -> Resu
                 );
             }
         }
-        ok &= check_invariants(stack, &played)
+        ok &= check_invariants(stack, &played, None)
             .await?
             .into_iter()
             .all(|(_, held)| held);
     }
     if options.contacts > 0 {
-        ok &= mixed_run(sim, stack, options.contacts, options.in_flight).await?;
+        ok &= mixed_run(sim, stack, options.contacts, options.in_flight, outage).await?;
     }
     Ok(ok)
 }
@@ -205,20 +231,40 @@ async fn mixed_run(
     stack: &Stack,
     contacts: usize,
     in_flight: usize,
+    outage: Outage,
 ) -> Result<bool, BoxError> {
     println!("\n== Mixed run: {contacts} contacts, {in_flight} at a time\n");
     let began = Instant::now();
     let done = Arc::new(AtomicUsize::new(0));
+    let started = Arc::new(AtomicUsize::new(0));
     let semaphore = Arc::new(tokio::sync::Semaphore::new(in_flight.max(1)));
+    let injected = outage.map(|(store, down)| {
+        let started = started.clone();
+        tokio::spawn(async move {
+            while started.load(Ordering::Relaxed) < contacts.div_ceil(2) {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            eprintln!(
+                "\n  ! stopping DynamoDB Local for {:.1} s",
+                down.as_secs_f64()
+            );
+            let at = Instant::now();
+            let report = store.lock().await.run(down).await;
+            eprintln!("  ! DynamoDB Local answers again");
+            report.map(|report| (at, report))
+        })
+    });
     let mut tasks = tokio::task::JoinSet::new();
     for i in 0..contacts {
         let (sim, finished, semaphore) = (sim.clone(), done.clone(), semaphore.clone());
+        let started = started.clone();
         tasks.spawn(async move {
             // Every contact waits its turn here, so the progress line moves from the start.
             let permit = semaphore
                 .acquire_owned()
                 .await
                 .expect("the semaphore is never closed");
+            started.fetch_add(1, Ordering::Relaxed);
             let played = sim.play(&mixed_scenario(i)).await;
             finished.fetch_add(1, Ordering::Relaxed);
             drop(permit);
@@ -241,8 +287,54 @@ async fn mixed_run(
         "all contacts played in {:.1} s; waiting for the consumer's metrics…",
         elapsed.as_secs_f64()
     );
+    let outage = match injected {
+        Some(task) => Some(
+            task.await?
+                .map_err(|err| format!("the store outage failed: {err}"))?,
+        ),
+        None => None,
+    };
     await_metrics(stack, &runs, Duration::from_secs(90)).await;
-    summary(stack, &played, elapsed).await
+    let window = outage.map(|(at, report)| (at, at + report.down_for));
+    let mut ok = summary(stack, &played, elapsed, window).await?;
+    if let Some((at, report)) = outage {
+        ok &= outage_summary(&played, began, at, report);
+    }
+    Ok(ok)
+}
+
+/// What the Connect-facing calls did while DynamoDB Local was down.
+fn outage_summary(played: &[Played], began: Instant, at: Instant, report: OutageReport) -> bool {
+    let until = at + report.down_for;
+    let mut answers: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut slowest = Duration::ZERO;
+    for (sent, took, status) in played.iter().flat_map(Played::call_steps) {
+        if sent < until && sent + took > at {
+            *answers.entry(status.unwrap_or("no status")).or_default() += 1;
+            slowest = slowest.max(took);
+        }
+    }
+    let calls: usize = answers.values().sum();
+    println!(
+        "\nStore outage: DynamoDB Local stopped {:.1} s into the run and answered again {:.1} s later \
+         (the restart itself took {:.1} s), its data kept.",
+        at.duration_since(began).as_secs_f64(),
+        report.down_for.as_secs_f64(),
+        report.restart_took.as_secs_f64()
+    );
+    let answered: Vec<String> = answers.iter().map(|(s, n)| format!("{n} {s}")).collect();
+    println!(
+        "{calls} Connect-facing calls overlapped the outage; they answered {}; the slowest took {} ms.",
+        if answered.is_empty() { "nothing".into() } else { answered.join(", ") },
+        slowest.as_millis()
+    );
+    // The outage must have met some calls, or it tested nothing.
+    let met = calls > 0;
+    println!(
+        "  {} the outage met Connect-facing calls ({calls})",
+        if met { "✓" } else { "✗" }
+    );
+    met
 }
 
 fn progress(done: usize, total: usize, began: Instant) {
@@ -266,7 +358,15 @@ fn progress(done: usize, total: usize, began: Instant) {
     let _ = std::io::stderr().flush();
 }
 
-async fn summary(stack: &Stack, played: &[Played], elapsed: Duration) -> Result<bool, BoxError> {
+/// When the store was down, if it was.
+type Window = Option<(Instant, Instant)>;
+
+async fn summary(
+    stack: &Stack,
+    played: &[Played],
+    elapsed: Duration,
+    outage: Window,
+) -> Result<bool, BoxError> {
     let mut outcomes: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
     for p in played {
         outcomes.entry(p.scenario.expect.as_str()).or_default().1 += 1;
@@ -339,7 +439,7 @@ async fn summary(stack: &Stack, played: &[Played], elapsed: Duration) -> Result<
     );
     let mut ok = true;
     println!("Invariants:");
-    for (what, held) in check_invariants(stack, played).await? {
+    for (what, held) in check_invariants(stack, played, outage).await? {
         println!("  {} {what}", if held { "✓" } else { "✗" });
         ok &= held;
     }
@@ -350,13 +450,66 @@ async fn summary(stack: &Stack, played: &[Played], elapsed: Duration) -> Result<
 async fn check_invariants(
     stack: &Stack,
     played: &[Played],
+    outage: Window,
 ) -> Result<Vec<(String, bool)>, BoxError> {
     let measured = completions(&stack.metrics);
     let (mut terminal, mut one_metric, mut no_done_after_timeout, mut output_iff_done, mut in_time) =
         (0, 0, 0, 0, 0);
+    let (mut routable, mut unopened, mut unopened_error) = (0, 0, 0);
+    let refused = stack.front_refusals();
+    let mut refused_error = 0;
     let mut problems = Vec::new();
     for p in played {
+        // Every answer, also one given while the store was down, carries a status
+        // the flow's Compare blocks route on.
+        if p.call_steps().all(|(_, took, status)| {
+            took < CONNECT_LIMIT && status.is_some_and(|s| s.parse::<IntegrationStatus>().is_ok())
+        }) {
+            routable += 1;
+        } else {
+            problems.push(format!(
+                "{}: a call answered late or without a status",
+                p.contact
+            ));
+        }
         let state: ContactState = stack.store.load_state(&p.contact).await?;
+        if p.run_id.is_none() && state.status().is_none() {
+            // Start's opening write never landed (the store was down): there is
+            // no run to finish or measure, and start must have said ERROR.
+            unopened += 1;
+            let first = p.call_steps().next().and_then(|(_, _, status)| status);
+            if first == Some(IntegrationStatus::Error.as_str()) {
+                unopened_error += 1;
+            } else {
+                problems.push(format!(
+                    "{}: no run opened, start answered {first:?}",
+                    p.contact
+                ));
+            }
+            continue;
+        }
+        if refused.contains(p.contact.as_str()) {
+            let cause = state.get(shared::store::INTEGRATION_ERROR_CAUSE);
+            // Start records the refusal as ERROR; with the store down it cannot,
+            // and the run is left to the sweep.
+            let store_down = outage.is_some_and(|(from, to)| {
+                p.call_steps()
+                    .next()
+                    .is_some_and(|(sent, took, _)| sent < to && sent + took > from)
+            });
+            let status = state.integration_status();
+            if status == Some(IntegrationStatus::Error) && cause.is_some()
+                || store_down && status == Some(IntegrationStatus::Timeout)
+            {
+                refused_error += 1;
+            } else {
+                problems.push(format!(
+                    "{}: invocation refused, run ended {:?} (cause {cause:?})",
+                    p.contact,
+                    state.integration_status()
+                ));
+            }
+        }
         let record = state.status();
         let status = record.map(|r| r.status);
         let ours = record.and_then(|r| r.run_id.as_ref()) == p.run_id.as_ref();
@@ -413,15 +566,34 @@ async fn check_invariants(
             ));
         }
     }
-    let n = played.len();
+    let contacts = played.len();
+    let n = contacts - unopened;
     for problem in problems.iter().take(20) {
         println!("  ! {problem}");
     }
-    Ok(vec![
+    let mut invariants = vec![
         (format!("every run ended in exactly one terminal status ({terminal}/{n})"), terminal == n),
         (format!("exactly one completion metric per run ({one_metric}/{n})"), one_metric == n),
         (format!("no DONE after TIMEOUT: the measured status is the final one ({no_done_after_timeout}/{n})"), no_done_after_timeout == n),
         (format!("no output without DONE ({output_iff_done}/{n})"), output_iff_done == n),
         (format!("every Connect-facing call answered within 8 s ({in_time}/{n})"), in_time == n),
-    ])
+        (format!("every Connect-facing call answered within 8 s with a status the flow routes on ({routable}/{contacts} contacts)"), routable == contacts),
+    ];
+    if unopened > 0 {
+        invariants.push((
+            format!("a contact whose run could not be opened was answered ERROR ({unopened_error}/{unopened})"),
+            unopened_error == unopened,
+        ));
+    }
+    if !refused.is_empty() {
+        let refused_played = played
+            .iter()
+            .filter(|p| refused.contains(p.contact.as_str()))
+            .count();
+        invariants.push((
+            format!("a run whose invocation the front refused ended ERROR with a cause, or TIMEOUT when the store was down ({refused_error}/{refused_played})"),
+            refused_error == refused_played,
+        ));
+    }
+    Ok(invariants)
 }

@@ -12,14 +12,26 @@ use std::sync::Arc;
 use aws_sdk_lambda::{primitives::Blob, types::InvocationType as SdkInvocationType};
 use tracing::warn;
 
+use crate::faults::Refusals;
 use crate::invoke_api::{Endpoint, Handler, Invocation, InvocationType, Reply};
 
 /// Starts the front on 127.0.0.1 (port 0: a free one), passing invocations on to
-/// `backend` (a Lambda client for `cargo lambda watch`).
-pub async fn start(port: u16, backend: aws_sdk_lambda::Client) -> std::io::Result<Endpoint> {
+/// `backend` (a Lambda client for `cargo lambda watch`), but for those of the
+/// contacts `refusals` refuses, which it answers as a throttled Lambda does.
+pub async fn start(
+    port: u16,
+    backend: aws_sdk_lambda::Client,
+    refusals: Refusals,
+) -> std::io::Result<Endpoint> {
     let handler: Handler = Arc::new(move |invocation: Invocation| {
-        let backend = backend.clone();
+        let (backend, refusals) = (backend.clone(), refusals.clone());
         Box::pin(async move {
+            let contact = serde_json::from_slice::<serde_json::Value>(&invocation.payload)
+                .ok()
+                .and_then(|event| event["ContactId"].as_str().map(str::to_owned));
+            if contact.is_some_and(|contact| refusals.refuses(&contact)) {
+                return Reply::service_error(429, "TooManyRequestsException", "Rate Exceeded.");
+            }
             match invocation.invocation_type {
                 InvocationType::Event => {
                     tokio::spawn(async move {

@@ -11,10 +11,12 @@
 //!   [`front`] that answers `Event` invocations as Lambda does (over
 //!   [`invoke_api`], a Lambda Invoke API server), the poller and the schedule.
 //! - [`simulator`]: Connect's stand-in, playing the contact [`flow`] of `infra/`;
-//!   [`demo`]: the main job, its scenarios, mixed run, summary and invariants.
+//!   [`demo`]: the main job, its scenarios, mixed run, summary and invariants;
+//!   [`faults`]: a store outage and refused invocations, injected into a run.
 
 pub mod bench;
 pub mod demo;
+pub mod faults;
 pub mod filter;
 pub mod flow;
 pub mod front;

@@ -90,6 +90,12 @@ pub struct PollReport {
 struct ShardState {
     parent: Option<String>,
     iterator: Option<String>,
+    /// The last record delivered (or skipped after its retries): where a new
+    /// iterator starts when the old one stops working.
+    last_sequence: Option<String>,
+    /// The iterator failed (an expired one, or a DynamoDB restarted under it):
+    /// the next pass asks for a new one after `last_sequence`.
+    renew: bool,
 }
 
 pub struct Poller<T> {
@@ -185,15 +191,26 @@ impl<T: ConsumerTarget> Poller<T> {
     }
 
     async fn read_shard(&mut self, id: &str, report: &mut PollReport) -> Result<(), PollError> {
+        if self.shards[id].renew {
+            self.renew_iterator(id).await?;
+        }
         while let Some(iterator) = self.shards[id].iterator.clone() {
-            let output = self
+            let output = match self
                 .streams
                 .get_records()
                 .shard_iterator(iterator)
                 .limit(1000)
                 .send()
                 .await
-                .map_err(streams_error("GetRecords"))?;
+            {
+                Ok(output) => output,
+                Err(err) => {
+                    if let Some(state) = self.shards.get_mut(id) {
+                        state.renew = true;
+                    }
+                    return Err(streams_error("GetRecords")(err));
+                }
+            };
             let records = output.records();
             report.read += records.len();
             let events: Vec<Value> = records
@@ -208,6 +225,9 @@ impl<T: ConsumerTarget> Poller<T> {
             let empty = records.is_empty();
             if let Some(state) = self.shards.get_mut(id) {
                 state.iterator = output.next_shard_iterator().map(str::to_owned);
+                if let Some(last) = records.last().and_then(|r| r.dynamodb()) {
+                    state.last_sequence = last.sequence_number().map(str::to_owned);
+                }
             }
             if empty {
                 break;
@@ -252,8 +272,15 @@ impl<T: ConsumerTarget> Poller<T> {
                     .shard_iterator
                     .clone();
                 let parent = shard.parent_shard_id().map(str::to_owned);
-                self.shards
-                    .insert(id.to_owned(), ShardState { parent, iterator });
+                self.shards.insert(
+                    id.to_owned(),
+                    ShardState {
+                        parent,
+                        iterator,
+                        last_sequence: None,
+                        renew: false,
+                    },
+                );
             }
             after = description.last_evaluated_shard_id().map(str::to_owned);
             if after.is_none() {
@@ -261,6 +288,42 @@ impl<T: ConsumerTarget> Poller<T> {
             }
         }
         self.started = true;
+        Ok(())
+    }
+}
+
+impl<T> Poller<T> {
+    /// A new iterator for a shard whose old one failed: right after the last
+    /// record delivered, or from the shard's start when none was. Records are
+    /// never skipped this way; a few may come again, which the consumer expects.
+    async fn renew_iterator(&mut self, id: &str) -> Result<(), PollError> {
+        let last = self.shards[id].last_sequence.clone();
+        let request = self
+            .streams
+            .get_shard_iterator()
+            .stream_arn(&self.stream_arn)
+            .shard_id(id);
+        let request = match &last {
+            Some(sequence) => request
+                .shard_iterator_type(ShardIteratorType::AfterSequenceNumber)
+                .sequence_number(sequence),
+            None => request.shard_iterator_type(ShardIteratorType::TrimHorizon),
+        };
+        let iterator = request
+            .send()
+            .await
+            .map_err(streams_error("GetShardIterator"))?
+            .shard_iterator
+            .clone();
+        tracing::info!(
+            shard = id,
+            after = last.as_deref(),
+            "SHARD_ITERATOR_RENEWED"
+        );
+        if let Some(state) = self.shards.get_mut(id) {
+            state.iterator = iterator;
+            state.renew = false;
+        }
         Ok(())
     }
 }

@@ -111,9 +111,21 @@ pub struct Played {
     pub steps: Vec<Step>,
     pub ending: Ending,
     pub run_id: Option<RunId>,
+    /// When the call began; steps are timed from here.
+    pub began: Instant,
 }
 
 impl Played {
+    /// Each Connect-facing call: when it was sent, how long it took, what it answered.
+    pub fn call_steps(&self) -> impl Iterator<Item = (Instant, Duration, Option<&str>)> {
+        self.steps.iter().filter_map(|s| match &s.what {
+            StepKind::Call { took, status, .. } => {
+                Some((self.began + s.at, *took, status.as_deref()))
+            }
+            _ => None,
+        })
+    }
+
     /// How long each Connect-facing call took, by function.
     pub fn calls(&self) -> impl Iterator<Item = (&str, Duration)> {
         self.steps.iter().filter_map(|s| match &s.what {
@@ -140,7 +152,9 @@ impl Simulator {
         scenario: &Scenario,
     ) -> Result<Played, Box<dyn std::error::Error + Send + Sync>> {
         let contact = ContactId::parse(uuid::Uuid::new_v4().to_string())?;
-        self.seed(&contact, scenario).await?;
+        // The Rules Engine's own writes and reads wait out a store outage: the
+        // contact reaches the flow once its rule's state is written.
+        patiently(|| self.seed(&contact, scenario)).await?;
         let mut caller = Caller {
             sim: self,
             contact: &contact,
@@ -151,7 +165,8 @@ impl Simulator {
         };
         let ending = flow::play(&self.flow, &mut caller).await?;
         let mut steps = caller.steps;
-        let at = caller.began.elapsed();
+        let began = caller.began;
+        let at = began.elapsed();
         steps.push(Step {
             at,
             what: match &ending {
@@ -159,13 +174,16 @@ impl Simulator {
                 Ending::Block(how) => StepKind::Ended(how.clone()),
             },
         });
-        let run_id = self.store.status(&contact).await?.and_then(|r| r.run_id);
+        let run_id = patiently(|| self.store.status(&contact))
+            .await?
+            .and_then(|r| r.run_id);
         Ok(Played {
             contact,
             scenario: scenario.clone(),
             steps,
             ending,
             run_id,
+            began,
         })
     }
 
@@ -204,6 +222,25 @@ impl Simulator {
             })
             .collect();
         self.store.write(contact, &changes).await
+    }
+}
+
+/// Runs a store call of the simulator's own until it succeeds or a minute
+/// passes: the simulator stands for Connect and the Rules Engine, whose writes
+/// are not what a store outage is meant to test.
+async fn patiently<T, F, Fut>(mut call: F) -> Result<T, shared::StoreError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, shared::StoreError>>,
+{
+    let until = Instant::now() + Duration::from_secs(60);
+    loop {
+        match call().await {
+            Err(err) if err.is_retryable() && Instant::now() < until => {
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+            result => return result,
+        }
     }
 }
 

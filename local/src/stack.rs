@@ -45,6 +45,8 @@ pub struct StackOptions {
     pub abandoned_grace: Duration,
     /// Where the functions' logs go.
     pub log_file: std::path::PathBuf,
+    /// Contacts whose integration invocations the front refuses.
+    pub refusals: crate::faults::Refusals,
 }
 
 /// The metrics documents the consumer printed, as they arrive.
@@ -75,6 +77,7 @@ pub struct Stack {
     pub lambda: aws_sdk_lambda::Client,
     pub metrics: Metrics,
     pub front: Endpoint,
+    refusals: crate::faults::Refusals,
     watch: Child,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
@@ -101,7 +104,7 @@ impl Stack {
             )
             .build();
         let lambda = aws_sdk_lambda::Client::from_conf(lambda_config);
-        let front = crate::front::start(0, lambda.clone()).await?;
+        let front = crate::front::start(0, lambda.clone(), options.refusals.clone()).await?;
 
         let log = std::fs::File::create(&options.log_file)?;
         // `cargo-lambda` itself, not `cargo lambda`: it puts itself in a session of
@@ -149,6 +152,7 @@ impl Stack {
             lambda,
             metrics,
             front,
+            refusals: options.refusals.clone(),
             watch,
             tasks: Vec::new(),
         };
@@ -169,7 +173,11 @@ impl Stack {
             &table,
             stream_consumer::FILTER_PATTERN,
             target,
-            PollerConfig::default(),
+            PollerConfig {
+                // The template's mapping: 10 retries (its backoff is Lambda's own).
+                max_attempts: 11,
+                ..PollerConfig::default()
+            },
         )
         .await?;
         tasks.push(tokio::spawn(async move {
@@ -245,6 +253,11 @@ impl Stack {
             }
         }
         while pings.join_next().await.is_some() {}
+    }
+
+    /// The contacts whose integration invocations the front refused.
+    pub fn front_refusals(&self) -> std::collections::HashSet<String> {
+        self.refusals.refused()
     }
 
     /// Runs the consumer's schedule now (the sweep for abandoned runs).

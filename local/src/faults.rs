@@ -1,0 +1,219 @@
+//! Faults the demo can inject into the local stack, to show what the functions
+//! do when a part outside them fails:
+//!
+//! - [`StoreOutage`]: DynamoDB Local stopped and, after a while, started again
+//!   with the same arguments (its data kept when it runs with `-dbPath`).
+//! - [`Refusals`]: the Lambda front refusing every invocation of one contact in
+//!   `every`, as Lambda does when it throttles (`TooManyRequestsException`).
+
+use std::{
+    collections::HashSet,
+    path::PathBuf,
+    process::Stdio,
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+use tokio::process::{Child, Command};
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// DynamoDB Local as a process this one may stop and start again: the one named
+/// by `DYNAMODB_LOCAL_PID` (exported by `scripts/dynamodb-local.sh`), restarted
+/// with its own command line and working directory, on the port the endpoint
+/// variables name, so every client finds it again where it was.
+pub struct StoreOutage {
+    pid: u32,
+    command: Vec<String>,
+    cwd: PathBuf,
+    port: u16,
+    log: PathBuf,
+    restarted: Option<Child>,
+}
+
+/// What an outage came to, as measured.
+#[derive(Debug, Clone, Copy)]
+pub struct OutageReport {
+    /// From the stop to the moment DynamoDB Local answered again.
+    pub down_for: Duration,
+    /// Of which the restart (the JVM starting and loading its data) took this long.
+    pub restart_took: Duration,
+}
+
+impl StoreOutage {
+    /// Finds the DynamoDB Local process; an error says what is missing.
+    pub fn from_env(log: PathBuf) -> Result<Self, BoxError> {
+        let pid: u32 = std::env::var("DYNAMODB_LOCAL_PID")
+            .map_err(|_| "DYNAMODB_LOCAL_PID is not set: a store outage needs the DynamoDB Local that scripts/dynamodb-local.sh started")?
+            .parse()
+            .map_err(|_| "DYNAMODB_LOCAL_PID is not a process id")?;
+        let raw = std::fs::read(format!("/proc/{pid}/cmdline"))
+            .map_err(|err| format!("reading DynamoDB Local's command line (pid {pid}): {err}"))?;
+        let command: Vec<String> = raw
+            .split(|b| *b == 0)
+            .filter(|arg| !arg.is_empty())
+            .map(|arg| String::from_utf8_lossy(arg).into_owned())
+            .collect();
+        if !command.iter().any(|arg| arg == "-dbPath") {
+            return Err("DynamoDB Local runs in memory: a store outage needs it started with -dbPath, so that its data survives the restart".into());
+        }
+        let cwd = std::fs::read_link(format!("/proc/{pid}/cwd"))?;
+        let endpoint = std::env::var("AWS_ENDPOINT_URL_DYNAMODB")?;
+        let port = endpoint
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.trim_end_matches('/').parse().ok())
+            .ok_or_else(|| format!("no port in AWS_ENDPOINT_URL_DYNAMODB={endpoint}"))?;
+        Ok(Self {
+            pid,
+            command,
+            cwd,
+            port,
+            log,
+            restarted: None,
+        })
+    }
+
+    /// Stops DynamoDB Local, waits `down`, starts it again and waits until it answers.
+    pub async fn run(&mut self, down: Duration) -> Result<OutageReport, BoxError> {
+        let stopped = Instant::now();
+        self.stop().await;
+        tokio::time::sleep(down).await;
+        let restarting = Instant::now();
+        let mut args = self.command.clone();
+        // The first start took any free port; the restart must take the same one.
+        if let Some(i) = args.iter().position(|a| a == "-port") {
+            if let Some(port) = args.get_mut(i + 1) {
+                *port = self.port.to_string();
+            }
+        }
+        let log = std::fs::File::create(&self.log)?;
+        let child = Command::new(&args[0])
+            .args(&args[1..])
+            .current_dir(&self.cwd)
+            .stdin(Stdio::null())
+            .stdout(Stdio::from(log.try_clone()?))
+            .stderr(Stdio::from(log))
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|err| format!("restarting DynamoDB Local: {err}"))?;
+        self.pid = child.id().unwrap_or_default();
+        self.restarted = Some(child);
+        let until = Instant::now() + Duration::from_secs(60);
+        while !self.answers().await {
+            if Instant::now() > until {
+                return Err("DynamoDB Local did not answer within 60 s of its restart".into());
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        Ok(OutageReport {
+            down_for: stopped.elapsed(),
+            restart_took: restarting.elapsed(),
+        })
+    }
+
+    async fn stop(&mut self) {
+        let _ = std::process::Command::new("kill")
+            .arg(self.pid.to_string())
+            .status();
+        // Gone once its /proc entry is (the first one is the shell's child, reaped there).
+        let until = Instant::now() + Duration::from_secs(10);
+        while std::path::Path::new(&format!("/proc/{}/cmdline", self.pid)).exists()
+            && Instant::now() < until
+        {
+            if let Some(child) = &mut self.restarted {
+                let _ = child.try_wait();
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    async fn answers(&self) -> bool {
+        let Ok(mut stream) = tokio::net::TcpStream::connect(("127.0.0.1", self.port)).await else {
+            return false;
+        };
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let request = "POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Amz-Target: DynamoDB_20120810.ListTables\r\n\
+                       Content-Type: application/x-amz-json-1.0\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}";
+        if stream.write_all(request.as_bytes()).await.is_err() {
+            return false;
+        }
+        let mut answer = Vec::new();
+        let read = tokio::time::timeout(Duration::from_secs(2), stream.read_to_end(&mut answer));
+        // Any HTTP answer will do (unsigned, this one is refused): the server is up.
+        matches!(read.await, Ok(Ok(_))) && answer.starts_with(b"HTTP/1.1 ")
+    }
+
+    /// Stops the restarted DynamoDB Local, if this started one.
+    pub async fn shut_down(&mut self) {
+        if let Some(mut child) = self.restarted.take() {
+            let _ = child.start_kill();
+            let _ = child.wait().await;
+        }
+    }
+}
+
+/// The front's refusals: every invocation of one contact in `every`, chosen by
+/// arrival order, is refused for as long as the contact lives.
+#[derive(Debug, Clone, Default)]
+pub struct Refusals {
+    every: usize,
+    state: Arc<Mutex<RefusalState>>,
+}
+
+#[derive(Debug, Default)]
+struct RefusalState {
+    seen: HashSet<String>,
+    refused: HashSet<String>,
+}
+
+impl Refusals {
+    /// Refuses the contacts numbered `every`, `2 * every`, ... in order of
+    /// their first invocation; 0 refuses nothing.
+    pub fn every(every: usize) -> Self {
+        Self {
+            every,
+            state: Arc::default(),
+        }
+    }
+
+    /// Whether an invocation for `contact` is refused.
+    pub fn refuses(&self, contact: &str) -> bool {
+        if self.every == 0 {
+            return false;
+        }
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        if state.seen.insert(contact.to_owned()) && state.seen.len().is_multiple_of(self.every) {
+            state.refused.insert(contact.to_owned());
+        }
+        state.refused.contains(contact)
+    }
+
+    /// The contacts refused so far.
+    pub fn refused(&self) -> HashSet<String> {
+        self.state
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .refused
+            .clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Refusals;
+
+    #[test]
+    fn every_nth_contact_is_refused_each_time_it_comes_back() {
+        let refusals = Refusals::every(3);
+        let first: Vec<bool> = ["a", "b", "c", "d", "e", "f"]
+            .iter()
+            .map(|c| refusals.refuses(c))
+            .collect();
+        assert_eq!(first, [false, false, true, false, false, true]);
+        assert!(refusals.refuses("c"), "a refused contact stays refused");
+        assert!(!refusals.refuses("a"));
+        assert_eq!(refusals.refused().len(), 2);
+        assert!(!Refusals::every(0).refuses("a"));
+    }
+}
