@@ -91,7 +91,9 @@ impl Intercept for FailNth {
         cfg: &mut ConfigBag,
     ) -> Result<(), aws_sdk_dynamodb::error::BoxError> {
         if cfg.load::<Doomed>().is_some_and(|doomed| doomed.0) {
-            return Err(format!("injected fault: the answer to {} was lost", self.operation).into());
+            return Err(
+                format!("injected fault: the answer to {} was lost", self.operation).into(),
+            );
         }
         Ok(())
     }

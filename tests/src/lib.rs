@@ -24,6 +24,7 @@ pub use counting::RequestCounter;
 
 /// A client for DynamoDB Local. Panics with the way out when it is not running.
 pub async fn local_client() -> Client {
+    logs::to_suite_log();
     if std::env::var_os("AWS_ENDPOINT_URL_DYNAMODB").is_none() {
         panic!(
             "AWS_ENDPOINT_URL_DYNAMODB is not set, so there is no DynamoDB Local to test against: \
@@ -133,6 +134,7 @@ pub struct SilentDynamoDb {
 
 impl SilentDynamoDb {
     pub async fn start() -> Self {
+        logs::to_suite_log();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind 127.0.0.1");
@@ -167,6 +169,7 @@ impl Drop for SilentDynamoDb {
 
 /// A fresh contact id, unique across tests.
 pub fn new_contact() -> ContactId {
+    logs::to_suite_log();
     ContactId::parse(uuid::Uuid::new_v4().to_string()).expect("a UUID is a valid contact id")
 }
 

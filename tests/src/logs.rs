@@ -4,6 +4,11 @@
 //! The subscriber is installed for the current thread only
 //! (`tracing::subscriber::set_default`), so use it in a current-thread test
 //! (`#[tokio::test]`'s default) and keep the guard alive for the whole run.
+//!
+//! With `TEST_LOG_DIR` set (scripts/test sets it), every line any test logs,
+//! captured or not, is also written to a file of the test process's own there,
+//! so that the whole suite's logs can be searched for personal data afterwards
+//! (`scan-logs`).
 
 use std::{
     io,
@@ -22,7 +27,7 @@ struct Writer(Arc<Mutex<Vec<u8>>>);
 impl io::Write for Writer {
     fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
         lock(&self.0).extend_from_slice(bytes);
-        Ok(bytes.len())
+        FileWriter.write(bytes)
     }
 
     fn flush(&mut self) -> io::Result<()> {
@@ -40,6 +45,62 @@ fn keep_interest_per_thread() {
     SECOND.get_or_init(|| tracing::Dispatch::new(tracing::subscriber::NoSubscriber::default()));
 }
 
+/// This process's file under `TEST_LOG_DIR`, when that is set.
+fn suite_log() -> Option<&'static Mutex<std::fs::File>> {
+    static FILE: OnceLock<Option<Mutex<std::fs::File>>> = OnceLock::new();
+    FILE.get_or_init(|| {
+        let dir = std::path::PathBuf::from(std::env::var_os("TEST_LOG_DIR")?);
+        std::fs::create_dir_all(&dir).ok()?;
+        let name = std::env::current_exe()
+            .ok()
+            .and_then(|exe| exe.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .unwrap_or_else(|| "test".into());
+        let path = dir.join(format!("{name}-{}.log", std::process::id()));
+        std::fs::File::create(path).ok().map(Mutex::new)
+    })
+    .as_ref()
+}
+
+/// Appends to this process's suite log, if there is one.
+struct FileWriter;
+
+impl io::Write for FileWriter {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        match suite_log() {
+            Some(file) => file
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .write_all(bytes)
+                .map(|()| bytes.len()),
+            None => Ok(bytes.len()),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Sends every log line of this test process to its suite log, once, when
+/// `TEST_LOG_DIR` is set; threads with a captured subscriber write there too.
+pub fn to_suite_log() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        if suite_log().is_none() {
+            return;
+        }
+        let subscriber = tracing_subscriber::fmt()
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .with_span_list(false)
+            .with_max_level(tracing::Level::DEBUG)
+            .with_writer(|| FileWriter)
+            .finish();
+        let _ = tracing::subscriber::set_global_default(subscriber);
+    });
+}
+
 fn lock(buffer: &Mutex<Vec<u8>>) -> std::sync::MutexGuard<'_, Vec<u8>> {
     // A test that panicked mid-write leaves bytes that are still worth reading.
     buffer
@@ -52,6 +113,7 @@ impl Logs {
     /// does on Lambda (JSON, fields flattened, current span included), until the
     /// guard is dropped.
     pub fn capture() -> (Self, DefaultGuard) {
+        to_suite_log();
         let logs = Self::default();
         let buffer = logs.0.clone();
         let subscriber = tracing_subscriber::fmt()

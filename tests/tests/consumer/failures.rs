@@ -62,11 +62,7 @@ async fn a_failing_record_in_the_middle_stops_the_batch_and_the_retry_measures_e
 
     // WHEN a consumer that cannot reach DynamoDB gets it
     let broken_sink = Arc::new(CaptureSink::default());
-    let broken = Consumer::new(
-        unreachable_store().await,
-        impatient(),
-        broken_sink.clone(),
-    );
+    let broken = Consumer::new(unreachable_store().await, impatient(), broken_sink.clone());
     let report = broken.stream_batch(&batch).await;
 
     // THEN it stops at the first completion and reports it as the batch item failure
