@@ -24,6 +24,28 @@ const STAR_RESOURCE_ACTIONS: &[(&str, &str)] = &[
     ),
 ];
 
+/// Wildcards allowed inside a resource ARN, each with its reason.
+const RESOURCE_PATTERNS: &[(&str, &str)] = &[
+    (
+        ":function:${Stage}-${Service}-integration*",
+        "the Rules Engine's naming of integration functions: start may invoke any of them",
+    ),
+    (
+        ":ec2:${AWS::Region}:${AWS::AccountId}:*/*",
+        "network interfaces of VPC functions are created with names not known in advance",
+    ),
+    (
+        "arn:aws:lambda:*:*:function:",
+        "an explicit AllowedFunctions list: CloudFormation cannot prefix each name with this \
+         account and region (a Join delimiter is a literal); start itself refuses functions \
+         of another account or region",
+    ),
+    (
+        "/stream/*",
+        "the state table's stream, whose label changes when it is re-enabled",
+    ),
+];
+
 /// Functions of the workspace that are not integration functions: they must stay
 /// out of the Rules Engine's `<stage>-<service>-integration*` naming.
 const NOT_INTEGRATIONS: &[&str] = &["integration-start", "check-timeout", "stream-consumer"];
@@ -265,6 +287,58 @@ fn no_policy_grants_on_every_resource_what_a_narrower_resource_could_hold() {
                 );
             }
         }
+    }
+}
+
+#[test]
+fn a_wildcard_inside_a_resource_arn_is_one_of_the_known_patterns() {
+    let template = template();
+    let mut patterns = 0;
+    for statement in statements(&template["Resources"]) {
+        let resources: Vec<String> = match &statement["Resource"] {
+            Value::Null => continue,
+            value => strings(value)
+                .into_iter()
+                .chain(sub_text(value).map(str::to_owned))
+                .collect(),
+        };
+        for resource in resources.iter().filter(|r| *r != "*" && r.contains('*')) {
+            patterns += 1;
+            assert!(
+                RESOURCE_PATTERNS
+                    .iter()
+                    .any(|(pattern, _)| resource.ends_with(pattern)),
+                "unexpected wildcard in resource {resource}"
+            );
+        }
+    }
+    assert!(
+        patterns > 0,
+        "no resource pattern found: is the walk reading !Sub?"
+    );
+}
+
+#[test]
+fn only_connect_of_the_configured_instance_and_account_may_invoke_a_function() {
+    let template = template();
+    let permissions = of_type(&template, "AWS::Lambda::Permission");
+    assert!(permissions.len() >= 3, "{} permissions", permissions.len());
+    for (name, permission) in permissions {
+        let properties = &permission["Properties"];
+        assert_eq!(
+            properties["Action"].as_str(),
+            Some("lambda:InvokeFunction"),
+            "{name}"
+        );
+        let principal = properties["Principal"].as_str().unwrap_or_default();
+        assert!(
+            !principal.contains('*') && principal.ends_with(".amazonaws.com"),
+            "{name}: principal {principal:?}"
+        );
+        assert!(
+            !properties["SourceArn"].is_null() && !properties["SourceAccount"].is_null(),
+            "{name} must name the source instance and account"
+        );
     }
 }
 
