@@ -25,7 +25,12 @@ const USAGE: &str = "usage:
   local-stack bench-consumer [--repetitions N]
   local-stack demo [--scenarios all|none|fast,slow,error,timeout,hang-up] [--contacts N] [--in-flight N]
                    [--message-seconds S] [--grace-seconds S] [--schedule-seconds S] [--flow FILE]
-                   [--store-outage-seconds S] [--refuse-every N]
+                   [--store-outage-seconds S] [--refuse-every N] [--max-instances N]
+                   [--ramp-seconds S] [--lambda watch|processes]
+    --ramp-seconds S: the mixed run's contacts arrive evenly over S seconds
+    --lambda watch|processes: the functions under `cargo lambda watch` (default), or
+                              pools of their built binaries, for runs larger than it carries
+    --max-instances N: at most N instances of each function (default 400; each is a process)
     --store-outage-seconds S: stop DynamoDB Local (started with -dbPath) for S seconds
                               once half the mixed run's contacts have begun, then restart it
     --refuse-every N: the Lambda front refuses every invocation of one contact in N
@@ -213,7 +218,10 @@ fn split(args: &[String]) -> Result<(Vec<String>, Options), Error> {
 }
 
 fn demo_options(options: &[(String, String)]) -> Result<local_stack::demo::DemoOptions, Error> {
-    const KNOWN: [&str; 9] = [
+    const KNOWN: [&str; 12] = [
+        "--lambda",
+        "--ramp-seconds",
+        "--max-instances",
         "--store-outage-seconds",
         "--refuse-every",
         "--scenarios",
@@ -260,21 +268,35 @@ fn demo_options(options: &[(String, String)]) -> Result<local_stack::demo::DemoO
     }
     let in_flight = number("--in-flight", 16.0)? as usize;
     let refuse_every = number("--refuse-every", 0.0)? as usize;
+    let host = match option(options, "--lambda").unwrap_or("watch") {
+        "watch" => local_stack::stack::Host::Watch,
+        // The functions' binaries are built beside this one.
+        "processes" => local_stack::stack::Host::Processes(
+            std::env::current_exe()?
+                .parent()
+                .ok_or("the demo's binary has no folder")?
+                .to_owned(),
+        ),
+        other => return Err(format!("--lambda takes watch or processes, not {other:?}").into()),
+    };
     let seconds = |s: f64| Duration::from_secs_f64(s);
     Ok(local_stack::demo::DemoOptions {
         scenarios,
         contacts: number("--contacts", 50.0)? as usize,
         in_flight: in_flight.max(1),
+        ramp: seconds(number("--ramp-seconds", 0.0)?),
         message_time: seconds(number("--message-seconds", 1.5)?),
         flow_file: option(options, "--flow")
             .unwrap_or("infra/contact-flows/integration.json")
             .into(),
         stack: local_stack::stack::StackOptions {
             in_flight: in_flight.max(1) as u32,
+            max_instances: number("--max-instances", 400.0)? as u32,
             schedule_every: seconds(number("--schedule-seconds", 5.0)?.max(1.0)),
             abandoned_grace: seconds(number("--grace-seconds", 2.0)?),
             log_file: ".local/demo/functions.log".into(),
             refusals: local_stack::faults::Refusals::every(refuse_every),
+            host,
         },
         store_outage: option(options, "--store-outage-seconds")
             .map(|_| number("--store-outage-seconds", 0.0).map(seconds))

@@ -35,6 +35,9 @@ pub struct DemoOptions {
     pub contacts: usize,
     /// Contacts in flight at once in the mixed run.
     pub in_flight: usize,
+    /// Contacts of the mixed run arrive evenly over this long (zero: all at once,
+    /// as fast as the in-flight limit lets them).
+    pub ramp: Duration,
     pub message_time: Duration,
     pub flow_file: PathBuf,
     pub stack: StackOptions,
@@ -62,7 +65,14 @@ pub async fn run(options: DemoOptions) -> Result<bool, BoxError> {
         )),
         None => None,
     };
-    eprintln!("starting the local stack (functions under cargo lambda watch; the first start builds them)…");
+    eprintln!(
+        "starting the local stack ({})…",
+        match options.stack.host {
+            crate::stack::Host::Watch =>
+                "functions under cargo lambda watch; the first start builds them",
+            crate::stack::Host::Processes(_) => "functions as pools of their built binaries",
+        }
+    );
     let began = Instant::now();
     let stack = Stack::start(&options.stack).await?;
     eprintln!(
@@ -154,7 +164,7 @@ async fn play_all(
             .all(|(_, held)| held);
     }
     if options.contacts > 0 {
-        ok &= mixed_run(sim, stack, options.contacts, options.in_flight, outage).await?;
+        ok &= mixed_run(sim, stack, options, outage).await?;
     }
     Ok(ok)
 }
@@ -229,11 +239,17 @@ fn mixed_scenario(i: usize) -> Scenario {
 async fn mixed_run(
     sim: &Simulator,
     stack: &Stack,
-    contacts: usize,
-    in_flight: usize,
+    options: &DemoOptions,
     outage: Outage,
 ) -> Result<bool, BoxError> {
-    println!("\n== Mixed run: {contacts} contacts, {in_flight} at a time\n");
+    let (contacts, in_flight) = (options.contacts, options.in_flight);
+    let ramp = if options.ramp.is_zero() {
+        String::new()
+    } else {
+        format!(", arriving over {:.0} s", options.ramp.as_secs_f64())
+    };
+    println!("\n== Mixed run: {contacts} contacts, {in_flight} at a time{ramp}\n");
+    let arrival = options.ramp / contacts.max(1) as u32;
     let began = Instant::now();
     let done = Arc::new(AtomicUsize::new(0));
     let started = Arc::new(AtomicUsize::new(0));
@@ -259,6 +275,7 @@ async fn mixed_run(
         let (sim, finished, semaphore) = (sim.clone(), done.clone(), semaphore.clone());
         let started = started.clone();
         tasks.spawn(async move {
+            tokio::time::sleep(arrival * i as u32).await;
             // Every contact waits its turn here, so the progress line moves from the start.
             let permit = semaphore
                 .acquire_owned()
@@ -279,6 +296,11 @@ async fn mixed_run(
     }
     let elapsed = began.elapsed();
     eprintln!();
+    // A run whose opening write was still queued in DynamoDB when its contact
+    // ended (start had given up on it and answered ERROR) shows up now.
+    for p in played.iter_mut().filter(|p| p.run_id.is_none()) {
+        p.run_id = sim.run_of(&p.contact).await?;
+    }
     let runs: Vec<String> = played
         .iter()
         .filter_map(|p| p.run_id.as_ref().map(|r| r.to_string()))
@@ -358,6 +380,26 @@ fn progress(done: usize, total: usize, began: Instant) {
     let _ = std::io::stderr().flush();
 }
 
+/// The most contacts that were in their call at the same moment.
+fn peak_in_flight(played: &[Played]) -> usize {
+    let mut edges: Vec<(Instant, i32)> = played
+        .iter()
+        .flat_map(|p| {
+            let end = p.began + p.steps.last().map_or(Duration::ZERO, |s| s.at);
+            [(p.began, 1), (end, -1)]
+        })
+        .collect();
+    // Ends before starts at the same instant: a contact that ended as another
+    // began was not in flight with it.
+    edges.sort();
+    let (mut now, mut peak) = (0i32, 0i32);
+    for (_, change) in edges {
+        now += change;
+        peak = peak.max(now);
+    }
+    peak as usize
+}
+
 /// When the store was down, if it was.
 type Window = Option<(Instant, Instant)>;
 
@@ -379,9 +421,10 @@ async fn summary(
             .0 += 1;
     }
     println!(
-        "Played {} contacts in {:.1} s.\n",
+        "Played {} contacts in {:.1} s, at most {} of them in flight at once.\n",
         played.len(),
-        elapsed.as_secs_f64()
+        elapsed.as_secs_f64(),
+        peak_in_flight(played)
     );
     println!("| final status | contacts | expected by scenario |");
     println!("| --- | --- | --- |");

@@ -7,7 +7,8 @@
 //! - [`replay`]: feeds saved stream events to the consumer and says what it did.
 //! - [`bench`]: measures the consumer's throughput against DynamoDB Local, on
 //!   records from [`synthetic`].
-//! - [`stack`]: the local stack: the functions under `cargo lambda watch`, the
+//! - [`stack`]: the local stack: the functions under `cargo lambda watch` (or
+//!   [`runtime`], pools of their processes for larger runs), the
 //!   [`front`] that answers `Event` invocations as Lambda does (over
 //!   [`invoke_api`], a Lambda Invoke API server), the poller and the schedule.
 //! - [`simulator`]: Connect's stand-in, playing the contact [`flow`] of `infra/`;
@@ -23,6 +24,7 @@ pub mod front;
 pub mod invoke_api;
 pub mod poller;
 pub mod replay;
+pub mod runtime;
 pub mod simulator;
 pub mod stack;
 pub mod stream_event;

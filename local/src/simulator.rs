@@ -174,9 +174,7 @@ impl Simulator {
                 Ending::Block(how) => StepKind::Ended(how.clone()),
             },
         });
-        let run_id = patiently(|| self.store.status(&contact))
-            .await?
-            .and_then(|r| r.run_id);
+        let run_id = self.run_of(&contact).await?;
         Ok(Played {
             contact,
             scenario: scenario.clone(),
@@ -185,6 +183,13 @@ impl Simulator {
             run_id,
             began,
         })
+    }
+
+    /// The run the contact's status item holds now, if any.
+    pub async fn run_of(&self, contact: &ContactId) -> Result<Option<RunId>, shared::StoreError> {
+        Ok(patiently(|| self.store.status(contact))
+            .await?
+            .and_then(|r| r.run_id))
     }
 
     /// The state the Rules Engine writes when an integration rule fires.

@@ -39,6 +39,10 @@ pub struct StackOptions {
     /// whose run timed out), so `cargo lambda watch` may run twice as many
     /// instances of each function, and the stack starts them before any contact.
     pub in_flight: u32,
+    /// The most instances `cargo lambda watch` runs of one function; invocations
+    /// beyond them wait for one to be free (Lambda would start more). Each
+    /// instance is a process of its own, so a very large run needs a cap.
+    pub max_instances: u32,
     /// How often the consumer's schedule fires (the template's is one minute).
     pub schedule_every: Duration,
     /// The consumer's grace past a deadline before it sweeps a run (`ABANDONED_GRACE_MS`).
@@ -47,6 +51,18 @@ pub struct StackOptions {
     pub log_file: std::path::PathBuf,
     /// Contacts whose integration invocations the front refuses.
     pub refusals: crate::faults::Refusals,
+    /// What runs the functions.
+    pub host: Host,
+}
+
+/// What runs the functions' binaries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Host {
+    /// `cargo lambda watch`: builds what is not built, an instance per call in flight.
+    Watch,
+    /// Pools of the debug binaries in this directory ([`crate::runtime`]), sized
+    /// from `in_flight` and `max_instances`, all started before the first contact.
+    Processes(std::path::PathBuf),
 }
 
 /// The metrics documents the consumer printed, as they arrive.
@@ -73,12 +89,13 @@ impl Metrics {
 
 pub struct Stack {
     pub store: Store,
-    /// A Lambda client for `cargo lambda watch`, for synchronous calls.
+    /// A Lambda client for the functions (`cargo lambda watch` or the process
+    /// pools), for synchronous calls.
     pub lambda: aws_sdk_lambda::Client,
     pub metrics: Metrics,
     pub front: Endpoint,
     refusals: crate::faults::Refusals,
-    watch: Child,
+    running: Running,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
@@ -107,58 +124,112 @@ impl Stack {
         let front = crate::front::start(0, lambda.clone(), options.refusals.clone()).await?;
 
         let log = std::fs::File::create(&options.log_file)?;
-        // `cargo-lambda` itself, not `cargo lambda`: it puts itself in a session of
-        // its own, so only its own pid reaches it, and it stops its instances on SIGTERM.
-        let mut watch = Command::new("cargo-lambda")
-            .args([
-                "lambda",
-                "watch",
-                "--quiet",
-                "--ignore-changes",
-                "--invoke-address",
-                "127.0.0.1",
-            ])
-            .args([
-                "--invoke-port",
-                &watch_port.to_string(),
-                "--concurrency",
-                &(2 * options.in_flight + 2).to_string(),
-            ])
-            .env("STATE_TABLE", &table)
-            .env("ALLOWED_FUNCTIONS", "integration-*")
-            .env("AWS_ENDPOINT_URL_LAMBDA", front.url())
-            .env(
+        let metrics = Metrics::default();
+        let mut tasks = Vec::new();
+        let env: Vec<(String, String)> = [
+            ("STATE_TABLE", table.clone()),
+            ("ALLOWED_FUNCTIONS", "integration-*".into()),
+            ("AWS_ENDPOINT_URL_LAMBDA", front.url()),
+            (
                 "ABANDONED_GRACE_MS",
                 options.abandoned_grace.as_millis().to_string(),
-            )
-            .env("RUST_LOG", "info")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::from(log.try_clone()?))
-            .process_group(0)
-            .kill_on_drop(true)
-            .spawn()
-            .map_err(|err| {
-                format!("could not start `cargo lambda watch` (is cargo-lambda installed?): {err}")
-            })?;
-        let metrics = Metrics::default();
-        let mut tasks = vec![tokio::spawn(read_output(
-            watch.stdout.take().expect("piped"),
-            metrics.clone(),
-            log,
-        ))];
+            ),
+            ("RUST_LOG", "info".into()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+        let running = match &options.host {
+            Host::Watch => {
+                // `cargo-lambda` itself, not `cargo lambda`: it puts itself in a session of
+                // its own, so only its own pid reaches it, and it stops its instances on SIGTERM.
+                let mut watch = Command::new("cargo-lambda")
+                    .args([
+                        "lambda",
+                        "watch",
+                        "--quiet",
+                        "--ignore-changes",
+                        "--invoke-address",
+                        "127.0.0.1",
+                    ])
+                    .args([
+                        "--invoke-port",
+                        &watch_port.to_string(),
+                        "--concurrency",
+                        &(2 * options.in_flight + 2)
+                            .min(options.max_instances.max(1))
+                            .to_string(),
+                    ])
+                    .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+                    .stdin(Stdio::null())
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::from(log.try_clone()?))
+                    .process_group(0)
+                    .kill_on_drop(true)
+                    .spawn()
+                    .map_err(|err| {
+                        format!("could not start `cargo lambda watch` (is cargo-lambda installed?): {err}")
+                    })?;
+                tasks.push(tokio::spawn(read_output(
+                    watch.stdout.take().expect("piped"),
+                    metrics.clone(),
+                    log.try_clone()?,
+                )));
+                Running::Watch(watch)
+            }
+            Host::Processes(bin_dir) => {
+                let per_call = options.in_flight.min(options.max_instances).max(1);
+                let specs = [
+                    ("integration-start", per_call, 8),
+                    ("check-timeout", per_call, 8),
+                    (
+                        "integration-echo",
+                        (2 * per_call).min(options.max_instances.max(1)),
+                        30,
+                    ),
+                    ("stream-consumer", 2, 60),
+                ]
+                .map(
+                    |(name, instances, timeout_s)| crate::runtime::FunctionSpec {
+                        name,
+                        instances,
+                        timeout: Duration::from_secs(timeout_s),
+                    },
+                );
+                let mut readers = Vec::new();
+                let functions = crate::runtime::Functions::start(
+                    bin_dir,
+                    watch_port,
+                    &specs,
+                    &env,
+                    &log,
+                    |out| readers.push(out),
+                )
+                .await?;
+                for out in readers {
+                    tasks.push(tokio::spawn(read_output(
+                        out,
+                        metrics.clone(),
+                        log.try_clone()?,
+                    )));
+                }
+                Running::Processes(functions)
+            }
+        };
         let mut stack = Self {
             store,
             lambda,
             metrics,
             front,
             refusals: options.refusals.clone(),
-            watch,
+            running,
             tasks: Vec::new(),
         };
         stack.wait_until_served().await?;
         warm_dynamodb(&dynamodb).await?;
-        stack.warm_up(options.in_flight).await;
+        stack
+            .warm_up(options.in_flight.min(options.max_instances.max(2) / 2))
+            .await;
         // Let the instance start-ups settle before the first contact.
         tokio::time::sleep(Duration::from_secs(2)).await;
 
@@ -217,10 +288,12 @@ impl Stack {
         ] {
             let mut tries = 0;
             loop {
-                if let Some(status) = self.watch.try_wait()? {
-                    return Err(
-                        format!("`cargo lambda watch` exited ({status}); see its log").into(),
-                    );
+                if let Running::Watch(watch) = &mut self.running {
+                    if let Some(status) = watch.try_wait()? {
+                        return Err(
+                            format!("`cargo lambda watch` exited ({status}); see its log").into(),
+                        );
+                    }
                 }
                 match invoke(&self.lambda, function, &event).await {
                     Ok(_) => break,
@@ -275,16 +348,29 @@ impl Stack {
         for task in &self.tasks {
             task.abort();
         }
-        stop_watch(&mut self.watch).await;
+        match std::mem::replace(&mut self.running, Running::Stopped) {
+            Running::Watch(mut watch) => stop_watch(&mut watch).await,
+            Running::Processes(functions) => functions.stop().await,
+            Running::Stopped => {}
+        }
     }
 }
 
 impl Drop for Stack {
     fn drop(&mut self) {
-        if let Some(pid) = self.watch.id() {
-            signal(pid, "TERM");
+        if let Running::Watch(watch) = &self.running {
+            if let Some(pid) = watch.id() {
+                signal(pid, "TERM");
+            }
         }
     }
+}
+
+/// What runs the functions, while it runs. Process pools stop when dropped.
+enum Running {
+    Watch(Child),
+    Processes(crate::runtime::Functions),
+    Stopped,
 }
 
 /// Stops `cargo lambda watch` and, through it, every function instance it runs.
