@@ -116,9 +116,10 @@ impl StoreOutage {
         let _ = std::process::Command::new("kill")
             .arg(self.pid.to_string())
             .status();
-        // Gone once its /proc entry is (the first one is the shell's child, reaped there).
+        // Gone once its command line is: a process that has exited but is not
+        // reaped yet (the first one is the shell's child) shows an empty one.
         let until = Instant::now() + Duration::from_secs(10);
-        while std::path::Path::new(&format!("/proc/{}/cmdline", self.pid)).exists()
+        while std::fs::read(format!("/proc/{}/cmdline", self.pid)).is_ok_and(|c| !c.is_empty())
             && Instant::now() < until
         {
             if let Some(child) = &mut self.restarted {
