@@ -427,6 +427,36 @@ async fn a_rule_without_an_output_key_ends_the_run_in_error_with_a_cause() {
     );
 }
 
+/// The run ended `ERROR` whole: the status item finished (its end stamped, out of
+/// the pending index), `IntegrationEnd` and a cause starting with `cause` written,
+/// the output key absent. Returns the state, for more checks.
+async fn assert_ended_in_error(
+    setup: &Setup,
+    contact: &ContactId,
+    output_key: &str,
+    cause: &str,
+) -> ContactState {
+    let state = setup.state(contact).await;
+    assert_eq!(status(&state), IntegrationStatus::Error);
+    let written = state.get_str(INTEGRATION_ERROR_CAUSE).unwrap();
+    assert!(written.starts_with(cause), "{written}");
+    assert!(state.get_str(INTEGRATION_END).is_some());
+    assert_eq!(state.get(output_key), None);
+    let record = state.status().unwrap();
+    assert!(record.ended_at.is_some());
+    let raw = setup.table.raw_items(contact).await;
+    let status_item = raw
+        .iter()
+        .find(|item| {
+            item["What"]
+                .as_s()
+                .is_ok_and(|what| what == "IntegrationStatus")
+        })
+        .unwrap();
+    assert!(!status_item.contains_key(shared::table::PENDING_SHARD));
+    state
+}
+
 #[tokio::test]
 async fn an_output_too_large_for_dynamodb_ends_the_run_in_error_not_half_written() {
     let setup = Setup::new().await;
@@ -443,12 +473,27 @@ async fn an_output_too_large_for_dynamodb_ends_the_run_in_error_not_half_written
             .unwrap();
 
         assert_eq!(reply["IntegrationStatus"], "ERROR", "size {size}");
-        let state = setup.state(&contact).await;
-        assert_eq!(status(&state), IntegrationStatus::Error);
-        let cause = state.get_str(INTEGRATION_ERROR_CAUSE).unwrap();
-        assert!(cause.starts_with("output too large"), "{cause}");
-        assert_eq!(state.get("EchoResult"), None);
+        assert_ended_in_error(&setup, &contact, "EchoResult", "output too large").await;
     }
+}
+
+#[tokio::test]
+async fn an_output_that_takes_its_dotted_item_past_400_kb_ends_in_error_and_keeps_the_item() {
+    let setup = Setup::new().await;
+    let contact = new_contact();
+    // 300 KB already in the item; 150 KB more would not fit.
+    let customer = json!({"id": "c-1", "notes": "n".repeat(300 * 1024)});
+    setup.seed(&contact, json!({"customer": customer})).await;
+    let run = setup.rule(&contact, "customer.echo", "big").await;
+
+    let reply = setup
+        .invoke(request(&contact, Some(&run.id), &"x".repeat(150 * 1024)))
+        .await
+        .unwrap();
+
+    assert_eq!(reply["IntegrationStatus"], "ERROR");
+    let state = assert_ended_in_error(&setup, &contact, "customer.echo", "output too large").await;
+    assert_eq!(state.get("customer"), Some(&customer), "the item as it was");
 }
 
 #[tokio::test]

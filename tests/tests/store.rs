@@ -654,6 +654,55 @@ async fn an_item_dynamodb_refuses_as_invalid_is_an_error_that_is_not_worth_retry
 }
 
 #[tokio::test]
+async fn a_finish_whose_changes_dynamodb_cannot_hold_writes_nothing() {
+    let table = TestTable::new().await;
+    let store = table.store();
+    let contact = new_contact();
+    let run = store.start(&contact, echo_start()).await.unwrap();
+    store.run(&contact, Some(&run.id)).await.unwrap();
+    let too_big = ItemChange::put("EchoResult", "x".repeat(401 * 1024));
+
+    let err = store
+        .done(&contact, Some(&run.id), &[too_big])
+        .await
+        .unwrap_err();
+
+    assert!(err.is_refused_as_invalid(), "{}", report(&err));
+    // All or nothing: the run is still open, with nothing of its end written.
+    let state = store.load_state(&contact).await.unwrap();
+    assert_eq!(state.integration_status(), Some(IntegrationStatus::Run));
+    assert_eq!(state.get("EchoResult"), None);
+    assert_eq!(state.get(INTEGRATION_END), None);
+    // And it can still be ended.
+    let ended = store
+        .error(&contact, Some(&run.id), "output too large", &[])
+        .await
+        .unwrap();
+    assert_eq!(ended, Transition::Applied);
+}
+
+#[tokio::test]
+async fn error_with_a_cause_too_long_to_store_still_ends_the_run() {
+    let table = TestTable::new().await;
+    let store = table.store();
+    let contact = new_contact();
+    let run = store.start(&contact, echo_start()).await.unwrap();
+    let cause = "é".repeat(300 * 1024);
+
+    let ended = store
+        .error(&contact, Some(&run.id), &cause, &[])
+        .await
+        .unwrap();
+
+    assert_eq!(ended, Transition::Applied);
+    let state = store.load_state(&contact).await.unwrap();
+    assert_eq!(state.integration_status(), Some(IntegrationStatus::Error));
+    let stored = state.get_str(INTEGRATION_ERROR_CAUSE).unwrap();
+    assert_eq!(stored.len(), shared::integration::MAX_CAUSE_BYTES);
+    assert!(cause.starts_with(stored));
+}
+
+#[tokio::test]
 async fn state_loaded_round_trips_what_set_wrote() {
     let table = TestTable::new().await;
     let store = table.store();

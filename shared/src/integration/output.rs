@@ -7,7 +7,7 @@ use serde_json::Value;
 use super::{MAX_CAUSE_BYTES, OUTPUT_KEY};
 use crate::{
     store::{
-        limits::{value_bytes, MAX_ITEM_BYTES},
+        limits::{cut_to, value_bytes, MAX_ITEM_BYTES},
         INTEGRATION_END, INTEGRATION_ERROR_CAUSE, INTEGRATION_START, INTEGRATION_STATUS,
     },
     ContactId, ContactState, ItemChange, RunId, Store, StoreError, Transition,
@@ -85,14 +85,7 @@ pub(crate) fn cut(cause: &str) -> String {
     if cause.trim().is_empty() {
         return "the integration function failed without giving a cause".to_owned();
     }
-    if cause.len() <= MAX_CAUSE_BYTES {
-        return cause.to_owned();
-    }
-    let mut end = MAX_CAUSE_BYTES;
-    while !cause.is_char_boundary(end) {
-        end -= 1;
-    }
-    cause[..end].to_owned()
+    cut_to(cause, MAX_CAUSE_BYTES).to_owned()
 }
 
 #[cfg(test)]
