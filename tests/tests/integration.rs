@@ -497,6 +497,26 @@ async fn an_output_that_takes_its_dotted_item_past_400_kb_ends_in_error_and_keep
 }
 
 #[tokio::test]
+async fn an_output_nesting_deeper_than_stored_json_reads_back_ends_in_error() {
+    let setup = Setup::new().await;
+    let contact = new_contact();
+    // 20 levels of key and 120 of arrays: stored, it would read back as text.
+    let key = format!("deep.{}", ["x"; 19].join("."));
+    let run = setup.rule(&contact, &key, "deep").await;
+    let payload = format!("{}{}", "[".repeat(120), "]".repeat(120));
+
+    let reply = setup
+        .invoke(request(&contact, Some(&run.id), &payload))
+        .await
+        .unwrap();
+
+    assert_eq!(reply["IntegrationStatus"], "ERROR", "{reply}");
+    let state = assert_ended_in_error(&setup, &contact, "deep", "output not stored").await;
+    let cause = state.get_str(INTEGRATION_ERROR_CAUSE).unwrap();
+    assert!(cause.contains("nest 139 levels"), "{cause}");
+}
+
+#[tokio::test]
 async fn a_dynamodb_failure_goes_back_to_lambda_as_an_error() {
     let setup = Setup::new().await;
     let missing = Store::new(

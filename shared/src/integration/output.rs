@@ -68,14 +68,23 @@ pub(crate) fn checked_output_key(key: Option<&str>) -> Result<String, String> {
     Ok(key.to_owned())
 }
 
-/// The changes that write `output` to `key`, or remove it (`None`), in `state`.
+/// The change that writes `output` to `key` in `state`, or the cause that fails
+/// the run when the state cannot hold it (JSON nested past what reads back).
 pub(crate) fn output_change(
     state: &mut ContactState,
     key: &str,
-    output: Option<String>,
-) -> ItemChange {
+    output: String,
+) -> Result<ItemChange, String> {
     state
-        .set(key, output.map_or(Value::Null, Value::String))
+        .set(key, Value::String(output))
+        .map_err(|err| format!("output not stored: {err}"))
+}
+
+/// The change that removes `key` from `state`.
+pub(crate) fn output_removal(state: &mut ContactState, key: &str) -> ItemChange {
+    state
+        .set(key, Value::Null)
+        // Removing only checks the key, and the key was checked before the work.
         .expect("the output key was checked before the work")
 }
 
@@ -116,8 +125,19 @@ mod tests {
                 .collect(),
             None,
         );
-        let removal = output_change(&mut state, "customer.echo", None);
+        let removal = output_removal(&mut state, "customer.echo");
         assert_eq!(removal, ItemChange::put("customer", r#"{"id":1}"#));
+    }
+
+    #[test]
+    fn an_output_nesting_past_what_reads_back_is_a_cause_not_a_panic() {
+        let mut state = ContactState::default();
+        let key = checked_output_key(Some("a.b.c")).unwrap();
+        let deep = format!("{}{}", "[".repeat(126), "]".repeat(126));
+        let cause = output_change(&mut state, &key, deep).unwrap_err();
+        assert!(cause.starts_with("output not stored: "), "{cause}");
+        assert!(cause.contains("nest 128 levels"), "{cause}");
+        assert_eq!(state.get("a"), None, "nothing changed");
     }
 
     #[test]
