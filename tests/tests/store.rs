@@ -613,6 +613,45 @@ async fn an_item_without_a_string_value_gives_a_clear_error() {
 }
 
 #[tokio::test]
+async fn a_malformed_item_is_named_without_quoting_its_values() {
+    let table = TestTable::new().await;
+    let store = table.store();
+    let phone = "15555550123";
+    let put = |contact: &shared::ContactId, what: &str, name: &str, value: AttributeValue| {
+        table
+            .client
+            .put_item()
+            .table_name(&table.name)
+            .item("ContactId", AttributeValue::S(contact.to_string()))
+            .item("What", AttributeValue::S(what.into()))
+            .item("Value", AttributeValue::S("START".into()))
+            .item(name, value)
+            .send()
+    };
+    // A value of the wrong type, on a plain item and on the status item.
+    let plain = new_contact();
+    put(&plain, "Phone", "Value", AttributeValue::N(phone.into()))
+        .await
+        .unwrap();
+    let status = new_contact();
+    put(
+        &status,
+        "IntegrationStatus",
+        "StartedAt",
+        AttributeValue::S(format!("+{phone}")),
+    )
+    .await
+    .unwrap();
+
+    for contact in [plain, status] {
+        let err = store.load_state(&contact).await.unwrap_err();
+        let text = report(&err);
+        assert!(text.contains("is malformed"), "{text}");
+        assert!(!text.contains(phone), "{text}");
+    }
+}
+
+#[tokio::test]
 async fn the_status_item_cannot_be_written_as_a_plain_key() {
     let table = TestTable::new().await;
     let store = table.store();
