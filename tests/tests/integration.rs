@@ -497,6 +497,30 @@ async fn an_output_that_takes_its_dotted_item_past_400_kb_ends_in_error_and_keep
 }
 
 #[tokio::test]
+async fn an_output_refused_for_its_size_leaves_no_trace_of_its_path() {
+    let setup = Setup::new().await;
+    for existing in [Some(json!({"id": "c-1"})), None] {
+        let contact = new_contact();
+        if let Some(customer) = &existing {
+            setup.seed(&contact, json!({"customer": customer})).await;
+        }
+        let run = setup.rule(&contact, "customer.orders.3.id", "big").await;
+
+        setup
+            .invoke(request(&contact, Some(&run.id), &"x".repeat(500 * 1024)))
+            .await
+            .unwrap();
+
+        let state =
+            assert_ended_in_error(&setup, &contact, "customer.orders.3.id", "output too large")
+                .await;
+        // Not `{"id": "c-1", "orders": [null, null, null, {}]}`: the path the
+        // output would have taken is not written either.
+        assert_eq!(state.get("customer"), existing.as_ref());
+    }
+}
+
+#[tokio::test]
 async fn an_output_nesting_deeper_than_stored_json_reads_back_ends_in_error() {
     let setup = Setup::new().await;
     let contact = new_contact();

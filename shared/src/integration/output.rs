@@ -70,12 +70,15 @@ pub(crate) fn checked_output_key(key: Option<&str>) -> Result<String, String> {
 
 /// The change that writes `output` to `key` in `state`, or the cause that fails
 /// the run when the state cannot hold it (JSON nested past what reads back).
+/// `state` itself is left as it is: if the write fails, the output's removal is
+/// worked out from the state as it was, with no trace of the output's path.
 pub(crate) fn output_change(
-    state: &mut ContactState,
+    state: &ContactState,
     key: &str,
     output: String,
 ) -> Result<ItemChange, String> {
     state
+        .clone()
         .set(key, Value::String(output))
         .map_err(|err| format!("output not stored: {err}"))
 }
@@ -131,13 +134,35 @@ mod tests {
 
     #[test]
     fn an_output_nesting_past_what_reads_back_is_a_cause_not_a_panic() {
-        let mut state = ContactState::default();
+        let state = ContactState::default();
         let key = checked_output_key(Some("a.b.c")).unwrap();
         let deep = format!("{}{}", "[".repeat(126), "]".repeat(126));
-        let cause = output_change(&mut state, &key, deep).unwrap_err();
+        let cause = output_change(&state, &key, deep).unwrap_err();
         assert!(cause.starts_with("output not stored: "), "{cause}");
         assert!(cause.contains("nest 128 levels"), "{cause}");
         assert_eq!(state.get("a"), None, "nothing changed");
+    }
+
+    #[test]
+    fn the_output_s_change_leaves_the_state_as_it_was() {
+        let state = ContactState::new(
+            [("customer".to_owned(), json!({"id": 1}))]
+                .into_iter()
+                .collect(),
+            None,
+        );
+        let change = output_change(&state, "customer.orders.3.id", "x".into()).unwrap();
+        assert_eq!(
+            change,
+            ItemChange::put(
+                "customer",
+                r#"{"id":1,"orders":[null,null,null,{"id":"x"}]}"#
+            )
+        );
+        // Were the write refused, the removal is of nothing the output added.
+        let mut state = state;
+        let removal = output_removal(&mut state, "customer.orders.3.id");
+        assert_eq!(removal, ItemChange::put("customer", r#"{"id":1}"#));
     }
 
     #[test]

@@ -182,7 +182,7 @@ where
     let result = work(&context, &job.payload).await;
     let mut state = context.state;
 
-    let cause = match result.map(|output| output_change(&mut state, &output_key, output)) {
+    let cause = match result.map(|output| output_change(&state, &output_key, output)) {
         Ok(Ok(change)) => match write_output(store, contact, run, change).await? {
             Ok(outcome) => {
                 return Ok(ended(outcome, &record, contact, run, Ok(()), store));
