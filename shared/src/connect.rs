@@ -183,7 +183,15 @@ impl Answer {
         let status = state
             .integration_status()
             .map(IntegrationStatus::as_str)
-            .or_else(|| state.get_str(INTEGRATION_STATUS))
+            // A state built without its status record: its text, if it is a status.
+            // Any other text is no status for Connect to route on, and unchecked it
+            // could take the answer past the 32 KB limit.
+            .or_else(|| {
+                state
+                    .get_str(INTEGRATION_STATUS)
+                    .and_then(|text| text.parse::<IntegrationStatus>().ok())
+                    .map(IntegrationStatus::as_str)
+            })
             .unwrap_or(IntegrationStatus::Error.as_str());
         let mut entries: Vec<(&str, &str)> = state
             .values()
@@ -344,6 +352,17 @@ mod tests {
         assert!(text.len() <= MAX_ANSWER_BYTES);
         assert_eq!(answer.get("C"), Some("small"));
         assert_eq!(answer.get("IntegrationErrorCause"), Some("none"));
+    }
+
+    #[test]
+    fn a_status_text_that_is_no_status_is_answered_as_error_within_the_limit() {
+        let answer = Answer::from_state(&state(json!({
+            "IntegrationStatus": "x".repeat(MAX_ANSWER_BYTES + 1),
+        })));
+        assert_eq!(answer.status(), "ERROR");
+        assert!(answer.size() <= MAX_ANSWER_BYTES);
+        let done = Answer::from_state(&state(json!({"IntegrationStatus": "DONE"})));
+        assert_eq!(done.status(), "DONE");
     }
 
     #[test]

@@ -21,6 +21,11 @@ pub const MAX_ARRAY_INDEX: usize = 10_000;
 /// How deep a dotted key may reach.
 pub const MAX_KEY_SEGMENTS: usize = 32;
 
+/// How deeply a stored value's JSON may nest: as deep as serde_json reads back.
+/// Deeper text would read back as a plain string, and the next dotted write into
+/// it would replace the whole item, so a write that nests deeper is refused.
+pub const MAX_JSON_DEPTH: usize = 127;
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum StateError {
     #[error("state key is empty")]
@@ -31,6 +36,8 @@ pub enum StateError {
     TooDeep,
     #[error("array index {index} in state key is larger than {MAX_ARRAY_INDEX}")]
     IndexTooLarge { index: u64 },
+    #[error("the value would nest {depth} levels deep in its item; stored JSON holds at most {MAX_JSON_DEPTH}")]
+    TooNested { depth: usize },
 }
 
 /// A contact's whole state: every top-level key with its value, plus the typed
@@ -99,6 +106,13 @@ impl ContactState {
         let (top, path) = segments
             .split_first()
             .expect("split_key returns at least one segment");
+        if let Some(value) = &value {
+            // Checked before anything is changed, like the key.
+            let depth = path.len() + depth(value);
+            if depth > MAX_JSON_DEPTH {
+                return Err(StateError::TooNested { depth });
+            }
+        }
         match value {
             None if path.is_empty() => {
                 self.values.remove(*top);
@@ -135,6 +149,23 @@ pub fn parse_stored(text: &str) -> Value {
         }
     }
     Value::String(text.to_owned())
+}
+
+/// How many arrays and objects deep `value` nests (a scalar: 0). Iterative: a
+/// value built in code may nest deeper than the stack allows recursion.
+fn depth(value: &Value) -> usize {
+    let mut deepest = 0;
+    let mut stack = vec![(value, 0)];
+    while let Some((node, level)) = stack.pop() {
+        let children: Box<dyn Iterator<Item = &Value>> = match node {
+            Value::Array(items) => Box::new(items.iter()),
+            Value::Object(fields) => Box::new(fields.values()),
+            _ => continue,
+        };
+        deepest = deepest.max(level + 1);
+        stack.extend(children.map(|child| (child, level + 1)));
+    }
+    deepest
 }
 
 /// The text stored for a value; `None` for a value that deletes its key.
@@ -366,5 +397,36 @@ mod tests {
             Err(StateError::IndexTooLarge { index: 10_001 })
         ));
         assert!(s.values().is_empty(), "a refused write changes nothing");
+    }
+
+    /// `[[…]]` nested `depth` levels.
+    fn nested(depth: usize) -> String {
+        format!("{}{}", "[".repeat(depth), "]".repeat(depth))
+    }
+
+    #[test]
+    fn the_json_depth_limit_is_what_serde_json_reads_back() {
+        assert!(serde_json::from_str::<Value>(&nested(MAX_JSON_DEPTH)).is_ok());
+        assert!(serde_json::from_str::<Value>(&nested(MAX_JSON_DEPTH + 1)).is_err());
+    }
+
+    #[test]
+    fn a_write_nesting_deeper_than_stored_json_reads_back_is_refused() {
+        let mut s = state(json!({"customer": {"id": 1}}));
+        // 120 levels of arrays under a 10-segment key: 129 levels in the item.
+        let key = format!("customer.{}", ["x"; 9].join("."));
+        let deep: Value = serde_json::from_str(&nested(120)).unwrap();
+        assert_eq!(
+            s.set(&key, deep.clone()),
+            Err(StateError::TooNested { depth: 129 })
+        );
+        assert_eq!(s.get("customer"), Some(&json!({"id": 1})), "unchanged");
+        // At the limit it is written, and reads back as written.
+        let change = s
+            .set(&key, serde_json::from_str(&nested(118)).unwrap())
+            .unwrap();
+        let text = change.value.unwrap();
+        assert_eq!(&parse_stored(&text), s.get("customer").unwrap());
+        assert_eq!(depth(&deep), 120);
     }
 }

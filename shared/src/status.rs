@@ -55,10 +55,28 @@ impl fmt::Display for IntegrationStatus {
     }
 }
 
-/// A stored status that is none of the five.
+/// A stored status that is none of the five. The text is kept only when it
+/// reads as a status word (`FINISHED`): anything else came from whoever wrote the
+/// item and may be personal data, so it is not echoed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown integration status {0:?}: expected START, RUN, DONE, ERROR or TIMEOUT")]
+#[error("unknown integration status {}: expected START, RUN, DONE, ERROR or TIMEOUT", shown(.0))]
 pub struct UnknownStatus(pub String);
+
+/// The longest status word an error repeats.
+const LONGEST_SHOWN: usize = 16;
+
+fn shown(text: &str) -> String {
+    let word = !text.is_empty()
+        && text.len() <= LONGEST_SHOWN
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b == b'_' || b == b'-');
+    if word {
+        format!("{text:?}")
+    } else {
+        "(a value that is not a status word)".to_owned()
+    }
+}
 
 impl FromStr for IntegrationStatus {
     type Err = UnknownStatus;
@@ -68,7 +86,7 @@ impl FromStr for IntegrationStatus {
             .into_iter()
             .find(|status| status.as_str() == s)
             // Only a short prefix is kept: the value came from the table and may be large.
-            .ok_or_else(|| UnknownStatus(s.chars().take(32).collect()))
+            .ok_or_else(|| UnknownStatus(s.chars().take(LONGEST_SHOWN + 1).collect()))
     }
 }
 
@@ -101,5 +119,19 @@ mod tests {
         assert!(err
             .to_string()
             .contains("expected START, RUN, DONE, ERROR or TIMEOUT"));
+    }
+
+    #[test]
+    fn an_unknown_status_that_is_no_status_word_is_not_echoed() {
+        for stored in [
+            "+15555550123",
+            "Ada Lovelace",
+            "done",
+            "VERY_LONG_STATUS_WORD_INDEED",
+        ] {
+            let err = stored.parse::<IntegrationStatus>().unwrap_err().to_string();
+            assert!(!err.contains(stored), "{err}");
+            assert!(err.contains("not a status word"), "{err}");
+        }
     }
 }

@@ -302,6 +302,36 @@ async fn start_refuses_a_function_outside_the_allow_list_and_records_error() {
 }
 
 #[tokio::test]
+async fn start_refuses_a_reference_with_a_400_kb_qualifier_and_records_the_error_whole() {
+    let table = TestTable::new().await;
+    let store = table.store();
+    let contact = new_contact();
+    // As large as a state item holds: a refusal that echoed it could not be
+    // written, and the run start had opened would be left open.
+    let reference = format!("{ECHO}:{}", "q".repeat(400 * 1024 - 200));
+    seed_rule(
+        &store,
+        &contact,
+        &[("CurrentRule_functionArn", json!(reference))],
+    )
+    .await;
+    let lambda = FakeLambda::accepting(|_| {}).await;
+    let deps = start_deps(store.clone(), &lambda);
+
+    let answer = start(&deps, &contact).await;
+
+    assert_eq!(answer["IntegrationStatus"], "ERROR", "{answer}");
+    let cause = answer["IntegrationErrorCause"].as_str().unwrap();
+    assert!(cause.starts_with("Integration function refused"), "{cause}");
+    assert!(cause.len() < 1024, "{} bytes", cause.len());
+    assert!(lambda.invocations().is_empty(), "nothing was invoked");
+    let status = store.status(&contact).await.unwrap().unwrap();
+    assert_eq!(status.status.as_str(), "ERROR", "no run left open");
+    assert!(status.ended_at.is_some());
+    assert_eq!(status.function_name.as_deref(), Some("(not allowed)"));
+}
+
+#[tokio::test]
 async fn start_without_a_function_arn_answers_and_records_error() {
     let table = TestTable::new().await;
     let store = table.store();

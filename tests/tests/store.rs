@@ -613,6 +613,45 @@ async fn an_item_without_a_string_value_gives_a_clear_error() {
 }
 
 #[tokio::test]
+async fn a_malformed_item_is_named_without_quoting_its_values() {
+    let table = TestTable::new().await;
+    let store = table.store();
+    let phone = "15555550123";
+    let put = |contact: &shared::ContactId, what: &str, name: &str, value: AttributeValue| {
+        table
+            .client
+            .put_item()
+            .table_name(&table.name)
+            .item("ContactId", AttributeValue::S(contact.to_string()))
+            .item("What", AttributeValue::S(what.into()))
+            .item("Value", AttributeValue::S("START".into()))
+            .item(name, value)
+            .send()
+    };
+    // A value of the wrong type, on a plain item and on the status item.
+    let plain = new_contact();
+    put(&plain, "Phone", "Value", AttributeValue::N(phone.into()))
+        .await
+        .unwrap();
+    let status = new_contact();
+    put(
+        &status,
+        "IntegrationStatus",
+        "StartedAt",
+        AttributeValue::S(format!("+{phone}")),
+    )
+    .await
+    .unwrap();
+
+    for contact in [plain, status] {
+        let err = store.load_state(&contact).await.unwrap_err();
+        let text = report(&err);
+        assert!(text.contains("is malformed"), "{text}");
+        assert!(!text.contains(phone), "{text}");
+    }
+}
+
+#[tokio::test]
 async fn the_status_item_cannot_be_written_as_a_plain_key() {
     let table = TestTable::new().await;
     let store = table.store();
@@ -651,6 +690,55 @@ async fn an_item_dynamodb_refuses_as_invalid_is_an_error_that_is_not_worth_retry
         .unwrap()
         .values()
         .is_empty());
+}
+
+#[tokio::test]
+async fn a_finish_whose_changes_dynamodb_cannot_hold_writes_nothing() {
+    let table = TestTable::new().await;
+    let store = table.store();
+    let contact = new_contact();
+    let run = store.start(&contact, echo_start()).await.unwrap();
+    store.run(&contact, Some(&run.id)).await.unwrap();
+    let too_big = ItemChange::put("EchoResult", "x".repeat(401 * 1024));
+
+    let err = store
+        .done(&contact, Some(&run.id), &[too_big])
+        .await
+        .unwrap_err();
+
+    assert!(err.is_refused_as_invalid(), "{}", report(&err));
+    // All or nothing: the run is still open, with nothing of its end written.
+    let state = store.load_state(&contact).await.unwrap();
+    assert_eq!(state.integration_status(), Some(IntegrationStatus::Run));
+    assert_eq!(state.get("EchoResult"), None);
+    assert_eq!(state.get(INTEGRATION_END), None);
+    // And it can still be ended.
+    let ended = store
+        .error(&contact, Some(&run.id), "output too large", &[])
+        .await
+        .unwrap();
+    assert_eq!(ended, Transition::Applied);
+}
+
+#[tokio::test]
+async fn error_with_a_cause_too_long_to_store_still_ends_the_run() {
+    let table = TestTable::new().await;
+    let store = table.store();
+    let contact = new_contact();
+    let run = store.start(&contact, echo_start()).await.unwrap();
+    let cause = "é".repeat(300 * 1024);
+
+    let ended = store
+        .error(&contact, Some(&run.id), &cause, &[])
+        .await
+        .unwrap();
+
+    assert_eq!(ended, Transition::Applied);
+    let state = store.load_state(&contact).await.unwrap();
+    assert_eq!(state.integration_status(), Some(IntegrationStatus::Error));
+    let stored = state.get_str(INTEGRATION_ERROR_CAUSE).unwrap();
+    assert_eq!(stored.len(), shared::integration::MAX_CAUSE_BYTES);
+    assert!(cause.starts_with(stored));
 }
 
 #[tokio::test]

@@ -9,6 +9,8 @@ use std::fmt;
 /// (`account:function:name`) or a full ARN, each maybe with a qualifier.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FunctionRef {
+    /// `aws`, `aws-cn`, …: a full ARN's partition.
+    pub partition: Option<String>,
     pub region: Option<String>,
     pub account: Option<String>,
     pub name: String,
@@ -23,7 +25,7 @@ pub enum Refused {
     Malformed,
     #[error("function {name} is qualified (version or alias {qualifier}); only unqualified functions may be invoked")]
     Qualified { name: String, qualifier: String },
-    #[error("function {name} belongs to another account or region")]
+    #[error("function {name} belongs to another partition, account or region")]
     ElsewhereHosted { name: String },
     #[error("function {name} is not on the allow-list")]
     NotAllowed { name: String },
@@ -32,17 +34,23 @@ pub enum Refused {
 impl FunctionRef {
     pub fn parse(text: &str) -> Result<Self, Refused> {
         let parts: Vec<&str> = text.split(':').collect();
-        let (region, account, name, qualifier) = match parts.as_slice() {
-            [name] => (None, None, *name, None),
-            [name, qualifier] => (None, None, *name, Some(*qualifier)),
-            [account, "function", name] => (None, Some(*account), *name, None),
+        let (partition, region, account, name, qualifier) = match parts.as_slice() {
+            [name] => (None, None, None, *name, None),
+            [name, qualifier] => (None, None, None, *name, Some(*qualifier)),
+            [account, "function", name] => (None, None, Some(*account), *name, None),
             [account, "function", name, qualifier] => {
-                (None, Some(*account), *name, Some(*qualifier))
+                (None, None, Some(*account), *name, Some(*qualifier))
             }
             ["arn", partition, "lambda", region, account, "function", name, rest @ ..]
                 if partition.starts_with("aws") && rest.len() <= 1 =>
             {
-                (Some(*region), Some(*account), *name, rest.first().copied())
+                (
+                    Some(*partition),
+                    Some(*region),
+                    Some(*account),
+                    *name,
+                    rest.first().copied(),
+                )
             }
             _ => return Err(Refused::Malformed),
         };
@@ -53,10 +61,20 @@ impl FunctionRef {
                 .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
         let valid_account =
             account.is_none_or(|a| a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit()));
-        if !valid_name || !valid_account || region.is_some_and(str::is_empty) {
+        // Lambda's own rule for a version or alias. Checked so that a refusal can
+        // name it: the text came from a state item and could be anything, up to
+        // 400 KB, which no error cause can hold.
+        let valid_qualifier = qualifier.is_none_or(|q| {
+            !q.is_empty()
+                && q.len() <= 128
+                && q.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_$".contains(&b))
+        });
+        if !valid_name || !valid_account || !valid_qualifier || region.is_some_and(str::is_empty) {
             return Err(Refused::Malformed);
         }
         Ok(Self {
+            partition: partition.map(str::to_owned),
             region: region.map(str::to_owned),
             account: account.map(str::to_owned),
             name: name.to_owned(),
@@ -95,8 +113,8 @@ impl AllowList {
     }
 
     /// Checks `target` for start running as `own` (its own ARN, from the Lambda
-    /// context): a function elsewhere than `own`'s account and region is refused,
-    /// and so is one whose account or region cannot be compared.
+    /// context): a function elsewhere than `own`'s partition, account and region
+    /// is refused, and so is one whose account or region cannot be compared.
     pub fn check(&self, target: &str, own: Option<&FunctionRef>) -> Result<FunctionRef, Refused> {
         let target = FunctionRef::parse(target)?;
         if let Some(qualifier) = &target.qualifier {
@@ -111,6 +129,7 @@ impl AllowList {
         };
         if !same(&target.account, own.map(|o| &o.account))
             || !same(&target.region, own.map(|o| &o.region))
+            || !same(&target.partition, own.map(|o| &o.partition))
         {
             return Err(Refused::ElsewhereHosted {
                 name: target.name.clone(),
@@ -145,6 +164,9 @@ fn glob_match(pattern: &str, text: &str) -> bool {
     }
     rest.len() >= last.len() && rest.ends_with(last)
 }
+
+#[cfg(test)]
+mod props;
 
 #[cfg(test)]
 mod tests {
@@ -221,12 +243,23 @@ mod tests {
             ),
             Refused::ElsewhereHosted { .. }
         ));
+        assert!(matches!(
+            refused(
+                "arn:aws-cn:lambda:eu-west-2:123456789012:function:dev-rules-engine-integrationEcho"
+            ),
+            Refused::ElsewhereHosted { .. }
+        ));
         for odd in [
             "",
             "dev-rules-engine-integration Echo",
             "a:b:c:d:e",
             "arn:aws:s3:::bucket",
             "dev-rules-engine-integration/../x",
+            // A qualifier Lambda would not take either: too long, or no qualifier
+            // at all after the colon.
+            &format!("dev-rules-engine-integrationEcho:{}", "x".repeat(129)),
+            "dev-rules-engine-integrationEcho:",
+            "dev-rules-engine-integrationEcho:+15555550123",
         ] {
             assert_eq!(refused(odd), Refused::Malformed, "{odd:?}");
         }

@@ -12,6 +12,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use shared::{
     store::{INTEGRATION_STATUS, SWEEP},
+    telemetry::{json_values, without_values},
     time::from_epoch_ms,
     ContactId, IntegrationStatus, RunId,
 };
@@ -132,8 +133,14 @@ pub fn read(raw: &Value) -> Result<Record, Malformed> {
         }
         None => return Err(malformed("its Keys have no string What".into())),
     }
+    // serde's messages quote the value they could not read: cut the record's
+    // values out of them, as any of them may be personal data.
+    let reason = |err: &dyn std::fmt::Display| {
+        let values = json_values(raw);
+        without_values(&err.to_string(), values.iter().map(String::as_str))
+    };
     let record: EventRecord =
-        serde_json::from_value(raw.clone()).map_err(|err| malformed(err.to_string()))?;
+        serde_json::from_value(raw.clone()).map_err(|err| malformed(reason(&err)))?;
     let keys = &record.change.keys;
     let contact_id = match keys.get(shared::table::CONTACT_ID) {
         Some(serde_dynamo::AttributeValue::S(id)) => ContactId::parse(id.as_str())
@@ -145,9 +152,9 @@ pub fn read(raw: &Value) -> Result<Record, Malformed> {
             if item.is_empty() {
                 return Ok(None);
             }
-            status_image(item.clone())
+            status_image(item.clone(), &reason)
                 .map(Some)
-                .map_err(|reason| malformed(format!("its {which} image: {reason}")))
+                .map_err(|err| malformed(format!("its {which} image: {err}")))
         };
     let change = match image(&record.change.new_image, "new")? {
         None => Change::Removed,
@@ -166,8 +173,13 @@ pub fn read(raw: &Value) -> Result<Record, Malformed> {
     })
 }
 
-fn status_image(item: serde_dynamo::Item) -> Result<StatusImage, String> {
-    let raw: RawImage = serde_dynamo::from_item(item).map_err(|err| err.to_string())?;
+/// The status item of an image. `reason` words serde's errors; the others
+/// (an unknown status, a bad run id) never quote more than a status word.
+fn status_image(
+    item: serde_dynamo::Item,
+    reason: &dyn Fn(&dyn std::fmt::Display) -> String,
+) -> Result<StatusImage, String> {
+    let raw: RawImage = serde_dynamo::from_item(item).map_err(|err| reason(&err))?;
     Ok(StatusImage {
         status: raw
             .value

@@ -7,7 +7,7 @@ use serde_json::Value;
 use super::{MAX_CAUSE_BYTES, OUTPUT_KEY};
 use crate::{
     store::{
-        limits::{value_bytes, MAX_ITEM_BYTES},
+        limits::{cut_to, value_bytes, MAX_ITEM_BYTES},
         INTEGRATION_END, INTEGRATION_ERROR_CAUSE, INTEGRATION_START, INTEGRATION_STATUS,
     },
     ContactId, ContactState, ItemChange, RunId, Store, StoreError, Transition,
@@ -68,14 +68,26 @@ pub(crate) fn checked_output_key(key: Option<&str>) -> Result<String, String> {
     Ok(key.to_owned())
 }
 
-/// The changes that write `output` to `key`, or remove it (`None`), in `state`.
+/// The change that writes `output` to `key` in `state`, or the cause that fails
+/// the run when the state cannot hold it (JSON nested past what reads back).
+/// `state` itself is left as it is: if the write fails, the output's removal is
+/// worked out from the state as it was, with no trace of the output's path.
 pub(crate) fn output_change(
-    state: &mut ContactState,
+    state: &ContactState,
     key: &str,
-    output: Option<String>,
-) -> ItemChange {
+    output: String,
+) -> Result<ItemChange, String> {
     state
-        .set(key, output.map_or(Value::Null, Value::String))
+        .clone()
+        .set(key, Value::String(output))
+        .map_err(|err| format!("output not stored: {err}"))
+}
+
+/// The change that removes `key` from `state`.
+pub(crate) fn output_removal(state: &mut ContactState, key: &str) -> ItemChange {
+    state
+        .set(key, Value::Null)
+        // Removing only checks the key, and the key was checked before the work.
         .expect("the output key was checked before the work")
 }
 
@@ -85,14 +97,7 @@ pub(crate) fn cut(cause: &str) -> String {
     if cause.trim().is_empty() {
         return "the integration function failed without giving a cause".to_owned();
     }
-    if cause.len() <= MAX_CAUSE_BYTES {
-        return cause.to_owned();
-    }
-    let mut end = MAX_CAUSE_BYTES;
-    while !cause.is_char_boundary(end) {
-        end -= 1;
-    }
-    cause[..end].to_owned()
+    cut_to(cause, MAX_CAUSE_BYTES).to_owned()
 }
 
 #[cfg(test)]
@@ -123,7 +128,40 @@ mod tests {
                 .collect(),
             None,
         );
-        let removal = output_change(&mut state, "customer.echo", None);
+        let removal = output_removal(&mut state, "customer.echo");
+        assert_eq!(removal, ItemChange::put("customer", r#"{"id":1}"#));
+    }
+
+    #[test]
+    fn an_output_nesting_past_what_reads_back_is_a_cause_not_a_panic() {
+        let state = ContactState::default();
+        let key = checked_output_key(Some("a.b.c")).unwrap();
+        let deep = format!("{}{}", "[".repeat(126), "]".repeat(126));
+        let cause = output_change(&state, &key, deep).unwrap_err();
+        assert!(cause.starts_with("output not stored: "), "{cause}");
+        assert!(cause.contains("nest 128 levels"), "{cause}");
+        assert_eq!(state.get("a"), None, "nothing changed");
+    }
+
+    #[test]
+    fn the_output_s_change_leaves_the_state_as_it_was() {
+        let state = ContactState::new(
+            [("customer".to_owned(), json!({"id": 1}))]
+                .into_iter()
+                .collect(),
+            None,
+        );
+        let change = output_change(&state, "customer.orders.3.id", "x".into()).unwrap();
+        assert_eq!(
+            change,
+            ItemChange::put(
+                "customer",
+                r#"{"id":1,"orders":[null,null,null,{"id":"x"}]}"#
+            )
+        );
+        // Were the write refused, the removal is of nothing the output added.
+        let mut state = state;
+        let removal = output_removal(&mut state, "customer.orders.3.id");
         assert_eq!(removal, ItemChange::put("customer", r#"{"id":1}"#));
     }
 

@@ -7,7 +7,7 @@ use tracing::Instrument;
 
 use super::{
     analytics::Record,
-    output::{checked_output_key, cut, output_change, write_output},
+    output::{checked_output_key, cut, output_change, output_removal, write_output},
     Cause, Deps, IntegrationContext, IntegrationError, IntegrationRequest, Mode, RuleInfo,
     FUNCTION_NAME, OUTPUT_KEY,
 };
@@ -182,19 +182,17 @@ where
     let result = work(&context, &job.payload).await;
     let mut state = context.state;
 
-    let cause = match result {
-        Ok(output) => {
-            let change = output_change(&mut state, &output_key, Some(output));
-            match write_output(store, contact, run, change).await? {
-                Ok(outcome) => {
-                    return Ok(ended(outcome, &record, contact, run, Ok(()), store));
-                }
-                Err(cause) => cause,
+    let cause = match result.map(|output| output_change(&state, &output_key, output)) {
+        Ok(Ok(change)) => match write_output(store, contact, run, change).await? {
+            Ok(outcome) => {
+                return Ok(ended(outcome, &record, contact, run, Ok(()), store));
             }
-        }
+            Err(cause) => cause,
+        },
+        Ok(Err(cause)) => cause,
         Err(cause) => cut(cause.as_str()),
     };
-    let removal = output_change(&mut state, &output_key, None);
+    let removal = output_removal(&mut state, &output_key);
     let outcome = store.error(contact, run, &cause, &[removal]).await?;
     Ok(ended(outcome, &record, contact, run, Err(&cause), store))
 }

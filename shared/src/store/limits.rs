@@ -10,6 +10,18 @@ use crate::ItemChange;
 /// DynamoDB's limit on one item: 400 KB, attribute names and values included.
 pub const MAX_ITEM_BYTES: usize = 400 * 1024;
 
+/// `text` cut to at most `max` bytes, on a character boundary.
+pub fn cut_to(text: &str, max: usize) -> &str {
+    if text.len() <= max {
+        return text;
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
 /// The stored size of `change`'s value, in bytes. A value over [`MAX_ITEM_BYTES`]
 /// cannot be written; the item's other attributes (keys, expiry) add a few dozen
 /// bytes more, so a value just under the limit may still be refused, which
@@ -27,5 +39,18 @@ impl StoreError {
             StoreError::Request { source, .. } => source.code() == Some("ValidationException"),
             _ => false,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_is_cut_on_a_character_boundary() {
+        assert_eq!(cut_to("short", 10), "short");
+        assert_eq!(cut_to("éé", 3), "é");
+        assert_eq!(cut_to("éé", 4), "éé");
+        assert_eq!(cut_to("abc", 0), "");
     }
 }

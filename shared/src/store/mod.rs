@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize};
 use serde_dynamo::aws_sdk_dynamodb_1::{from_item, to_item};
 
 use crate::{
+    integration::MAX_CAUSE_BYTES,
     runs::sources,
     state::{self, ContactState, ItemChange},
     table::{self, TableDefinition},
@@ -373,7 +374,9 @@ impl Store {
     }
 
     /// `START`/`RUN` → `ERROR`, with the cause, `IntegrationEnd`, and the output
-    /// removal (the changes that delete the output key), all or nothing.
+    /// removal (the changes that delete the output key), all or nothing. The
+    /// cause is cut to [`MAX_CAUSE_BYTES`]: one DynamoDB could not hold would
+    /// leave the run open, which is worse than a cause cut short.
     pub async fn error(
         &self,
         contact_id: &ContactId,
@@ -382,7 +385,10 @@ impl Store {
         output_removal: &[ItemChange],
     ) -> Result<Transition, StoreError> {
         let mut changes = output_removal.to_vec();
-        changes.push(ItemChange::put(INTEGRATION_ERROR_CAUSE, cause));
+        changes.push(ItemChange::put(
+            INTEGRATION_ERROR_CAUSE,
+            limits::cut_to(cause, MAX_CAUSE_BYTES),
+        ));
         self.finish(contact_id, run, IntegrationStatus::Error, changes)
             .await
     }

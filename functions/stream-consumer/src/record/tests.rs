@@ -133,3 +133,20 @@ fn the_stamp_s_own_write_is_recognised() {
     raw["dynamodb"]["NewImage"]["MeasuredAt"] = serde_json::json!({"N": "1"});
     assert_eq!(read(&raw).unwrap().change, Change::Stamp);
 }
+
+#[test]
+fn a_malformed_record_is_named_without_quoting_its_values() {
+    let phone = "+15555550123";
+    let done = fixture(streams!("completion-done.json")).remove(0);
+    let mut wrong_type = done.clone();
+    wrong_type["dynamodb"]["NewImage"]["StartedAt"] = serde_json::json!({ "S": phone });
+    let mut unknown_variant = done.clone();
+    unknown_variant["dynamodb"]["StreamViewType"] = serde_json::json!(phone);
+    let mut not_a_status = done;
+    not_a_status["dynamodb"]["NewImage"]["Value"] = serde_json::json!({ "S": phone });
+    for raw in [wrong_type, unknown_variant, not_a_status] {
+        let bad = read(&raw).unwrap_err();
+        assert!(!bad.reason.contains(phone), "{}", bad.reason);
+        assert!(!bad.to_string().contains(phone), "{bad}");
+    }
+}
