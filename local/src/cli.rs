@@ -27,9 +27,11 @@ const USAGE: &str = "usage:
                    [--message-seconds S] [--grace-seconds S] [--schedule-seconds S] [--flow FILE]
                    [--store-outage-seconds S] [--refuse-every N] [--max-instances N]
                    [--ramp-seconds S] [--lambda watch|processes]
+                   [--functions-dir DIR]
     --ramp-seconds S: the mixed run's contacts arrive evenly over S seconds
     --lambda watch|processes: the functions under `cargo lambda watch` (default), or
                               pools of their built binaries, for runs larger than it carries
+    --functions-dir DIR: where those binaries are (default: beside this one, the debug build)
     --max-instances N: at most N instances of each function (default 400; each is a process)
     --store-outage-seconds S: stop DynamoDB Local (started with -dbPath) for S seconds
                               once half the mixed run's contacts have begun, then restart it
@@ -218,7 +220,8 @@ fn split(args: &[String]) -> Result<(Vec<String>, Options), Error> {
 }
 
 fn demo_options(options: &[(String, String)]) -> Result<local_stack::demo::DemoOptions, Error> {
-    const KNOWN: [&str; 12] = [
+    const KNOWN: [&str; 13] = [
+        "--functions-dir",
         "--lambda",
         "--ramp-seconds",
         "--max-instances",
@@ -270,13 +273,16 @@ fn demo_options(options: &[(String, String)]) -> Result<local_stack::demo::DemoO
     let refuse_every = number("--refuse-every", 0.0)? as usize;
     let host = match option(options, "--lambda").unwrap_or("watch") {
         "watch" => local_stack::stack::Host::Watch,
-        // The functions' binaries are built beside this one.
-        "processes" => local_stack::stack::Host::Processes(
-            std::env::current_exe()?
-                .parent()
-                .ok_or("the demo's binary has no folder")?
-                .to_owned(),
-        ),
+        // The functions' binaries are built beside this one, unless told otherwise.
+        "processes" => {
+            local_stack::stack::Host::Processes(match option(options, "--functions-dir") {
+                Some(dir) => dir.into(),
+                None => std::env::current_exe()?
+                    .parent()
+                    .ok_or("the demo's binary has no folder")?
+                    .to_owned(),
+            })
+        }
         other => return Err(format!("--lambda takes watch or processes, not {other:?}").into()),
     };
     let seconds = |s: f64| Duration::from_secs_f64(s);

@@ -151,10 +151,26 @@ impl Simulator {
         &self,
         scenario: &Scenario,
     ) -> Result<Played, Box<dyn std::error::Error + Send + Sync>> {
-        let contact = ContactId::parse(uuid::Uuid::new_v4().to_string())?;
-        // The Rules Engine's own writes and reads wait out a store outage: the
-        // contact reaches the flow once its rule's state is written.
+        let contact = self.arrive(scenario).await?;
+        self.play_arrived(contact, scenario).await
+    }
+
+    /// A new contact whose integration rule has fired: the state the Rules
+    /// Engine writes then. Its writes wait out a store outage: the contact
+    /// reaches the flow once its rule's state is written.
+    pub async fn arrive(&self, scenario: &Scenario) -> Result<ContactId, shared::StoreError> {
+        let contact = ContactId::parse(uuid::Uuid::new_v4().to_string())
+            .expect("a UUID is a valid contact id");
         patiently(|| self.seed(&contact, scenario)).await?;
+        Ok(contact)
+    }
+
+    /// Plays the flow for a contact that has [arrived](Self::arrive).
+    pub async fn play_arrived(
+        &self,
+        contact: ContactId,
+        scenario: &Scenario,
+    ) -> Result<Played, Box<dyn std::error::Error + Send + Sync>> {
         let mut caller = Caller {
             sim: self,
             contact: &contact,
