@@ -1,4 +1,4 @@
-//! The consumer's throughput against DynamoDB Local: a batch of 1,000 records
+//! The consumer's throughput against DynamoDB Local: a batch of 10,000 records
 //! that are not about integration status, a batch of 1,000 completions of runs
 //! really in the table, and the same completions delivered again. Metrics go to
 //! a counter, not the terminal, so only the consumer's own work is timed.
@@ -14,13 +14,16 @@ use stream_consumer::{Consumer, ConsumerConfig, CountingSink};
 
 use crate::synthetic::{completion_record, unrelated_record, FUNCTION};
 
-/// Records per measured batch.
-pub const BATCH: usize = 1_000;
+/// Records in the batch of unrelated records.
+pub const UNRELATED: usize = 10_000;
+/// Completions in the batch of completions.
+pub const COMPLETIONS: usize = 1_000;
 
 /// One figure: records per second, the median of the repetitions.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Figure {
     pub label: &'static str,
+    pub records: usize,
     pub records_per_second: f64,
     pub median: Duration,
 }
@@ -41,7 +44,7 @@ pub async fn run(
     };
     let consumer = Consumer::new(store.clone(), config, sink.clone());
 
-    let unrelated: Vec<Value> = (0..BATCH).map(|i| unrelated_record(i as u64)).collect();
+    let unrelated: Vec<Value> = (0..UNRELATED).map(|i| unrelated_record(i as u64)).collect();
     let mut unrelated_times = Vec::new();
     let mut completion_times = Vec::new();
     let mut replay_times = Vec::new();
@@ -53,16 +56,17 @@ pub async fn run(
         let emitted = sink.0.load(Ordering::Relaxed) - before;
         // Each completion emits its document; the batch adds its stream lag.
         assert!(
-            emitted > BATCH,
+            emitted > COMPLETIONS,
             "the completions were not measured ({emitted} documents)"
         );
         replay_times.push(time(&consumer, &completions).await);
     }
     Ok(vec![
-        figure("unrelated records", unrelated_times),
-        figure("completions", completion_times),
+        figure("unrelated records", UNRELATED, unrelated_times),
+        figure("completions", COMPLETIONS, completion_times),
         figure(
             "completions delivered again (already measured)",
+            COMPLETIONS,
             replay_times,
         ),
     ])
@@ -83,24 +87,25 @@ async fn time(consumer: &Consumer, records: &[Value]) -> Duration {
     elapsed
 }
 
-fn figure(label: &'static str, mut times: Vec<Duration>) -> Figure {
+fn figure(label: &'static str, records: usize, mut times: Vec<Duration>) -> Figure {
     times.sort();
     let median = times[times.len() / 2];
     Figure {
         label,
-        records_per_second: BATCH as f64 / median.as_secs_f64(),
+        records,
+        records_per_second: records as f64 / median.as_secs_f64(),
         median,
     }
 }
 
-/// 1,000 runs started and finished through the store, 16 at a time, as records.
+/// [`COMPLETIONS`] runs started and finished through the store, 16 at a time, as records.
 async fn completions(store: &Store, repetition: usize) -> Result<Vec<Value>, StoreError> {
     let mut tasks = tokio::task::JoinSet::new();
     for worker in 0..16 {
         let store = store.clone();
         tasks.spawn(async move {
             let mut records = Vec::new();
-            for i in (worker..BATCH).step_by(16) {
+            for i in (worker..COMPLETIONS).step_by(16) {
                 let contact = ContactId::parse(format!("bench-{repetition}-{i}"))
                     .expect("a short id without spaces is valid");
                 let start = RunStart {
@@ -109,12 +114,15 @@ async fn completions(store: &Store, repetition: usize) -> Result<Vec<Value>, Sto
                 };
                 let run = store.start(&contact, start).await?;
                 store.done(&contact, Some(&run.id), &[]).await?;
-                records.push((i, completion_record(&run, (repetition * BATCH + i) as u64)));
+                records.push((
+                    i,
+                    completion_record(&run, (repetition * COMPLETIONS + i) as u64),
+                ));
             }
             Ok::<_, StoreError>(records)
         });
     }
-    let mut all = Vec::with_capacity(BATCH);
+    let mut all = Vec::with_capacity(COMPLETIONS);
     while let Some(done) = tasks.join_next().await {
         all.extend(done.expect("a benchmark task does not panic")?);
     }

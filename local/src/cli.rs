@@ -74,12 +74,13 @@ pub async fn run(args: &[String]) -> Result<(), Error> {
                 .transpose()?
                 .unwrap_or(3);
             let figures = bench::run(dynamodb().await, repetitions).await?;
-            println!("consumer throughput against DynamoDB Local, {} records per batch, median of {repetitions}:", bench::BATCH);
+            println!("consumer throughput against DynamoDB Local, median of {repetitions}:");
             for figure in figures {
                 println!(
-                    "  {:<48} {:>8.0} records/s  ({} ms per batch)",
+                    "  {:<48} {:>8.0} records/s  ({} records in {} ms)",
                     figure.label,
                     figure.records_per_second,
+                    figure.records,
                     figure.median.as_millis()
                 );
             }

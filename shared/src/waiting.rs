@@ -1,7 +1,13 @@
 //! Waiting for a run to finish, as start and check-timeout do while Connect holds
-//! the line: read only the status item (one consistent GetItem), first after a
-//! few milliseconds, then less and less often, never in a busy loop, and never
-//! past the wait budget.
+//! the line: read only the status item (one consistent GetItem), never in a busy
+//! loop, and never past the wait budget.
+//!
+//! The two calls wait differently because they are called differently. start is
+//! called once per contact, right after the invoke, and most integrations end
+//! inside its wait: it reads after a few milliseconds, then every 25 ms at most,
+//! so a finished run is seen soon (the detection latency). check-timeout is
+//! called again and again, for as long as a slow run lasts: it reads every
+//! 100 ms, so one 2-second call costs at most 22 requests.
 
 use std::time::Duration;
 
@@ -19,7 +25,11 @@ pub struct WaitConfig {
     /// `CONNECT_WAIT_MS` (default 2000): how long one call may wait for the run,
     /// counted from the start of the call.
     pub budget: Duration,
+    /// start's status reads.
     pub poll: PollSchedule,
+    /// check-timeout's status reads: `CHECK_POLL_MS` (default 100), one pause
+    /// throughout, since the run has been open for seconds already.
+    pub check_poll: PollSchedule,
     /// `DEFAULT_FUNCTION_TIMEOUT_S` (default 10): a run's timeout when the rule's
     /// `CurrentRule_functionTimeout` is absent or invalid.
     pub default_timeout: Duration,
@@ -44,14 +54,14 @@ pub fn rule_timeout(value: Option<&serde_json::Value>) -> Result<Duration, &'sta
     }
 }
 
-/// The pause between two status reads: `initial`, then growing by `growth` each
+/// The pause before each status read: `initial`, then growing by `growth` each
 /// time, up to `max`. A fast integration is seen within tens of milliseconds; a
 /// slow one costs a bounded number of reads per wait.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct PollSchedule {
     /// `POLL_INITIAL_MS` (default 10).
     pub initial: Duration,
-    /// `POLL_MAX_MS` (default 100).
+    /// `POLL_MAX_MS` (default 25).
     pub max: Duration,
     /// `POLL_GROWTH` (default 1.5).
     pub growth: f64,
@@ -61,14 +71,26 @@ impl Default for PollSchedule {
     fn default() -> Self {
         Self {
             initial: Duration::from_millis(10),
-            max: Duration::from_millis(100),
+            max: Duration::from_millis(25),
             growth: 1.5,
         }
     }
 }
 
+/// check-timeout's default: a read every 100 ms.
+const CHECK_POLL_MS: u64 = 100;
+
 impl PollSchedule {
-    /// The pauses, one per read after the first.
+    /// One pause throughout.
+    pub fn every(pause: Duration) -> Self {
+        Self {
+            initial: pause,
+            max: pause,
+            growth: 1.0,
+        }
+    }
+
+    /// The pauses, one before each read.
     pub fn pauses(&self) -> impl Iterator<Item = Duration> + '_ {
         std::iter::successors(Some(self.initial.min(self.max)), move |pause| {
             Some(pause.mul_f64(self.growth).min(self.max))
@@ -85,7 +107,7 @@ impl WaitConfig {
         let env = Env(&lookup);
         let poll = PollSchedule {
             initial: env.millis("POLL_INITIAL_MS", 10)?,
-            max: env.millis("POLL_MAX_MS", 100)?,
+            max: env.millis("POLL_MAX_MS", 25)?,
             growth: env.parse("POLL_GROWTH", 1.5, "a number from 1 to 10")?,
         };
         if !(1.0..=10.0).contains(&poll.growth) {
@@ -108,6 +130,7 @@ impl WaitConfig {
         Ok(Self {
             budget: env.millis("CONNECT_WAIT_MS", 2_000)?,
             poll,
+            check_poll: PollSchedule::every(env.millis("CHECK_POLL_MS", CHECK_POLL_MS)?),
             default_timeout: Duration::from_secs_f64(default_timeout),
         })
     }
@@ -141,6 +164,7 @@ impl Default for WaitConfig {
         Self {
             budget: Duration::from_secs(2),
             poll: PollSchedule::default(),
+            check_poll: PollSchedule::every(Duration::from_millis(CHECK_POLL_MS)),
             default_timeout: Duration::from_secs(10),
         }
     }
@@ -156,9 +180,11 @@ pub struct Waited {
 }
 
 /// Reads the status item until the run is finished (or gone), or until `until`.
-/// Reads happen at once, then after each pause of `schedule`; the last pause is
-/// cut so that the last read happens at `until`. A read that fails ends the wait
-/// with its error: the caller decides what to answer.
+/// Each read comes after a pause of `schedule`, the first one too: the caller has
+/// just invoked the function (which cannot have finished yet) or read the status
+/// itself. The last pause is cut so that the last read happens at `until`. A
+/// read that fails ends the wait with its error: the caller decides what to
+/// answer.
 pub async fn wait_for_finish(
     store: &Store,
     contact_id: &ContactId,
@@ -168,15 +194,15 @@ pub async fn wait_for_finish(
     let mut pauses = schedule.pauses();
     let mut reads = 0;
     loop {
+        let left = (until - store.clock().now()).to_std().unwrap_or_default();
+        let pause = pauses.next().unwrap_or(schedule.max).min(left);
+        store.clock().sleep(pause).await;
         let record = store.status(contact_id).await?;
         reads += 1;
         let finished = record.as_ref().is_none_or(|r| r.status.is_terminal());
-        let left = (until - store.clock().now()).to_std().unwrap_or_default();
-        if finished || left.is_zero() {
+        if finished || store.clock().now() >= until {
             return Ok(Waited { record, reads });
         }
-        let pause = pauses.next().unwrap_or(schedule.max).min(left);
-        store.clock().sleep(pause).await;
     }
 }
 
@@ -216,21 +242,34 @@ mod tests {
             .take(8)
             .map(|p| p.as_millis())
             .collect();
-        assert_eq!(pauses, [10, 15, 22, 33, 50, 75, 100, 100]);
+        assert_eq!(pauses, [10, 15, 22, 25, 25, 25, 25, 25]);
+    }
+
+    /// Reads in a wait of `budget` on `schedule`: one after each pause.
+    fn reads_in(schedule: &PollSchedule, budget: Duration) -> u32 {
+        let (mut elapsed, mut reads) = (Duration::ZERO, 0);
+        for pause in schedule.pauses() {
+            if elapsed >= budget {
+                break;
+            }
+            elapsed = (elapsed + pause).min(budget);
+            reads += 1;
+        }
+        reads
     }
 
     #[test]
-    fn the_default_schedule_reads_at_most_25_times_in_a_2_second_wait() {
-        let schedule = PollSchedule::default();
-        let (mut elapsed, mut reads) = (Duration::ZERO, 1);
-        for pause in schedule.pauses() {
-            if elapsed >= Duration::from_secs(2) {
-                break;
-            }
-            elapsed = (elapsed + pause).min(Duration::from_secs(2));
-            reads += 1;
-        }
-        assert!(reads <= 25, "{reads} reads");
+    fn a_2_second_check_timeout_call_makes_at_most_25_requests() {
+        let config = WaitConfig::default();
+        // The status read first, the wait's reads, the state read for the answer.
+        let requests = 1 + reads_in(&config.check_poll, Duration::from_secs(2)) + 1;
+        assert!(requests <= 25, "{requests} requests");
+    }
+
+    #[test]
+    fn start_reads_at_most_every_25_ms_after_a_short_ramp() {
+        let reads = reads_in(&PollSchedule::default(), Duration::from_secs(2));
+        assert!((75..=85).contains(&reads), "{reads} reads");
     }
 
     #[test]
@@ -267,5 +306,9 @@ mod tests {
         let config = WaitConfig::from_lookup(|n| vars.get(n).map(|v| v.to_string())).unwrap();
         assert_eq!(config.budget, Duration::from_millis(1500));
         assert_eq!(config.poll, PollSchedule::default());
+        assert_eq!(
+            config.check_poll,
+            PollSchedule::every(Duration::from_millis(100))
+        );
     }
 }

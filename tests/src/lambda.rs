@@ -71,6 +71,11 @@ impl FakeLambda {
         }
     }
 
+    /// The endpoint's URL, for `AWS_ENDPOINT_URL_LAMBDA`.
+    pub fn url(&self) -> String {
+        self.endpoint.url()
+    }
+
     /// A Lambda client for this endpoint, with short timeouts.
     pub fn client(&self) -> aws_sdk_lambda::Client {
         let config = aws_sdk_lambda::Config::builder()

@@ -75,13 +75,17 @@ async fn check(contact: &ContactId, deps: &Deps) -> Answer {
         },
     };
     if store.clock().now() < deadline {
-        let waited =
-            match waiting::wait_for_finish(store, contact, until.min(deadline), &deps.wait.poll)
-                .await
-            {
-                Ok(waited) => waited,
-                Err(err) => return store_failure(&err),
-            };
+        let waited = match waiting::wait_for_finish(
+            store,
+            contact,
+            until.min(deadline),
+            &deps.wait.check_poll,
+        )
+        .await
+        {
+            Ok(waited) => waited,
+            Err(err) => return store_failure(&err),
+        };
         info!(reads = waited.reads, "wait over");
         let still_ours_and_open = waited
             .record

@@ -1,0 +1,255 @@
+//! The bench's local stack: a fresh state table on DynamoDB Local, a Lambda
+//! Invoke API endpoint standing in for Lambda (asynchronous invocations answered
+//! 202 at once, then played by the job registered for the contact), contacts
+//! seeded as the Rules Engine leaves them when an integration rule fires, and
+//! both sides' functions built on clients of the caller's choosing.
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+use integration_tests::{lambda::FakeLambda, TestTable};
+use serde_json::{json, Value};
+use shared::{
+    connect::Instance, waiting::WaitConfig, ContactId, ContactState, ItemChange, RunId, Store,
+    SystemClock,
+};
+use tokio::sync::oneshot;
+
+use crate::{meter::Meter, naive::Naive};
+
+/// The function start invokes, allowed by the bench's allow-list.
+pub const OURS_FUNCTION: &str = "bench-integrationOurs";
+pub const NAIVE_FUNCTION: &str = "bench-integrationNaive";
+
+/// What the stand-in for Lambda does with a contact's asynchronous invocation.
+pub enum Job {
+    /// Ours, minimal: `RUN`, the work, `DONE` through `shared::Store`.
+    OursFinisher { store: Store, work: Duration },
+    /// The real echo through the integration framework, on `store`.
+    OursEcho { store: Store },
+    /// The naive side, minimal: `RUN`, the work, `DONE`, plain writes.
+    NaiveFinisher { naive: Naive, work: Duration },
+    /// The naive integration function, whole.
+    NaiveEcho { naive: Naive, work: Duration },
+}
+
+type Finished = oneshot::Sender<Option<Instant>>;
+
+pub struct Lab {
+    pub table: TestTable,
+    pub lambda: FakeLambda,
+    jobs: Arc<Mutex<HashMap<String, (Job, Finished)>>>,
+}
+
+impl Lab {
+    pub async fn new() -> Self {
+        let table = TestTable::new().await;
+        let jobs: Arc<Mutex<HashMap<String, (Job, Finished)>>> = Arc::default();
+        let registry = jobs.clone();
+        let lambda = FakeLambda::accepting(move |invocation| {
+            let Some(contact) = invocation.payload["ContactId"].as_str() else {
+                return;
+            };
+            let Some((job, finished)) = registry.lock().expect("not poisoned").remove(contact)
+            else {
+                return;
+            };
+            play(job, finished, contact.to_owned(), invocation.payload);
+        })
+        .await;
+        Self {
+            table,
+            lambda,
+            jobs,
+        }
+    }
+
+    /// Registers what the function invoked for `contact` does; the receiver says
+    /// when it has finished, and when its `DONE` committed (finishers only).
+    pub fn expect(&self, contact: &ContactId, job: Job) -> oneshot::Receiver<Option<Instant>> {
+        let (sender, receiver) = oneshot::channel();
+        self.jobs
+            .lock()
+            .expect("not poisoned")
+            .insert(contact.to_string(), (job, sender));
+        receiver
+    }
+
+    /// A store on the table through `meter`.
+    pub fn store(&self, meter: &Meter) -> Store {
+        Store::new(
+            meter.client(&self.table.client),
+            &self.table.name,
+            Arc::new(SystemClock),
+        )
+    }
+
+    pub fn naive(&self, meter: &Meter) -> Naive {
+        Naive {
+            client: meter.client(&self.table.client),
+            table: self.table.name.clone(),
+        }
+    }
+
+    /// integration-start's dependencies, with the production defaults.
+    pub fn start_deps(&self, store: Store) -> integration_start::Deps {
+        let table = self.table.name.clone();
+        let config = integration_start::StartConfig::from_lookup(|name| match name {
+            "STATE_TABLE" => Some(table.clone()),
+            "ALLOWED_FUNCTIONS" => Some("bench-integration*".into()),
+            _ => None,
+        })
+        .expect("the defaults apply");
+        integration_start::Deps {
+            store,
+            lambda: self.lambda.client(),
+            config,
+            instance: Instance::new(),
+        }
+    }
+
+    pub fn check_deps(&self, store: Store) -> check_timeout::Deps {
+        check_timeout::Deps {
+            store,
+            wait: WaitConfig::from_lookup(|_| None).expect("the defaults apply"),
+            instance: Instance::new(),
+        }
+    }
+
+    /// Seeds a contact with `keys` state keys as an integration rule leaves them:
+    /// the rule's function, output key, timeout and payload, and customer data.
+    pub async fn seed(
+        &self,
+        keys: usize,
+        function: &str,
+        timeout_s: u32,
+        payload: &str,
+    ) -> ContactId {
+        let contact = integration_tests::new_contact();
+        let mut state = ContactState::default();
+        let mut pairs: Vec<(String, Value)> = vec![
+            ("CurrentRule_functionArn".into(), json!(function)),
+            ("CurrentRule_functionOutputKey".into(), json!("Result")),
+            (
+                "CurrentRule_functionTimeout".into(),
+                json!(timeout_s.to_string()),
+            ),
+            ("CurrentRule_functionPayload".into(), json!(payload)),
+        ];
+        for i in pairs.len()..keys {
+            pairs.push((
+                format!("Customer_{i:03}"),
+                json!(format!("value of customer key {i:03}")),
+            ));
+        }
+        let changes: Vec<ItemChange> = pairs
+            .into_iter()
+            .take(keys.max(4))
+            .map(|(k, v)| state.set(&k, v).expect("a plain key"))
+            .collect();
+        self.table
+            .store()
+            .write(&contact, &changes)
+            .await
+            .expect("seeding a contact");
+        contact
+    }
+}
+
+/// Connect's event for `contact`, as the lenient reader takes it.
+pub fn connect_event(contact: &ContactId) -> Value {
+    json!({
+        "Name": "ContactFlowEvent",
+        "Details": {
+            "ContactData": {"InitialContactId": contact.as_str(), "ContactId": contact.as_str()},
+            "Parameters": {}
+        }
+    })
+}
+
+fn play(job: Job, finished: Finished, contact: String, payload: Value) {
+    match job {
+        Job::OursFinisher { store, work } => {
+            tokio::spawn(async move {
+                let contact = ContactId::parse(contact).expect("a seeded contact");
+                let run = payload["RunId"].as_str().and_then(|r| RunId::parse(r).ok());
+                let mut committed = None;
+                if store.run(&contact, run.as_ref()).await.is_ok() {
+                    tokio::time::sleep(work).await;
+                    if store
+                        .done(&contact, run.as_ref(), &[ItemChange::put("Result", "ok")])
+                        .await
+                        .is_ok()
+                    {
+                        committed = Some(Instant::now());
+                    }
+                }
+                let _ = finished.send(committed);
+            });
+        }
+        Job::NaiveFinisher { naive, work } => {
+            tokio::spawn(async move {
+                let mut committed = None;
+                if naive
+                    .persist(&contact, &[("IntegrationStatus", "RUN".into())], &[])
+                    .await
+                    .is_ok()
+                {
+                    tokio::time::sleep(work).await;
+                    committed = naive.done(&contact, "Result", "ok".into()).await.ok();
+                }
+                let _ = finished.send(committed);
+            });
+        }
+        Job::NaiveEcho { naive, work } => {
+            tokio::spawn(async move {
+                let committed = naive.integration(&contact, work).await.ok();
+                let _ = finished.send(committed);
+            });
+        }
+        Job::OursEcho { store } => {
+            // The framework's future is not `Send`: a thread of its own, as a
+            // Lambda instance of its own would be.
+            std::thread::spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("a runtime");
+                let deps =
+                    shared::integration::Deps::new(store, shared::integration::Settings::default());
+                let event =
+                    lambda_runtime::LambdaEvent::new(payload, lambda_runtime::Context::default());
+                let _ = runtime.block_on(shared::integration::handle(
+                    event,
+                    &deps,
+                    integration_echo::echo,
+                ));
+                let _ = finished.send(None);
+            });
+        }
+    }
+}
+
+/// The status in Connect's answer.
+pub fn answered_status(answer: &Value) -> &str {
+    answer["IntegrationStatus"].as_str().unwrap_or("")
+}
+
+/// `p` (0 to 1) of sorted `values`, nearest rank.
+pub fn percentile<T: Copy>(sorted: &[T], p: f64) -> T {
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+pub fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1_000.0
+}
+
+impl Lab {
+    /// The stand-in for Lambda, for `AWS_ENDPOINT_URL_LAMBDA`.
+    pub fn lambda_url(&self) -> String {
+        self.lambda.url()
+    }
+}
