@@ -31,7 +31,8 @@ const USAGE: &str = "usage:
     --ramp-seconds S: the mixed run's contacts arrive evenly over S seconds
     --lambda watch|processes: the functions under `cargo lambda watch` (default), or
                               pools of their built binaries, for runs larger than it carries
-    --functions-dir DIR: where those binaries are (default: beside this one, the debug build)
+    --functions-dir DIR: where those binaries are (default: beside this one, the debug build;
+                         target/lambda for cargo lambda's release build)
     --max-instances N: at most N instances of each function (default 400; each is a process)
     --store-outage-seconds S: stop DynamoDB Local (started with -dbPath) for S seconds
                               once half the mixed run's contacts have begun, then restart it

@@ -75,12 +75,19 @@ impl Functions {
         let mut pools = HashMap::new();
         let (mut children, mut servers) = (Vec::new(), Vec::new());
         for spec in specs {
-            let binary = bin_dir.join(spec.name);
-            if !binary.is_file() {
-                return Err(
-                    format!("{} is not built (cargo build --bins)", binary.display()).into(),
-                );
-            }
+            // A cargo build puts `<dir>/<name>`, cargo lambda `<dir>/<name>/bootstrap`.
+            let binary = [
+                bin_dir.join(spec.name),
+                bin_dir.join(spec.name).join("bootstrap"),
+            ]
+            .into_iter()
+            .find(|path| path.is_file())
+            .ok_or_else(|| {
+                format!(
+                    "{} is not built (cargo build --bins, or cargo lambda build)",
+                    bin_dir.join(spec.name).display()
+                )
+            })?;
             let (queue, next) = mpsc::channel(1024);
             let pool = Arc::new(Pool {
                 name: spec.name.into(),
