@@ -211,22 +211,7 @@ fn play(job: Job, finished: Finished, contact: String, payload: Value) {
             });
         }
         Job::OursEcho { store } => {
-            // The framework's future is not `Send`: a thread of its own, as a
-            // Lambda instance of its own would be.
-            std::thread::spawn(move || {
-                let runtime = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .expect("a runtime");
-                let deps =
-                    shared::integration::Deps::new(store, shared::integration::Settings::default());
-                let event =
-                    lambda_runtime::LambdaEvent::new(payload, lambda_runtime::Context::default());
-                let _ = runtime.block_on(shared::integration::handle(
-                    event,
-                    &deps,
-                    integration_echo::echo,
-                ));
+            integration_tests::lambda::run_echo(store, payload, move || {
                 let _ = finished.send(None);
             });
         }

@@ -79,21 +79,10 @@ impl Endpoint {
     pub async fn start(port: u16, handler: Handler) -> std::io::Result<Self> {
         let listener = TcpListener::bind(("127.0.0.1", port)).await?;
         let address = listener.local_addr()?;
-        let server = tokio::spawn(async move {
-            while let Ok((stream, _)) = listener.accept().await {
-                let handler = handler.clone();
-                tokio::spawn(async move {
-                    let service = service_fn(move |request| {
-                        let handler = handler.clone();
-                        async move { Ok::<_, Infallible>(answer(request, &handler).await) }
-                    });
-                    // A client that drops its connection mid-way is no concern here.
-                    let _ = http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await;
-                });
-            }
-        });
+        let server = tokio::spawn(serve(listener, move |request| {
+            let handler = handler.clone();
+            async move { answer(request, &handler).await }
+        }));
         Ok(Self { address, server })
     }
 
@@ -105,6 +94,28 @@ impl Endpoint {
 impl Drop for Endpoint {
     fn drop(&mut self) {
         self.server.abort();
+    }
+}
+
+/// Serves HTTP/1.1 on `listener`, each request answered by `respond`, until the
+/// task is aborted.
+pub(crate) async fn serve<F, Fut>(listener: TcpListener, respond: F)
+where
+    F: Fn(Request<hyper::body::Incoming>) -> Fut + Clone + Send + Sync + 'static,
+    Fut: Future<Output = Response<Full<Bytes>>> + Send + 'static,
+{
+    while let Ok((stream, _)) = listener.accept().await {
+        let respond = respond.clone();
+        tokio::spawn(async move {
+            let service = service_fn(move |request| {
+                let answer = respond(request);
+                async move { Ok::<_, Infallible>(answer.await) }
+            });
+            // A client that drops its connection mid-way is no concern here.
+            let _ = http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
+        });
     }
 }
 

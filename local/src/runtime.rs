@@ -10,7 +10,6 @@
 
 use std::{
     collections::HashMap,
-    convert::Infallible,
     path::Path,
     process::Stdio,
     sync::{Arc, Mutex as StdMutex},
@@ -18,8 +17,7 @@ use std::{
 };
 
 use http_body_util::{BodyExt, Full};
-use hyper::{body::Bytes, server::conn::http1, service::service_fn, Request, Response};
-use hyper_util::rt::TokioIo;
+use hyper::{body::Bytes, Request, Response};
 use tokio::{
     net::TcpListener,
     process::{Child, Command},
@@ -98,7 +96,14 @@ impl Functions {
             });
             let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
             let runtime_api = listener.local_addr()?.to_string();
-            servers.push(tokio::spawn(serve_runtime_api(listener, pool.clone())));
+            let server_pool = pool.clone();
+            servers.push(tokio::spawn(crate::invoke_api::serve(
+                listener,
+                move |request| {
+                    let pool = server_pool.clone();
+                    async move { runtime_answer(request, &pool).await }
+                },
+            )));
             for instance in 0..spec.instances {
                 let mut child = Command::new(&binary)
                     .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
@@ -180,21 +185,6 @@ impl Pool {
                 )
             },
         }
-    }
-}
-
-async fn serve_runtime_api(listener: TcpListener, pool: Arc<Pool>) {
-    while let Ok((stream, _)) = listener.accept().await {
-        let pool = pool.clone();
-        tokio::spawn(async move {
-            let service = service_fn(move |request| {
-                let pool = pool.clone();
-                async move { Ok::<_, Infallible>(runtime_answer(request, &pool).await) }
-            });
-            let _ = http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), service)
-                .await;
-        });
     }
 }
 

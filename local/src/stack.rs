@@ -227,11 +227,15 @@ impl Stack {
         };
         stack.wait_until_served().await?;
         warm_dynamodb(&dynamodb).await?;
-        stack
-            .warm_up(options.in_flight.min(options.max_instances.max(2) / 2))
-            .await;
-        // Let the instance start-ups settle before the first contact.
-        tokio::time::sleep(Duration::from_secs(2)).await;
+        if options.host == Host::Watch {
+            // The process pools are started whole; `cargo lambda watch` starts
+            // instances as calls come, so it is made to start them now.
+            stack
+                .warm_up(options.in_flight.min(options.max_instances.max(2) / 2))
+                .await;
+            // Let the instance start-ups settle before the first contact.
+            tokio::time::sleep(Duration::from_secs(2)).await;
+        }
 
         let streams = aws_sdk_dynamodbstreams::Client::new(&sdk);
         let target = LambdaFunction {

@@ -40,14 +40,7 @@ impl Intercept for RequestCounter {
         _components: &RuntimeComponents,
         _cfg: &mut ConfigBag,
     ) -> Result<(), aws_sdk_dynamodb::error::BoxError> {
-        // DynamoDB names the operation in `X-Amz-Target: DynamoDB_20120810.GetItem`.
-        let operation = context
-            .request()
-            .headers()
-            .get("x-amz-target")
-            .and_then(|target| target.rsplit('.').next())
-            .unwrap_or("unknown")
-            .to_owned();
+        let operation = operation(context).unwrap_or("unknown").to_owned();
         *self
             .0
             .lock()
@@ -56,4 +49,14 @@ impl Intercept for RequestCounter {
             .or_default() += 1;
         Ok(())
     }
+}
+
+/// The DynamoDB operation a request is for, as `X-Amz-Target` names it
+/// (`DynamoDB_20120810.GetItem` → `GetItem`).
+pub fn operation<'a>(context: &'a BeforeTransmitInterceptorContextRef<'_>) -> Option<&'a str> {
+    context
+        .request()
+        .headers()
+        .get("x-amz-target")
+        .and_then(|target| target.rsplit('.').next())
 }

@@ -64,12 +64,7 @@ impl Intercept for FailNth {
         _components: &RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), aws_sdk_dynamodb::error::BoxError> {
-        let target = context
-            .request()
-            .headers()
-            .get("x-amz-target")
-            .unwrap_or_default();
-        if target.rsplit('.').next() != Some(self.operation) {
+        if crate::counting::operation(context) != Some(self.operation) {
             return Ok(());
         }
         let n = self.seen.fetch_add(1, Ordering::SeqCst) + 1;

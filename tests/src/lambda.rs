@@ -100,28 +100,34 @@ impl FakeLambda {
     }
 }
 
-/// Plays the real echo function for each invocation, as Lambda would run it: on a
-/// thread of its own, since the framework's future is not `Send`.
+/// Plays the real echo function for each invocation, as Lambda would run it.
 pub fn real_echo(store: shared::Store) -> impl Fn(Invocation) + Send + Sync {
     move |invocation| {
-        let store = store.clone();
-        std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("a runtime");
-            let deps =
-                shared::integration::Deps::new(store, shared::integration::Settings::default());
-            let event = lambda_runtime::LambdaEvent::new(
-                invocation.payload,
-                lambda_runtime::Context::default(),
-            );
-            // A failure here is a failed invocation, as on Lambda: the test sees it in the state.
-            let _ = runtime.block_on(shared::integration::handle(
-                event,
-                &deps,
-                integration_echo::echo,
-            ));
-        });
+        // A failure is a failed invocation, as on Lambda: the test sees it in the state.
+        run_echo(store.clone(), invocation.payload, || {});
     }
+}
+
+/// Runs the real echo function on `payload` on a thread of its own (the
+/// framework's future is not `Send`), as a Lambda instance of its own would,
+/// then calls `finished`.
+pub fn run_echo(
+    store: shared::Store,
+    payload: serde_json::Value,
+    finished: impl FnOnce() + Send + 'static,
+) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime");
+        let deps = shared::integration::Deps::new(store, shared::integration::Settings::default());
+        let event = lambda_runtime::LambdaEvent::new(payload, lambda_runtime::Context::default());
+        let _ = runtime.block_on(shared::integration::handle(
+            event,
+            &deps,
+            integration_echo::echo,
+        ));
+        finished();
+    })
 }

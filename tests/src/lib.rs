@@ -102,6 +102,21 @@ impl TestTable {
         Store::new(Client::from_conf(config), &self.name, Arc::new(SystemClock))
     }
 
+    /// The contact's status item as DynamoDB holds it, every attribute; panics
+    /// when there is none.
+    pub async fn raw_status(
+        &self,
+        contact_id: &ContactId,
+    ) -> std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue> {
+        let status =
+            aws_sdk_dynamodb::types::AttributeValue::S(shared::store::INTEGRATION_STATUS.into());
+        self.raw_items(contact_id)
+            .await
+            .into_iter()
+            .find(|item| item.get("What") == Some(&status))
+            .expect("a status item")
+    }
+
     /// Every item of a contact as DynamoDB holds it, for asserting on raw attributes.
     pub async fn raw_items(
         &self,

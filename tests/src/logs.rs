@@ -89,16 +89,24 @@ pub fn to_suite_log() {
         if suite_log().is_none() {
             return;
         }
-        let subscriber = tracing_subscriber::fmt()
-            .json()
-            .flatten_event(true)
-            .with_current_span(true)
-            .with_span_list(false)
-            .with_max_level(tracing::Level::DEBUG)
-            .with_writer(|| FileWriter)
-            .finish();
-        let _ = tracing::subscriber::set_global_default(subscriber);
+        let _ = tracing::subscriber::set_global_default(lambda_json(|| FileWriter));
     });
+}
+
+/// Every event at DEBUG and above as `telemetry::init` writes it on Lambda
+/// (JSON, fields flattened, current span included), to `writer`.
+fn lambda_json<W>(writer: W) -> impl tracing::Subscriber + Send + Sync
+where
+    W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
+{
+    tracing_subscriber::fmt()
+        .json()
+        .flatten_event(true)
+        .with_current_span(true)
+        .with_span_list(false)
+        .with_max_level(tracing::Level::DEBUG)
+        .with_writer(writer)
+        .finish()
 }
 
 fn lock(buffer: &Mutex<Vec<u8>>) -> std::sync::MutexGuard<'_, Vec<u8>> {
@@ -116,15 +124,8 @@ impl Logs {
         to_suite_log();
         let logs = Self::default();
         let buffer = logs.0.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .json()
-            .flatten_event(true)
-            .with_current_span(true)
-            .with_span_list(false)
-            .with_max_level(tracing::Level::DEBUG)
-            .with_writer(move || Writer(buffer.clone()))
-            .finish();
         keep_interest_per_thread();
+        let subscriber = lambda_json(move || Writer(buffer.clone()));
         (logs, tracing::subscriber::set_default(subscriber))
     }
 

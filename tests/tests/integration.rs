@@ -444,15 +444,7 @@ async fn assert_ended_in_error(
     assert_eq!(state.get(output_key), None);
     let record = state.status().unwrap();
     assert!(record.ended_at.is_some());
-    let raw = setup.table.raw_items(contact).await;
-    let status_item = raw
-        .iter()
-        .find(|item| {
-            item["What"]
-                .as_s()
-                .is_ok_and(|what| what == "IntegrationStatus")
-        })
-        .unwrap();
+    let status_item = setup.table.raw_status(contact).await;
     assert!(!status_item.contains_key(shared::table::PENDING_SHARD));
     state
 }
@@ -904,15 +896,7 @@ fn any_output_ends_its_run_done_or_error_and_never_half_written() {
             proptest::prop_assert!(after.get_str(INTEGRATION_END).is_some());
             let record = after.status().unwrap();
             proptest::prop_assert!(record.ended_at.is_some());
-            let raw = setup.table.raw_items(&contact).await;
-            let status_item = raw
-                .iter()
-                .find(|item| {
-                    item["What"]
-                        .as_s()
-                        .is_ok_and(|what| what == "IntegrationStatus")
-                })
-                .unwrap();
+            let status_item = setup.table.raw_status(&contact).await;
             proptest::prop_assert!(!status_item.contains_key(shared::table::PENDING_SHARD));
             Ok(())
         })

@@ -617,31 +617,13 @@ async fn a_malformed_item_is_named_without_quoting_its_values() {
     let table = TestTable::new().await;
     let store = table.store();
     let phone = "15555550123";
-    let put = |contact: &shared::ContactId, what: &str, name: &str, value: AttributeValue| {
-        table
-            .client
-            .put_item()
-            .table_name(&table.name)
-            .item("ContactId", AttributeValue::S(contact.to_string()))
-            .item("What", AttributeValue::S(what.into()))
-            .item("Value", AttributeValue::S("START".into()))
-            .item(name, value)
-            .send()
-    };
     // A value of the wrong type, on a plain item and on the status item.
     let plain = new_contact();
-    put(&plain, "Phone", "Value", AttributeValue::N(phone.into()))
-        .await
-        .unwrap();
+    let wrong = [("Value", AttributeValue::N(phone.into()))];
+    put_raw_with(&table, &plain, "Phone", "START", wrong).await;
     let status = new_contact();
-    put(
-        &status,
-        "IntegrationStatus",
-        "StartedAt",
-        AttributeValue::S(format!("+{phone}")),
-    )
-    .await
-    .unwrap();
+    let wrong = [("StartedAt", AttributeValue::S(format!("+{phone}")))];
+    put_raw_with(&table, &status, "IntegrationStatus", "START", wrong).await;
 
     for contact in [plain, status] {
         let err = store.load_state(&contact).await.unwrap_err();
@@ -759,16 +741,29 @@ async fn state_loaded_round_trips_what_set_wrote() {
 }
 
 async fn put_raw(table: &TestTable, contact: &shared::ContactId, what: &str, value: &str) {
-    table
+    put_raw_with(table, contact, what, value, []).await;
+}
+
+/// Puts an item as DynamoDB takes it, past the store's checks; `extra`
+/// attributes are set last, so they may replace the others.
+async fn put_raw_with<const N: usize>(
+    table: &TestTable,
+    contact: &shared::ContactId,
+    what: &str,
+    value: &str,
+    extra: [(&str, AttributeValue); N],
+) {
+    let mut put = table
         .client
         .put_item()
         .table_name(&table.name)
         .item("ContactId", AttributeValue::S(contact.to_string()))
         .item("What", AttributeValue::S(what.into()))
-        .item("Value", AttributeValue::S(value.into()))
-        .send()
-        .await
-        .unwrap();
+        .item("Value", AttributeValue::S(value.into()));
+    for (name, value) in extra {
+        put = put.item(name, value);
+    }
+    put.send().await.unwrap();
 }
 
 #[tokio::test]

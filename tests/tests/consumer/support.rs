@@ -107,12 +107,7 @@ impl Harness {
     /// The status item as stored, every attribute.
     pub async fn raw_status(&self, contact: &str) -> HashMap<String, AttributeValue> {
         let contact = ContactId::parse(contact).expect("a valid contact id");
-        self.table
-            .raw_items(&contact)
-            .await
-            .into_iter()
-            .find(|item| item.get("What") == Some(&AttributeValue::S(INTEGRATION_STATUS.into())))
-            .expect("a status item")
+        self.table.raw_status(&contact).await
     }
 }
 
