@@ -26,12 +26,22 @@ pub const NAIVE_FUNCTION: &str = "bench-integrationNaive";
 
 /// What the stand-in for Lambda does with a contact's asynchronous invocation.
 pub enum Job {
-    /// Ours, minimal: `RUN`, the work, `DONE` through `shared::Store`.
-    OursFinisher { store: Store, work: Duration },
+    /// Ours, minimal: queued for `queued`, then `RUN`, the work, `DONE` through
+    /// `shared::Store`.
+    OursFinisher {
+        store: Store,
+        queued: Duration,
+        work: Duration,
+    },
     /// The real echo through the integration framework, on `store`.
     OursEcho { store: Store },
-    /// The naive side, minimal: `RUN`, the work, `DONE`, plain writes.
-    NaiveFinisher { naive: Naive, work: Duration },
+    /// The naive side, minimal: queued for `queued`, then `RUN`, the work,
+    /// `DONE`, plain writes.
+    NaiveFinisher {
+        naive: Naive,
+        queued: Duration,
+        work: Duration,
+    },
     /// The naive integration function, whole.
     NaiveEcho { naive: Naive, work: Duration },
 }
@@ -94,15 +104,17 @@ impl Lab {
         }
     }
 
-    /// integration-start's dependencies, with the production defaults.
+    /// integration-start's dependencies: the production defaults, or the wait
+    /// settings of this process's environment (`POLL_FIRST_MS` and the rest),
+    /// read as the function reads them.
     pub fn start_deps(&self, store: Store) -> integration_start::Deps {
         let table = self.table.name.clone();
         let config = integration_start::StartConfig::from_lookup(|name| match name {
             "STATE_TABLE" => Some(table.clone()),
             "ALLOWED_FUNCTIONS" => Some("bench-integration*".into()),
-            _ => None,
+            _ => wait_setting(name),
         })
-        .expect("the defaults apply");
+        .expect("the wait settings are valid");
         integration_start::Deps {
             store,
             lambda: self.lambda.client(),
@@ -114,7 +126,7 @@ impl Lab {
     pub fn check_deps(&self, store: Store) -> check_timeout::Deps {
         check_timeout::Deps {
             store,
-            wait: WaitConfig::from_lookup(|_| None).expect("the defaults apply"),
+            wait: wait_config(),
             instance: Instance::new(),
         }
     }
@@ -159,6 +171,38 @@ impl Lab {
     }
 }
 
+/// A wait setting from this process's environment.
+pub fn wait_setting(name: &str) -> Option<String> {
+    const WAIT_SETTINGS: [&str; 4] = [
+        "CONNECT_WAIT_MS",
+        "POLL_FIRST_MS",
+        "POLL_EVERY_MS",
+        "CHECK_POLL_MS",
+    ];
+    WAIT_SETTINGS
+        .contains(&name)
+        .then(|| std::env::var(name).ok())
+        .flatten()
+}
+
+/// The wait settings start and check-timeout run with here (checked by `main`
+/// before anything runs).
+pub fn wait_config() -> WaitConfig {
+    WaitConfig::from_lookup(wait_setting).expect("the wait settings are valid")
+}
+
+/// The wait settings in a line, for the report.
+pub fn describe(wait: &WaitConfig) -> String {
+    let ms = |d: Duration| d.as_millis();
+    format!(
+        "start reads the status item {} ms after the invoke, then every {} ms; check-timeout reads it every {} ms; each call waits up to {} ms",
+        ms(wait.poll.first),
+        ms(wait.poll.every),
+        ms(wait.check_poll.every),
+        ms(wait.budget)
+    )
+}
+
 /// Connect's event for `contact`, as the lenient reader takes it.
 pub fn connect_event(contact: &ContactId) -> Value {
     json!({
@@ -172,8 +216,13 @@ pub fn connect_event(contact: &ContactId) -> Value {
 
 fn play(job: Job, finished: Finished, contact: String, payload: Value) {
     match job {
-        Job::OursFinisher { store, work } => {
+        Job::OursFinisher {
+            store,
+            queued,
+            work,
+        } => {
             tokio::spawn(async move {
+                tokio::time::sleep(queued).await;
                 let contact = ContactId::parse(contact).expect("a seeded contact");
                 let run = payload["RunId"].as_str().and_then(|r| RunId::parse(r).ok());
                 let mut committed = None;
@@ -190,8 +239,13 @@ fn play(job: Job, finished: Finished, contact: String, payload: Value) {
                 let _ = finished.send(committed);
             });
         }
-        Job::NaiveFinisher { naive, work } => {
+        Job::NaiveFinisher {
+            naive,
+            queued,
+            work,
+        } => {
             tokio::spawn(async move {
+                tokio::time::sleep(queued).await;
                 let mut committed = None;
                 if naive
                     .persist(&contact, &[("IntegrationStatus", "RUN".into())], &[])

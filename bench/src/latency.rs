@@ -39,6 +39,9 @@ pub struct Row {
     pub naive: Side,
 }
 
+/// The spread of the stand-in's queueing delays: the naive poller's period.
+pub const QUEUE_SPREAD_MS: u64 = 100;
+
 /// Contacts in flight for an integration of `work_ms`: more for the long ones,
 /// so the row takes minutes, not an hour.
 pub fn in_flight(work_ms: u64) -> usize {
@@ -52,19 +55,15 @@ pub async fn measure(lab: &Arc<Lab>, work_ms: u64, runs: usize, progress: &Progr
     for i in 0..runs * 2 {
         let permit = gate.clone().acquire_owned().await.expect("never closed");
         let lab = lab.clone();
-        // Each run finishes a little later than the last (up to a fifth of the
-        // work, at most 100 ms), so finishing times do not lock into step with
-        // either side's read schedule.
-        let span = (work_ms / 5).min(100);
-        let jitter = if span == 0 {
-            0
-        } else {
-            (i as u64 / 2) * 37 % span
-        };
-        let work = Duration::from_millis(work_ms + jitter);
+        // Lambda queues an asynchronous invocation before the function starts.
+        // The stand-in holds each one for a time spread evenly over one naive
+        // poll period (0 to 99 ms, the same for both contacts of a pair), so
+        // that the finish is in step with neither side's read schedule.
+        let queued = Duration::from_millis((i as u64 / 2) * 37 % QUEUE_SPREAD_MS);
+        let work = Duration::from_millis(work_ms);
         let naive = i % 2 == 1;
         tasks.spawn(async move {
-            let measured = one(&lab, naive, work).await;
+            let measured = one(&lab, naive, queued, work).await;
             drop(permit);
             (naive, measured)
         });
@@ -85,7 +84,7 @@ pub async fn measure(lab: &Arc<Lab>, work_ms: u64, runs: usize, progress: &Progr
 
 /// One contact: (latency, read requests of the start call), or `None` when
 /// start's answer was not `DONE`.
-async fn one(lab: &Lab, naive: bool, work: Duration) -> Option<(Duration, u32)> {
+async fn one(lab: &Lab, naive: bool, queued: Duration, work: Duration) -> Option<(Duration, u32)> {
     let meter = Meter::default();
     let function = if naive { NAIVE_FUNCTION } else { OURS_FUNCTION };
     let contact = lab.seed(5, function, 20, "").await;
@@ -96,6 +95,7 @@ async fn one(lab: &Lab, naive: bool, work: Duration) -> Option<(Duration, u32)> 
             &contact,
             Job::NaiveFinisher {
                 naive: lab.naive(&Meter::default()),
+                queued,
                 work,
             },
         );
@@ -115,6 +115,7 @@ async fn one(lab: &Lab, naive: bool, work: Duration) -> Option<(Duration, u32)> 
             &contact,
             Job::OursFinisher {
                 store: lab.table.store(),
+                queued,
                 work,
             },
         );

@@ -83,9 +83,12 @@ fn say(text: &str) {
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     let options = options()?;
+    let wait = shared::waiting::WaitConfig::from_lookup(lab::wait_setting)
+        .map_err(|err| format!("ours' wait settings: {err}"))?;
     let wants = |s: &str| options.sections.iter().any(|x| x == s);
     let mut results = Results {
         machine: Machine::probe(),
+        settings: lab::describe(&wait),
         ..Results::default()
     };
     let lab = Arc::new(lab::Lab::new().await);

@@ -9,6 +9,8 @@ use crate::{capacity, latency, meter::Usage, startup};
 #[derive(Default)]
 pub struct Results {
     pub machine: Machine,
+    /// Ours' wait settings, in a line.
+    pub settings: String,
     pub latency: Vec<latency::Row>,
     pub capacity: Vec<capacity::Row>,
     pub wait: Option<capacity::Wait>,
@@ -121,6 +123,7 @@ impl Results {
                 "memory_gib": m.memory_gib, "dynamodb_local": m.dynamodb_local,
                 "load_average_before": m.load_before, "load_average_after": m.load_after, "commit": m.commit,
             },
+            "wait_settings": self.settings,
             "detection_latency": self.latency.iter().map(|r| json!({
                 "integration_ms": r.work_ms, "in_flight": r.in_flight,
                 "ours": side_json(&r.ours), "naive": side_json(&r.naive),
@@ -159,6 +162,8 @@ impl Results {
         push(&mut md, &format!("Machine: {}.", self.machine.line()));
         push(&mut md, "");
         push(&mut md, "Ours: the real integration-start, check-timeout and echo code (their `handle` functions on `shared::Store` and `shared::waiting`). Naive: `bench/src/naive.rs`, the original Rules Engine's access pattern (a consistent Query of the whole partition every 100 ms in start, in a loop without sleeping in check-timeout, plain BatchWriteItem writes). Both on the same DynamoDB Local, in the same run, contacts interleaved.");
+        push(&mut md, "");
+        push(&mut md, &format!("Ours' wait settings: {}.", self.settings));
         push(&mut md, "");
         push(&mut md, "## Summary against the targets");
         push(&mut md, "");
@@ -251,7 +256,7 @@ impl Results {
             push(&mut md, "");
             push(&mut md, "## Detection latency");
             push(&mut md, "");
-            push(&mut md, "From the function's `DONE` committed to start's answer. Each integration length plus up to a fifth of it (at most 100 ms), spread over the runs.");
+            push(&mut md, &format!("From the function's `DONE` committed to start's answer. The stand-in for Lambda queues each asynchronous invocation for 0 to {} ms before the function starts (spread evenly over the runs, the same for both sides of a pair, so that no finish is in step with either side's read schedule); the function then works the integration's length.", crate::latency::QUEUE_SPREAD_MS - 1));
             push(&mut md, "");
             push(&mut md, "| integration | runs per side (ours, naive) | in flight | ours median | p95 | p99 | reads per start | naive median | p95 | p99 | reads per start |");
             push(

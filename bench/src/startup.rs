@@ -109,6 +109,7 @@ async fn event_for(lab: &Lab, package: &str) -> Value {
                 &contact,
                 Job::OursFinisher {
                     store,
+                    queued: Duration::ZERO,
                     work: Duration::ZERO,
                 },
             ));
