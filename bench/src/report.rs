@@ -379,6 +379,8 @@ impl Results {
             push(&mut md, "");
             push(&mut md, "## Stream consumer");
             push(&mut md, "");
+            push(&mut md, "Measured last, on its own table: the real consumer's `stream_batch`, metrics counted rather than printed. Unrelated records make no request; each completion is a conditional stamp write on DynamoDB Local, in order.");
+            push(&mut md, "");
             push(&mut md, "| batch | records | median time | records/s |");
             push(&mut md, "| --- | ---: | ---: | ---: |");
             for f in &self.consumer {
