@@ -104,15 +104,15 @@ impl Lab {
         }
     }
 
-    /// integration-start's dependencies: the production defaults, or the wait
-    /// settings of this process's environment (`POLL_FIRST_MS` and the rest),
-    /// read as the function reads them.
+    /// integration-start's dependencies, configured by this process's environment
+    /// as the function is by its own (`POLL_FIRST_MS` and the rest), but for the
+    /// bench's table and allow-list.
     pub fn start_deps(&self, store: Store) -> integration_start::Deps {
         let table = self.table.name.clone();
         let config = integration_start::StartConfig::from_lookup(|name| match name {
             "STATE_TABLE" => Some(table.clone()),
             "ALLOWED_FUNCTIONS" => Some("bench-integration*".into()),
-            _ => wait_setting(name),
+            _ => std::env::var(name).ok(),
         })
         .expect("the wait settings are valid");
         integration_start::Deps {
@@ -171,24 +171,10 @@ impl Lab {
     }
 }
 
-/// A wait setting from this process's environment.
-pub fn wait_setting(name: &str) -> Option<String> {
-    const WAIT_SETTINGS: [&str; 4] = [
-        "CONNECT_WAIT_MS",
-        "POLL_FIRST_MS",
-        "POLL_EVERY_MS",
-        "CHECK_POLL_MS",
-    ];
-    WAIT_SETTINGS
-        .contains(&name)
-        .then(|| std::env::var(name).ok())
-        .flatten()
-}
-
 /// The wait settings start and check-timeout run with here (checked by `main`
 /// before anything runs).
 pub fn wait_config() -> WaitConfig {
-    WaitConfig::from_lookup(wait_setting).expect("the wait settings are valid")
+    WaitConfig::from_env().expect("the wait settings are valid")
 }
 
 /// The wait settings in a line, for the report.

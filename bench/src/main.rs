@@ -83,7 +83,7 @@ fn say(text: &str) {
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     let options = options()?;
-    let wait = shared::waiting::WaitConfig::from_lookup(lab::wait_setting)
+    let wait = shared::waiting::WaitConfig::from_env()
         .map_err(|err| format!("ours' wait settings: {err}"))?;
     let wants = |s: &str| options.sections.iter().any(|x| x == s);
     let mut results = Results {

@@ -93,7 +93,8 @@ impl PollSchedule {
     }
 
     /// The pauses, one before each read.
-    pub fn pauses(&self) -> impl Iterator<Item = Duration> {
+    #[cfg(test)]
+    fn pauses(&self) -> impl Iterator<Item = Duration> {
         std::iter::once(self.first).chain(std::iter::repeat(self.every))
     }
 }
@@ -190,12 +191,12 @@ pub async fn wait_for_finish(
     until: DateTime<Utc>,
     schedule: &PollSchedule,
 ) -> Result<Waited, StoreError> {
-    let mut pauses = schedule.pauses();
+    let mut pause = schedule.first;
     let mut reads = 0;
     loop {
         let left = (until - store.clock().now()).to_std().unwrap_or_default();
-        let pause = pauses.next().unwrap_or(schedule.every).min(left);
-        store.clock().sleep(pause).await;
+        store.clock().sleep(pause.min(left)).await;
+        pause = schedule.every;
         let record = store.status(contact_id).await?;
         reads += 1;
         let finished = record.as_ref().is_none_or(|r| r.status.is_terminal());
