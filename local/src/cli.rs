@@ -1,7 +1,9 @@
 //! The subcommands: argument reading, clients, and printing. The work itself
 //! lives in the library.
 
-use std::{path::Path, sync::Arc, time::Duration};
+use std::{path::Path, process::ExitCode, sync::Arc, time::Duration};
+
+use local_stack::demo::Verdict;
 
 use local_stack::sdk_config;
 use local_stack::{
@@ -15,6 +17,10 @@ use shared::{telemetry::error_chain, Store, SystemClock};
 use stream_consumer::{Consumer, ConsumerConfig, MetricsSink, FILTER_PATTERN};
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
+
+/// The demo's exit code when the machine could not carry the run: not a
+/// verdict on the functions (1 is).
+pub const OVERLOADED: u8 = 3;
 /// `--name value` pairs, in the order given.
 type Options = Vec<(String, String)>;
 
@@ -26,24 +32,28 @@ const USAGE: &str = "usage:
   local-stack demo [--scenarios all|none|fast,slow,error,timeout,hang-up] [--contacts N] [--in-flight N]
                    [--message-seconds S] [--grace-seconds S] [--schedule-seconds S] [--flow FILE]
                    [--store-outage-seconds S] [--refuse-every N] [--max-instances N]
-                   [--ramp-seconds S] [--lambda watch|processes]
+                   [--ramp-seconds S] [--lambda processes|watch]
                    [--functions-dir DIR]
     --ramp-seconds S: the mixed run's contacts arrive evenly over S seconds
-    --lambda watch|processes: the functions under `cargo lambda watch` (default), or
-                              pools of their built binaries, for runs larger than it carries
-    --functions-dir DIR: where those binaries are (default: beside this one, the debug build;
-                         target/lambda for cargo lambda's release build)
+    --lambda processes|watch: the functions as pools of their built binaries, started,
+                              throttled and queued as Lambda does (default), or under
+                              `cargo lambda watch`, which rebuilds a function you edit
+                              but starts each instance through `cargo run`: for one
+                              function and a few contacts at a time
+    --functions-dir DIR: where the pools' binaries are (default: beside this one, the
+                         debug build; target/lambda for cargo lambda's release build)
     --max-instances N: at most N instances of each function (default 400; each is a process)
     --store-outage-seconds S: stop DynamoDB Local (started with -dbPath) for S seconds
                               once half the mixed run's contacts have begun, then restart it
     --refuse-every N: the Lambda front refuses every invocation of one contact in N
 The table defaults to $STATE_TABLE; endpoints come from AWS_ENDPOINT_URL_DYNAMODB and friends.";
 
-pub async fn run(args: &[String]) -> Result<(), Error> {
+/// Runs a subcommand; the exit code says how a demo ended.
+pub async fn run(args: &[String]) -> Result<ExitCode, Error> {
     let (command, rest) = args.split_first().ok_or(USAGE)?;
     if rest.iter().any(|arg| arg == "--help" || arg == "-h") {
         println!("{USAGE}");
-        return Ok(());
+        return Ok(ExitCode::SUCCESS);
     }
     let (positional, options) = split(rest)?;
     match command.as_str() {
@@ -58,16 +68,16 @@ pub async fn run(args: &[String]) -> Result<(), Error> {
                 "{} record(s): {} measured, {} failed",
                 summary.records, summary.measured, summary.failed
             );
-            Ok(())
+            Ok(ExitCode::SUCCESS)
         }
-        "poll" => poll(&options).await,
+        "poll" => poll(&options).await.map(|()| ExitCode::SUCCESS),
         "create-table" => {
             let [name] = positional.as_slice() else {
                 return Err(USAGE.into());
             };
             Store::create_table(&dynamodb().await, name, &shared::table::STATE_TABLE).await?;
             println!("created {name} (keys, stream, PendingRuns index, TTL)");
-            Ok(())
+            Ok(ExitCode::SUCCESS)
         }
         "bench-consumer" => {
             let repetitions = option(&options, "--repetitions")
@@ -85,19 +95,22 @@ pub async fn run(args: &[String]) -> Result<(), Error> {
                     figure.median.as_millis()
                 );
             }
-            Ok(())
+            Ok(ExitCode::SUCCESS)
         }
-        "demo" => {
-            let held = local_stack::demo::run(demo_options(&options)?).await?;
-            if held {
-                Ok(())
-            } else {
-                Err("an expectation or invariant did not hold (see above)".into())
-            }
-        }
+        "demo" => Ok(
+            match local_stack::demo::run(demo_options(&options)?).await? {
+                Verdict::Held => ExitCode::SUCCESS,
+                Verdict::Failed => {
+                    eprintln!("local-stack: an expectation or invariant did not hold (see above)");
+                    ExitCode::FAILURE
+                }
+                // Said in full by the demo's summary.
+                Verdict::Overloaded => ExitCode::from(OVERLOADED),
+            },
+        ),
         "help" | "--help" | "-h" => {
             println!("{USAGE}");
-            Ok(())
+            Ok(ExitCode::SUCCESS)
         }
         _ => Err(USAGE.into()),
     }
@@ -273,7 +286,7 @@ fn demo_options(options: &[(String, String)]) -> Result<local_stack::demo::DemoO
     }
     let in_flight = number("--in-flight", 16.0)? as usize;
     let refuse_every = number("--refuse-every", 0.0)? as usize;
-    let host = match option(options, "--lambda").unwrap_or("watch") {
+    let host = match option(options, "--lambda").unwrap_or("processes") {
         "watch" => local_stack::stack::Host::Watch,
         // The functions' binaries are built beside this one, unless told otherwise.
         "processes" => {
@@ -285,7 +298,7 @@ fn demo_options(options: &[(String, String)]) -> Result<local_stack::demo::DemoO
                     .to_owned(),
             })
         }
-        other => return Err(format!("--lambda takes watch or processes, not {other:?}").into()),
+        other => return Err(format!("--lambda takes processes or watch, not {other:?}").into()),
     };
     let seconds = |s: f64| Duration::from_secs_f64(s);
     Ok(local_stack::demo::DemoOptions {

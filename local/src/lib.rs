@@ -7,10 +7,13 @@
 //! - [`replay`]: feeds saved stream events to the consumer and says what it did.
 //! - [`bench`]: measures the consumer's throughput against DynamoDB Local, on
 //!   records from [`synthetic`].
-//! - [`stack`]: the local stack: the functions under `cargo lambda watch` (or
-//!   [`runtime`], pools of their processes for larger runs), the
-//!   [`front`] that answers `Event` invocations as Lambda does (over
-//!   [`invoke_api`], a Lambda Invoke API server), the poller and the schedule.
+//! - [`lambda`]: the local stack's Lambda: an Invoke API server, the front
+//!   every invocation goes through, and pools of the functions' processes
+//!   behind a Runtime API, scaled, throttled and queued as Lambda does.
+//! - [`stack`]: the local stack: the functions in those pools (or under `cargo
+//!   lambda watch`, for the edit-and-reload loop), the poller and the schedule.
+//! - [`load`]: how busy the machine is while a run plays, to tell an
+//!   overloaded machine from functions that break Connect's limit.
 //! - [`simulator`]: Connect's stand-in, playing the contact [`flow`] of `infra/`;
 //!   [`demo`]: the main job, its scenarios, mixed run, summary and invariants;
 //!   [`faults`]: a store outage and refused invocations, injected into a run.
@@ -20,11 +23,10 @@ pub mod demo;
 pub mod faults;
 pub mod filter;
 pub mod flow;
-pub mod front;
-pub mod invoke_api;
+pub mod lambda;
+pub mod load;
 pub mod poller;
 pub mod replay;
-pub mod runtime;
 pub mod simulator;
 pub mod stack;
 pub mod stream_event;

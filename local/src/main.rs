@@ -25,7 +25,7 @@ async fn main() -> std::process::ExitCode {
         .init();
     let args: Vec<String> = std::env::args().skip(1).collect();
     match cli::run(&args).await {
-        Ok(()) => std::process::ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(err) => {
             eprintln!(
                 "local-stack: {}",

@@ -1,13 +1,15 @@
-//! The local stack: the four functions as their real binaries under `cargo
-//! lambda watch`, the front that gives `Event` invocations Lambda's asynchronous
-//! behaviour, the stream poller standing in for the event source mapping, and
-//! the consumer's schedule, all on 127.0.0.1 against DynamoDB Local. The
+//! The local stack: the four functions as their real binaries, in process
+//! pools that scale, throttle and queue as Lambda does ([`crate::lambda`]) or
+//! under `cargo lambda watch`; the front that every invocation goes through;
+//! the stream poller standing in for the event source mapping; and the
+//! consumer's schedule, all on 127.0.0.1 against DynamoDB Local. The
 //! functions' SDKs are pointed at the local endpoints by the environment
 //! (`AWS_ENDPOINT_URL_*`); they have no local mode.
 //!
 //! `cargo lambda watch` runs in a process group of its own, so a Ctrl-C reaches
 //! the demo first; the demo stops it, and it stops its instances, also when the
-//! stack is dropped on an error.
+//! stack is dropped on an error. Pool instances are stopped by the stack, and
+//! killed if it is dropped.
 
 use std::{
     process::Stdio,
@@ -23,7 +25,7 @@ use tokio::{
 };
 
 use crate::{
-    invoke_api::Endpoint,
+    lambda::{front::Backend, invoke_api::Endpoint, FunctionReport, FunctionSpec, Functions, Launch, OutputSink},
     poller::{Poller, PollerConfig},
     stream_event::scheduled_event,
     target::LambdaFunction,
@@ -34,14 +36,12 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 /// How the stack runs.
 #[derive(Debug, Clone)]
 pub struct StackOptions {
-    /// Contacts in flight at once: each may hold an instance of start or
-    /// check-timeout, and up to two of echo (one still sleeping for a contact
-    /// whose run timed out), so `cargo lambda watch` may run twice as many
-    /// instances of each function, and the stack starts them before any contact.
+    /// Contacts in flight at once: the functions' concurrency limits follow
+    /// from it ([`function_specs`]; `cargo lambda watch` gets twice as many
+    /// instances, started before the first contact).
     pub in_flight: u32,
-    /// The most instances `cargo lambda watch` runs of one function; invocations
-    /// beyond them wait for one to be free (Lambda would start more). Each
-    /// instance is a process of its own, so a very large run needs a cap.
+    /// The most instances of one function. Each instance is a process of its
+    /// own, so a very large run needs a cap.
     pub max_instances: u32,
     /// How often the consumer's schedule fires (the template's is one minute).
     pub schedule_every: Duration,
@@ -58,10 +58,11 @@ pub struct StackOptions {
 /// What runs the functions' binaries.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Host {
-    /// `cargo lambda watch`: builds what is not built, an instance per call in flight.
+    /// `cargo lambda watch`: builds what is not built, and starts each instance
+    /// through `cargo run`; for the edit-and-reload loop on one function.
     Watch,
-    /// Pools of the debug binaries in this directory ([`crate::runtime`]), sized
-    /// from `in_flight` and `max_instances`, all started before the first contact.
+    /// Pools of the binaries in this directory ([`Functions`]), each function's
+    /// concurrency limit from `in_flight` and `max_instances` ([`function_specs`]).
     Processes(std::path::PathBuf),
 }
 
@@ -89,8 +90,7 @@ impl Metrics {
 
 pub struct Stack {
     pub store: Store,
-    /// A Lambda client for the functions (`cargo lambda watch` or the process
-    /// pools), for synchronous calls.
+    /// A Lambda client for the functions, through the front.
     pub lambda: aws_sdk_lambda::Client,
     pub metrics: Metrics,
     pub front: Endpoint,
@@ -110,26 +110,16 @@ impl Stack {
         Store::create_table(&dynamodb, &table, &STATE_TABLE).await?;
         let store = Store::new(dynamodb.clone(), &table, Arc::new(SystemClock));
 
-        let watch_port = free_port()?;
-        let watch_url = format!("http://127.0.0.1:{watch_port}");
-        let lambda_config = aws_sdk_lambda::config::Builder::from(&sdk)
-            .endpoint_url(&watch_url)
-            .timeout_config(
-                aws_config::timeout::TimeoutConfig::builder()
-                    .operation_timeout(Duration::from_secs(60))
-                    .build(),
-            )
-            .build();
-        let lambda = aws_sdk_lambda::Client::from_conf(lambda_config);
-        let front = crate::front::start(0, lambda.clone(), options.refusals.clone()).await?;
-
         let log = std::fs::File::create(&options.log_file)?;
         let metrics = Metrics::default();
         let mut tasks = Vec::new();
+        // The front is bound first: the functions are told its address.
+        let front_listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
+        let front_url = format!("http://{}", front_listener.local_addr()?);
         let env: Vec<(String, String)> = [
             ("STATE_TABLE", table.clone()),
             ("ALLOWED_FUNCTIONS", "integration-*".into()),
-            ("AWS_ENDPOINT_URL_LAMBDA", front.url()),
+            ("AWS_ENDPOINT_URL_LAMBDA", front_url.clone()),
             (
                 "ABANDONED_GRACE_MS",
                 options.abandoned_grace.as_millis().to_string(),
@@ -139,8 +129,9 @@ impl Stack {
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v))
         .collect();
-        let running = match &options.host {
+        let (running, backend) = match &options.host {
             Host::Watch => {
+                let watch_port = free_port()?;
                 // `cargo-lambda` itself, not `cargo lambda`: it puts itself in a session of
                 // its own, so only its own pid reaches it, and it stops its instances on SIGTERM.
                 let mut watch = Command::new("cargo-lambda")
@@ -175,47 +166,31 @@ impl Stack {
                     metrics.clone(),
                     log.try_clone()?,
                 )));
-                Running::Watch(watch)
+                let backend = lambda_client(&sdk, &format!("http://127.0.0.1:{watch_port}"));
+                (Running::Watch(watch), Backend::Watch(backend))
             }
             Host::Processes(bin_dir) => {
-                let per_call = options.in_flight.min(options.max_instances).max(1);
-                let specs = [
-                    ("integration-start", per_call, 8),
-                    ("check-timeout", per_call, 8),
-                    (
-                        "integration-echo",
-                        (2 * per_call).min(options.max_instances.max(1)),
-                        30,
-                    ),
-                    ("stream-consumer", 2, 60),
-                ]
-                .map(
-                    |(name, instances, timeout_s)| crate::runtime::FunctionSpec {
-                        name,
-                        instances,
-                        timeout: Duration::from_secs(timeout_s),
-                    },
-                );
-                let mut readers = Vec::new();
-                let functions = crate::runtime::Functions::start(
-                    bin_dir,
-                    watch_port,
-                    &specs,
-                    &env,
-                    &log,
-                    |out| readers.push(out),
+                let (sink_metrics, sink_log) = (metrics.clone(), log.try_clone()?);
+                let stdout: OutputSink = Arc::new(move |out| {
+                    if let Ok(log) = sink_log.try_clone() {
+                        tokio::spawn(read_output(out, sink_metrics.clone(), log));
+                    }
+                });
+                let launch = Launch {
+                    bin_dir: bin_dir.clone(),
+                    env,
+                    log: log.try_clone()?,
+                    stdout,
+                };
+                let functions = Arc::new(Functions::start(launch, &function_specs(options))?);
+                (
+                    Running::Processes(functions.clone()),
+                    Backend::Pools(functions),
                 )
-                .await?;
-                for out in readers {
-                    tasks.push(tokio::spawn(read_output(
-                        out,
-                        metrics.clone(),
-                        log.try_clone()?,
-                    )));
-                }
-                Running::Processes(functions)
             }
         };
+        let front = crate::lambda::front::start(front_listener, backend, options.refusals.clone())?;
+        let lambda = lambda_client(&sdk, &front.url());
         let mut stack = Self {
             store,
             lambda,
@@ -228,8 +203,8 @@ impl Stack {
         stack.wait_until_served().await?;
         warm_dynamodb(&dynamodb).await?;
         if options.host == Host::Watch {
-            // The process pools are started whole; `cargo lambda watch` starts
-            // instances as calls come, so it is made to start them now.
+            // `cargo lambda watch` starts an instance through `cargo run`, far
+            // slower than a Lambda cold start, so it is made to start them now.
             stack
                 .warm_up(options.in_flight.min(options.max_instances.max(2) / 2))
                 .await;
@@ -332,6 +307,15 @@ impl Stack {
         while pings.join_next().await.is_some() {}
     }
 
+    /// What the process pools did, function by function (none under `cargo
+    /// lambda watch`, which does not say).
+    pub fn lambda_report(&self) -> Option<Vec<FunctionReport>> {
+        match &self.running {
+            Running::Processes(functions) => Some(functions.report()),
+            Running::Watch(_) | Running::Stopped => None,
+        }
+    }
+
     /// The contacts whose integration invocations the front refused.
     pub fn front_refusals(&self) -> std::collections::HashSet<String> {
         self.refusals.refused()
@@ -373,7 +357,7 @@ impl Drop for Stack {
 /// What runs the functions, while it runs. Process pools stop when dropped.
 enum Running {
     Watch(Child),
-    Processes(crate::runtime::Functions),
+    Processes(Arc<Functions>),
     Stopped,
 }
 
@@ -466,6 +450,40 @@ async fn warm_dynamodb(dynamodb: &aws_sdk_dynamodb::Client) -> Result<(), BoxErr
         .await
         .map_err(aws_sdk_dynamodb::Error::from)?;
     Ok(())
+}
+
+/// Each function's concurrency limit and timeout on the process pools. A
+/// contact holds at most one instance of start or check-timeout at a time, and
+/// up to two of echo (one may still be sleeping for a run that timed out); the
+/// consumer is called by the stream poller, the schedule and the demo's sweeps.
+pub fn function_specs(options: &StackOptions) -> [FunctionSpec; 4] {
+    let per_call = options.in_flight.min(options.max_instances).max(1);
+    let echo = (2 * options.in_flight).min(options.max_instances).max(1);
+    [
+        ("integration-start", per_call, 8),
+        ("check-timeout", per_call, 8),
+        ("integration-echo", echo, 30),
+        ("stream-consumer", 4, 60),
+    ]
+    .map(|(name, limit, timeout_s)| FunctionSpec {
+        name,
+        limit,
+        timeout: Duration::from_secs(timeout_s),
+    })
+}
+
+/// A Lambda client for the Invoke API at `url`, patient enough for a
+/// synchronous call that waits for a cold start.
+fn lambda_client(sdk: &aws_config::SdkConfig, url: &str) -> aws_sdk_lambda::Client {
+    let config = aws_sdk_lambda::config::Builder::from(sdk)
+        .endpoint_url(url)
+        .timeout_config(
+            aws_config::timeout::TimeoutConfig::builder()
+                .operation_timeout(Duration::from_secs(60))
+                .build(),
+        )
+        .build();
+    aws_sdk_lambda::Client::from_conf(config)
 }
 
 /// A port that was free a moment ago, on 127.0.0.1.

@@ -5,7 +5,7 @@ use std::{sync::Arc, time::Duration};
 
 use chrono::Utc;
 use integration_tests::{lambda::FakeLambda, new_contact, SilentDynamoDb, TestTable};
-use local_stack::invoke_api::InvocationType;
+use local_stack::lambda::invoke_api::InvocationType;
 use serde_json::{json, Value};
 use shared::{
     connect::{Instance, MAX_ANSWER_BYTES},

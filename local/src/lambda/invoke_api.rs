@@ -4,12 +4,14 @@
 //! is a closure, so the same server is the local stack's front and the tests'
 //! stand-in for an integration function.
 
-use std::{convert::Infallible, future::Future, net::SocketAddr, pin::Pin, sync::Arc};
+use std::{
+    convert::Infallible, future::Future, net::SocketAddr, pin::Pin, sync::Arc, time::Duration,
+};
 
 use http_body_util::{BodyExt, Full};
 use hyper::{body::Bytes, server::conn::http1, service::service_fn, Request, Response};
 use hyper_util::rt::TokioIo;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 
 /// How the caller asked to be answered (`X-Amz-Invocation-Type`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,7 +79,11 @@ pub struct Endpoint {
 impl Endpoint {
     /// Serves on `127.0.0.1:port` (0: a free port).
     pub async fn start(port: u16, handler: Handler) -> std::io::Result<Self> {
-        let listener = TcpListener::bind(("127.0.0.1", port)).await?;
+        Self::on(TcpListener::bind(("127.0.0.1", port)).await?, handler)
+    }
+
+    /// Serves on a listener already bound.
+    pub fn on(listener: TcpListener, handler: Handler) -> std::io::Result<Self> {
         let address = listener.local_addr()?;
         let server = tokio::spawn(serve(listener, move |request| {
             let handler = handler.clone();
@@ -99,12 +105,24 @@ impl Drop for Endpoint {
 
 /// Serves HTTP/1.1 on `listener`, each request answered by `respond`, until the
 /// task is aborted.
-pub(crate) async fn serve<F, Fut>(listener: TcpListener, respond: F)
+pub async fn serve<F, Fut>(listener: impl Accept, respond: F)
 where
     F: Fn(Request<hyper::body::Incoming>) -> Fut + Clone + Send + Sync + 'static,
     Fut: Future<Output = Response<Full<Bytes>>> + Send + 'static,
 {
-    while let Ok((stream, _)) = listener.accept().await {
+    loop {
+        let stream = match listener.accept_stream().await {
+            Ok(stream) => stream,
+            Err(err) => {
+                // Too many open files, or a connection reset before it was taken:
+                // the listener is still good, and the connection that could not
+                // be taken yet stays in its backlog. Pause, so that a lack of file
+                // descriptors is not a busy loop, and take the next.
+                tracing::warn!(error = %err, "accepting a connection failed; serving on");
+                tokio::time::sleep(ACCEPT_PAUSE).await;
+                continue;
+            }
+        };
         let respond = respond.clone();
         tokio::spawn(async move {
             let service = service_fn(move |request| {
@@ -116,6 +134,21 @@ where
                 .serve_connection(TokioIo::new(stream), service)
                 .await;
         });
+    }
+}
+
+/// How long [`serve`] waits after a failed accept before it tries again.
+const ACCEPT_PAUSE: Duration = Duration::from_millis(50);
+
+/// What [`serve`] takes connections from: a TCP listener, or in tests one that
+/// fails as a listener out of file descriptors does.
+pub trait Accept: Send + 'static {
+    fn accept_stream(&self) -> impl Future<Output = std::io::Result<TcpStream>> + Send;
+}
+
+impl Accept for TcpListener {
+    async fn accept_stream(&self) -> std::io::Result<TcpStream> {
+        self.accept().await.map(|(stream, _)| stream)
     }
 }
 
@@ -212,7 +245,63 @@ fn percent_decode(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
     use super::*;
+
+    /// A listener whose first accepts fail as they do when the process is out
+    /// of file descriptors (EMFILE), the connection still waiting in the backlog.
+    struct OutOfFiles {
+        listener: TcpListener,
+        failures_left: AtomicUsize,
+    }
+
+    impl Accept for Arc<OutOfFiles> {
+        async fn accept_stream(&self) -> std::io::Result<TcpStream> {
+            let fail = self
+                .failures_left
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                .is_ok();
+            if fail {
+                return Err(std::io::Error::from_raw_os_error(24));
+            }
+            self.listener.accept_stream().await
+        }
+    }
+
+    #[tokio::test]
+    async fn the_server_goes_on_serving_after_accepts_fail() {
+        // GIVEN a server whose first three accepts fail with "too many open files"
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let flaky = Arc::new(OutOfFiles {
+            listener,
+            failures_left: AtomicUsize::new(3),
+        });
+        let server = tokio::spawn(serve(flaky.clone(), |_request| async {
+            Response::new(Full::new(Bytes::from_static(b"still here")))
+        }));
+
+        // WHEN a client sends a request
+        let mut client = TcpStream::connect(address).await.unwrap();
+        client
+            .write_all(b"GET / HTTP/1.1\r\nHost: local\r\nConnection: close\r\n\r\n")
+            .await
+            .unwrap();
+        let mut answer = String::new();
+        tokio::time::timeout(Duration::from_secs(10), client.read_to_string(&mut answer))
+            .await
+            .expect("answered within 10 s")
+            .unwrap();
+
+        // THEN it is answered, after every failed accept
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+        assert!(answer.ends_with("still here"), "{answer}");
+        assert_eq!(flaky.failures_left.load(Ordering::SeqCst), 0);
+        server.abort();
+    }
 
     #[test]
     fn function_names_in_paths_are_percent_decoded() {

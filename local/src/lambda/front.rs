@@ -1,0 +1,100 @@
+//! The front of the local stack's Lambda: the one Invoke API endpoint that the
+//! functions (start's asynchronous invocations) and the contact simulator talk
+//! to. It refuses the invocations of the contacts a fault plan names, as a
+//! throttled Lambda does, and passes the rest to what runs the functions:
+//!
+//! - the process pools ([`Functions`]), which queue `Event` invocations and
+//!   throttle synchronous ones at the concurrency limit, as Lambda does;
+//! - `cargo lambda watch`, which answers an `Event` invocation only once the
+//!   function has finished: the front answers it with 202 at once and runs it
+//!   in the background instead. Lambda retries a failed asynchronous
+//!   invocation twice, minutes apart; the front does not (the demo would be
+//!   over by then): it logs the failure.
+
+use std::sync::Arc;
+
+use aws_sdk_lambda::{primitives::Blob, types::InvocationType as SdkInvocationType};
+use tracing::warn;
+
+use super::invoke_api::{Endpoint, Handler, Invocation, InvocationType, Reply};
+use super::Functions;
+use crate::faults::Refusals;
+
+/// What runs the functions behind the front.
+#[derive(Clone)]
+pub enum Backend {
+    /// The process pools of the local stack.
+    Pools(Arc<Functions>),
+    /// `cargo lambda watch`, through a Lambda client for its endpoint.
+    Watch(aws_sdk_lambda::Client),
+}
+
+/// Serves the front on `listener`, passing invocations on to `backend`, but for
+/// those of the contacts `refusals` refuses, which it answers as a throttled
+/// Lambda does.
+pub fn start(
+    listener: tokio::net::TcpListener,
+    backend: Backend,
+    refusals: Refusals,
+) -> std::io::Result<Endpoint> {
+    let handler: Handler = Arc::new(move |invocation: Invocation| {
+        let (backend, refusals) = (backend.clone(), refusals.clone());
+        Box::pin(async move {
+            let contact = serde_json::from_slice::<serde_json::Value>(&invocation.payload)
+                .ok()
+                .and_then(|event| event["ContactId"].as_str().map(str::to_owned));
+            if contact.is_some_and(|contact| refusals.refuses(&contact)) {
+                return Reply::service_error(429, "TooManyRequestsException", "Rate Exceeded.");
+            }
+            match (backend, invocation.invocation_type) {
+                (Backend::Pools(functions), _) => functions.invoke(invocation).await,
+                (Backend::Watch(watch), InvocationType::Event) => {
+                    tokio::spawn(async move {
+                        let function = invocation.function.clone();
+                        let reply = forward(&watch, invocation).await;
+                        if reply.status != 200 || reply.function_error.is_some() {
+                            warn!(%function, status = reply.status, "asynchronous invocation failed");
+                        }
+                    });
+                    Reply::accepted()
+                }
+                (Backend::Watch(_), InvocationType::DryRun) => Reply::new(204, ""),
+                (Backend::Watch(watch), InvocationType::RequestResponse) => {
+                    forward(&watch, invocation).await
+                }
+            }
+        })
+    });
+    Endpoint::on(listener, handler)
+}
+
+/// Invokes the function synchronously on `cargo lambda watch` and answers as it did.
+async fn forward(backend: &aws_sdk_lambda::Client, invocation: Invocation) -> Reply {
+    let sent = backend
+        .invoke()
+        .function_name(&invocation.function)
+        .invocation_type(SdkInvocationType::RequestResponse)
+        .payload(Blob::new(invocation.payload.to_vec()))
+        .send()
+        .await;
+    match sent {
+        Ok(output) => Reply {
+            status: u16::try_from(output.status_code).unwrap_or(200),
+            error_type: None,
+            function_error: output.function_error,
+            body: output
+                .payload
+                .map(Blob::into_inner)
+                .unwrap_or_default()
+                .into(),
+        },
+        Err(err) => {
+            let err = aws_sdk_lambda::Error::from(err);
+            Reply::service_error(
+                502,
+                "ServiceException",
+                &shared::telemetry::error_chain(&err),
+            )
+        }
+    }
+}
