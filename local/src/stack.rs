@@ -25,7 +25,10 @@ use tokio::{
 };
 
 use crate::{
-    lambda::{front::Backend, invoke_api::Endpoint, FunctionReport, FunctionSpec, Functions, Launch, OutputSink},
+    lambda::{
+        front::Backend, invoke_api::Endpoint, FunctionReport, FunctionSpec, Functions, Launch,
+        OutputSink,
+    },
     poller::{Poller, PollerConfig},
     stream_event::scheduled_event,
     target::LambdaFunction,
@@ -134,12 +137,12 @@ impl Stack {
                 let watch_port = free_port()?;
                 // `cargo-lambda` itself, not `cargo lambda`: it puts itself in a session of
                 // its own, so only its own pid reaches it, and it stops its instances on SIGTERM.
+                // It watches the sources: a function saved during a run is rebuilt and reloaded.
                 let mut watch = Command::new("cargo-lambda")
                     .args([
                         "lambda",
                         "watch",
                         "--quiet",
-                        "--ignore-changes",
                         "--invoke-address",
                         "127.0.0.1",
                     ])

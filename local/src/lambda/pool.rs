@@ -368,7 +368,12 @@ impl Pool {
         let runtime_api = listener.local_addr()?.to_string();
         let listener = TcpListener::from_std(listener)?;
         let mut child = Command::new(&self.binary)
-            .envs(self.launch.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .envs(
+                self.launch
+                    .env
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), v.as_str())),
+            )
             .env("AWS_LAMBDA_RUNTIME_API", &runtime_api)
             .env("AWS_LAMBDA_FUNCTION_NAME", self.spec.name)
             .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
@@ -438,7 +443,8 @@ impl Pool {
                 tracing::warn!(function = self.spec.name, instance = id, %why, "INSTANCE_ENDED");
             }
             let exit_error = || {
-                let body = serde_json::json!({"errorType": "Runtime.ExitError", "errorMessage": why});
+                let body =
+                    serde_json::json!({"errorType": "Runtime.ExitError", "errorMessage": why});
                 Reply {
                     function_error: Some("Unhandled".into()),
                     ..Reply::new(200, body.to_string())
@@ -486,7 +492,11 @@ impl Pool {
         }
         inner.running -= 1;
         inner.report.timed_out += 1;
-        tracing::warn!(function = self.spec.name, instance = id, "INVOCATION_TIMED_OUT");
+        tracing::warn!(
+            function = self.spec.name,
+            instance = id,
+            "INVOCATION_TIMED_OUT"
+        );
         if let Some(reply) = current.reply {
             let body = serde_json::json!({
                 "errorType": "Sandbox.Timedout",
@@ -519,7 +529,11 @@ impl Pool {
             .map(|b| b.to_bytes())
             .unwrap_or_default();
         if rest == "init/error" {
-            tracing::error!(function = self.spec.name, instance = id, "INSTANCE_INIT_FAILED");
+            tracing::error!(
+                function = self.spec.name,
+                instance = id,
+                "INSTANCE_INIT_FAILED"
+            );
             return status(202);
         }
         match rest

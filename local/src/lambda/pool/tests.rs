@@ -156,7 +156,9 @@ async fn a_synchronous_invocation_at_the_limit_is_throttled_and_a_free_instance_
         .invoke(invocation(InvocationType::RequestResponse, "0"))
         .await;
     assert_eq!(again.status, 200, "{again:?}");
-    let pid = |reply: &Reply| serde_json::from_slice::<serde_json::Value>(&reply.body).unwrap()["pid"].clone();
+    let pid = |reply: &Reply| {
+        serde_json::from_slice::<serde_json::Value>(&reply.body).unwrap()["pid"].clone()
+    };
     assert_eq!(pid(&first), pid(&again));
     let report = report(&functions);
     assert_eq!((report.throttled, report.cold_starts.len()), (1, 1));
@@ -199,7 +201,11 @@ async fn an_invocation_past_the_timeout_is_answered_as_lambda_answers_it() {
 
     // THEN it is answered at the timeout with Lambda's error, and a new
     // instance serves the next invocation
-    assert!(began.elapsed() < Duration::from_secs(4), "{:?}", began.elapsed());
+    assert!(
+        began.elapsed() < Duration::from_secs(4),
+        "{:?}",
+        began.elapsed()
+    );
     assert_eq!(error_type(&reply), "Sandbox.Timedout");
     let next = functions
         .invoke(invocation(InvocationType::RequestResponse, "0"))
