@@ -203,7 +203,8 @@ async fn play_all(
                 println!("  ✗ {what}");
             }
         }
-        verdict = checked.verdict(chosen.len(), played_load(load, &played));
+        let fewer = "try fewer scenarios at once (e.g. --scenarios fast,slow)";
+        verdict = checked.verdict(chosen.len(), fewer, played_load(load, &played));
     }
     if !ok {
         verdict = Verdict::Failed;
@@ -223,7 +224,7 @@ async fn play_all(
 /// What the process pools did.
 fn lambda_summary(report: &[FunctionReport]) {
     println!("\nLambda stand-in (process pools), since the stack started:\n");
-    println!("| function | concurrency limit | invocations, sync / async | peak concurrent | cold starts | cold start p50 / max | async queue delay p50 / p95 / max | async failures | throttled | timed out | instances ended |");
+    println!("| function | concurrency limit | invocations, sync / async | peak concurrent | cold starts | cold start p50 / max | async queue delay p50 / p95 / max | async failures | throttled | timed out | instances crashed |");
     println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
     let ms = |d: Duration| format!("{} ms", d.as_millis());
     for f in report {
@@ -604,7 +605,11 @@ async fn summary(
     for (what, held) in &checked.invariants {
         println!("  {} {what}", if *held { "✓" } else { "✗" });
     }
-    Ok(checked.verdict(options.in_flight, played_load(load, played)))
+    let fewer = format!(
+        "try fewer contacts in flight (--in-flight {}), or spread their arrivals (--ramp-seconds)",
+        (options.in_flight / 2).max(1)
+    );
+    Ok(checked.verdict(options.in_flight, &fewer, played_load(load, played)))
 }
 
 /// The machine's load from the first contact's call to the last one's end.
@@ -630,11 +635,12 @@ struct Checked {
 
 impl Checked {
     /// The verdict, said in plain words when the machine was overloaded.
-    fn verdict(&self, in_flight: usize, whole: Load) -> Verdict {
+    /// `in_flight` is how many contacts played at once, `fewer` how to play fewer.
+    fn verdict(&self, in_flight: usize, fewer: &str, whole: Load) -> Verdict {
         let held = self.invariants.iter().all(|(_, held)| *held);
         let worst = self.overloaded.iter().max_by(|a, b| {
-            (a.busy, a.runnable, a.worst_lag)
-                .partial_cmp(&(b.busy, b.runnable, b.worst_lag))
+            (a.worst_lag, a.runnable)
+                .partial_cmp(&(b.worst_lag, b.runnable))
                 .unwrap_or(std::cmp::Ordering::Equal)
         });
         let (what, load) = match worst {
@@ -651,10 +657,6 @@ impl Checked {
             ),
             None => return if held { Verdict::Held } else { Verdict::Failed },
         };
-        let fewer = format!(
-            "try fewer contacts in flight (--in-flight {}), or spread their arrivals (--ramp-seconds)",
-            (in_flight / 2).max(1)
-        );
         let consequence = match (worst.is_some(), held) {
             (true, true) => format!(
                 "Those calls say nothing about the functions, and everything else held. For a run \
@@ -897,7 +899,7 @@ mod tests {
     #[test]
     fn late_calls_on_an_overloaded_machine_are_the_machines_verdict() {
         assert_eq!(
-            checked(true, 3).verdict(32, load(1.0, 12)),
+            checked(true, 3).verdict(32, "fewer", load(1.0, 12)),
             Verdict::Overloaded
         );
     }
@@ -905,20 +907,29 @@ mod tests {
     #[test]
     fn a_broken_promise_fails_the_demo_whatever_the_load() {
         assert_eq!(
-            checked(false, 3).verdict(32, load(1.0, 12)),
+            checked(false, 3).verdict(32, "fewer", load(1.0, 12)),
             Verdict::Failed
         );
         assert_eq!(
-            checked(false, 0).verdict(32, load(1.0, 12)),
+            checked(false, 0).verdict(32, "fewer", load(1.0, 12)),
             Verdict::Failed
         );
-        assert_eq!(checked(false, 0).verdict(32, load(0.3, 1)), Verdict::Failed);
+        assert_eq!(
+            checked(false, 0).verdict(32, "fewer", load(0.3, 1)),
+            Verdict::Failed
+        );
     }
 
     #[test]
     fn an_overloaded_machine_on_which_everything_held_passes() {
-        assert_eq!(checked(true, 0).verdict(32, load(1.0, 12)), Verdict::Held);
-        assert_eq!(checked(true, 0).verdict(32, load(0.3, 1)), Verdict::Held);
+        assert_eq!(
+            checked(true, 0).verdict(32, "fewer", load(1.0, 12)),
+            Verdict::Held
+        );
+        assert_eq!(
+            checked(true, 0).verdict(32, "fewer", load(0.3, 1)),
+            Verdict::Held
+        );
     }
 
     #[test]

@@ -19,8 +19,7 @@ use std::{
 pub const EVERY: Duration = Duration::from_millis(100);
 
 /// A timer of this process that fires this late means its tasks waited that
-/// long for a core: the machine is behind by more than a poll interval of
-/// start's wait (20 ms) a hundredfold.
+/// long for a core: a hundred of start's 20 ms poll intervals.
 const LAG_OVERLOADED: Duration = Duration::from_secs(2);
 /// The cores busy this share of the time, with this many runnable tasks per
 /// core waiting for them, over a call's whole span.
@@ -138,7 +137,13 @@ impl LoadWatch {
                 kept.lock().unwrap_or_else(|p| p.into_inner()).push(sample);
             }
         });
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        // The cores that /proc/stat and /proc/loadavg speak of: the whole
+        // machine's, which a container's CPU limit may hide from the std call.
+        let cores = std::fs::read_to_string("/proc/stat")
+            .ok()
+            .map(|stat| count_cores(&stat))
+            .filter(|n| *n > 0)
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
         Self {
             samples,
             task,
@@ -146,12 +151,13 @@ impl LoadWatch {
         }
     }
 
-    /// The load from `from` to `to`.
+    /// The load from `from` to `to`: every sample whose span (its sleep and
+    /// its lateness, which ends at `at`) overlaps that time.
     pub fn between(&self, from: Instant, to: Instant) -> Load {
         let samples = self.samples.lock().unwrap_or_else(|p| p.into_inner());
         let within: Vec<Sample> = samples
             .iter()
-            .filter(|s| s.at >= from && s.at <= to + EVERY)
+            .filter(|s| s.at >= from && s.at.checked_sub(EVERY + s.lag).is_none_or(|b| b <= to))
             .copied()
             .collect();
         Load::of(&within, self.cores)
@@ -184,6 +190,13 @@ fn parse_cpu_times(stat: &str) -> Option<CpuTimes> {
     let total: u64 = fields.iter().sum();
     let idle = fields.get(3)? + fields.get(4)?;
     Some((total - idle, total))
+}
+
+/// The `cpuN` lines of `/proc/stat`.
+fn count_cores(stat: &str) -> usize {
+    stat.lines()
+        .filter(|l| l.starts_with("cpu") && l.as_bytes().get(3).is_some_and(u8::is_ascii_digit))
+        .count()
 }
 
 fn busy_share(before: CpuTimes, after: CpuTimes) -> Option<f64> {
@@ -246,6 +259,7 @@ mod tests {
     fn cpu_times_and_runnable_tasks_are_read_from_proc() {
         let stat = "cpu  100 0 50 800 50 0 0 0 0 0\ncpu0 50 0 25 400 25 0 0 0 0 0\n";
         assert_eq!(parse_cpu_times(stat), Some((150, 1000)));
+        assert_eq!(count_cores(stat), 1);
         assert_eq!(busy_share((150, 1000), (240, 1100)), Some(0.9));
         assert_eq!(parse_runnable("0.52 0.58 0.59 3/517 12345\n"), Some(2));
         assert_eq!(parse_runnable("garbage"), None);

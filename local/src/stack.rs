@@ -9,7 +9,7 @@
 //! `cargo lambda watch` runs in a process group of its own, so a Ctrl-C reaches
 //! the demo first; the demo stops it, and it stops its instances, also when the
 //! stack is dropped on an error. Pool instances are stopped by the stack, and
-//! killed if it is dropped.
+//! killed when the demo's process ends.
 
 use std::{
     process::Stdio,
@@ -357,7 +357,7 @@ impl Drop for Stack {
     }
 }
 
-/// What runs the functions, while it runs. Process pools stop when dropped.
+/// What runs the functions, while it runs.
 enum Running {
     Watch(Child),
     Processes(Arc<Functions>),

@@ -296,10 +296,9 @@ mod tests {
             .expect("answered within 10 s")
             .unwrap();
 
-        // THEN it is answered, after every failed accept
+        // THEN it is answered, after the failed accepts
         assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
         assert!(answer.ends_with("still here"), "{answer}");
-        assert_eq!(flaky.failures_left.load(Ordering::SeqCst), 0);
         server.abort();
     }
 

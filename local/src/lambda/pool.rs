@@ -111,6 +111,16 @@ impl Functions {
         for pool in self.pools.values() {
             let mut inner = pool.lock();
             inner.stopping = true;
+            for job in std::mem::take(&mut inner.sync_queue) {
+                if let Some(reply) = job.reply {
+                    let _ = reply.send(Reply::service_error(
+                        500,
+                        "ServiceException",
+                        "the function's pool stopped",
+                    ));
+                }
+            }
+            inner.async_queue.clear();
             for slot in inner.instances.values_mut() {
                 if let Some(kill) = slot.kill.take() {
                     let _ = kill.send(());
@@ -139,11 +149,10 @@ pub struct FunctionReport {
     pub peak_concurrency: u32,
     /// How long each asynchronous invocation waited for an instance.
     pub async_queue_delays: Vec<Duration>,
-    /// How long each synchronous invocation waited for an instance (a cold start).
-    pub sync_waits: Vec<Duration>,
     /// Invocations that outlived the function's timeout.
     pub timed_out: u64,
-    /// Instances that ended on their own (a crash, or an init that failed).
+    /// Instances that ended on their own (a crash, or an init that failed),
+    /// not stopped for a timeout or by the pool.
     pub crashed: u64,
     /// Asynchronous invocations whose function failed (Lambda would retry them
     /// twice, minutes later; the pools do not).
@@ -170,12 +179,24 @@ struct Current {
     reply: Option<oneshot::Sender<Reply>>,
 }
 
+/// What became of an instance's request for work.
+enum Asking {
+    /// The instance is no longer in the pool.
+    Gone,
+    /// It is being stopped.
+    Doomed,
+    /// It waits for the next job.
+    Waiting,
+}
+
 /// One instance, as its pool sees it.
 struct Slot {
     spawned: Instant,
     ready: bool,
     current: Option<Current>,
     kill: Option<oneshot::Sender<()>>,
+    /// Being stopped (its invocation timed out): it takes no more work.
+    doomed: bool,
 }
 
 #[derive(Default)]
@@ -207,9 +228,18 @@ impl Pool {
     /// A synchronous invocation: refused at the limit, else queued and answered.
     async fn call(self: &Arc<Self>, payload: Bytes) -> Reply {
         let (reply, answer) = oneshot::channel();
-        {
+        let launches = {
             let mut inner = self.lock();
             inner.report.sync_invocations += 1;
+            if inner.stopping {
+                return Reply::service_error(
+                    500,
+                    "ServiceException",
+                    "the function's pool stopped",
+                );
+            }
+            // Checked and queued under one lock, so that callers at once cannot
+            // all pass the check.
             if inner.running + inner.sync_queue.len() as u32 >= self.spec.limit {
                 inner.report.throttled += 1;
                 let body = serde_json::json!({
@@ -222,10 +252,13 @@ impl Pool {
                     ..Reply::new(429, body.to_string())
                 };
             }
+            self.enqueue_locked(&mut inner, payload, Some(reply))
+        };
+        for id in launches {
+            self.launch(id);
         }
-        self.enqueue(payload, Some(reply));
         // Every queued job is answered: by its instance, by the timeout guard,
-        // or when its instance ends; a dropped sender means the pool stopped.
+        // when its instance ends, or when the pool stops.
         answer.await.unwrap_or_else(|_| {
             Reply::service_error(500, "ServiceException", "the function's pool stopped")
         })
@@ -234,25 +267,35 @@ impl Pool {
     /// Queues a job, hands it to a waiting instance if there is one, and starts
     /// instances for what no instance will take soon.
     fn enqueue(self: &Arc<Self>, payload: Bytes, reply: Option<oneshot::Sender<Reply>>) {
+        let launches = self.enqueue_locked(&mut self.lock(), payload, reply);
+        for id in launches {
+            self.launch(id);
+        }
+    }
+
+    /// [`Self::enqueue`] under the pool's lock; returns the instances to launch.
+    fn enqueue_locked(
+        self: &Arc<Self>,
+        inner: &mut Inner,
+        payload: Bytes,
+        reply: Option<oneshot::Sender<Reply>>,
+    ) -> Vec<u32> {
+        if inner.stopping {
+            return Vec::new();
+        }
         let job = Job {
             payload,
             queued: Instant::now(),
             reply,
         };
-        let launches = {
-            let mut inner = self.lock();
-            if job.reply.is_some() {
-                inner.sync_queue.push_back(job);
-            } else {
-                inner.report.async_invocations += 1;
-                inner.async_queue.push_back(job);
-            }
-            self.dispatch(&mut inner);
-            self.reserve_instances(&mut inner)
-        };
-        for id in launches {
-            self.launch(id);
+        if job.reply.is_some() {
+            inner.sync_queue.push_back(job);
+        } else {
+            inner.report.async_invocations += 1;
+            inner.async_queue.push_back(job);
         }
+        self.dispatch(inner);
+        self.reserve_instances(inner)
     }
 
     /// Hands queued jobs (synchronous first) to waiting instances.
@@ -300,11 +343,8 @@ impl Pool {
         if waiting.send(work).is_err() {
             return Err(job);
         }
-        let waited = job.queued.elapsed();
-        if job.reply.is_some() {
-            inner.report.sync_waits.push(waited);
-        } else {
-            inner.report.async_queue_delays.push(waited);
+        if job.reply.is_none() {
+            inner.report.async_queue_delays.push(job.queued.elapsed());
         }
         inner.running += 1;
         inner.report.peak_concurrency = inner.report.peak_concurrency.max(inner.running);
@@ -329,7 +369,7 @@ impl Pool {
         }
         let queued = (inner.sync_queue.len() + inner.async_queue.len()) as u32;
         let alive = inner.instances.len() as u32;
-        let free_soon = alive - inner.running;
+        let free_soon = alive.saturating_sub(inner.running);
         let room = self.spec.limit.saturating_sub(alive);
         let wanted = queued.saturating_sub(free_soon).min(room);
         (0..wanted)
@@ -343,6 +383,7 @@ impl Pool {
                         ready: false,
                         current: None,
                         kill: None,
+                        doomed: false,
                     },
                 );
                 id
@@ -353,12 +394,47 @@ impl Pool {
     /// Starts the process of instance `id`, with its Runtime API server and a
     /// watcher that tells the pool when it ends.
     fn launch(self: &Arc<Self>, id: u32) {
-        match self.spawn(id) {
-            Ok(()) => {}
-            Err(err) => {
-                tracing::error!(function = self.spec.name, error = %err, "INSTANCE_START_FAILED");
-                self.ended(id, format!("the instance could not be started: {err}"));
+        let Err(err) = self.spawn(id) else {
+            return;
+        };
+        tracing::error!(function = self.spec.name, error = %err, "INSTANCE_START_FAILED");
+        let retry = {
+            let mut inner = self.lock();
+            inner.instances.remove(&id);
+            // As Lambda fails an invocation whose instance cannot be started.
+            let message = format!("an instance could not be started: {err}");
+            self.fail_oldest(&mut inner, "ServiceException", &message);
+            !inner.sync_queue.is_empty() || !inner.async_queue.is_empty()
+        };
+        if retry {
+            // What still waits is tried again after a pause, not at once: a
+            // start that failed for want of file descriptors would fail again.
+            let pool = self.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                let launches = pool.reserve_instances(&mut pool.lock());
+                for id in launches {
+                    pool.launch(id);
+                }
+            });
+        }
+    }
+
+    /// Fails the oldest waiting job (synchronous first) with a Lambda error of
+    /// `error_type`; an asynchronous one is counted as failed.
+    fn fail_oldest(&self, inner: &mut Inner, error_type: &str, message: &str) {
+        let job = match inner.sync_queue.pop_front() {
+            Some(job) => job,
+            None => match inner.async_queue.pop_front() {
+                Some(job) => job,
+                None => return,
+            },
+        };
+        match job.reply {
+            Some(reply) => {
+                let _ = reply.send(function_error(error_type, message));
             }
+            None => inner.report.async_failures += 1,
         }
     }
 
@@ -415,6 +491,7 @@ impl Pool {
             pool.ended(id, why);
         });
         let mut inner = self.lock();
+        inner.watchers.retain(|w| !w.is_finished());
         inner.watchers.push(watcher);
         let stopping = inner.stopping;
         match inner.instances.get_mut(&id) {
@@ -437,32 +514,18 @@ impl Pool {
                 return;
             };
             inner.idle.retain(|(waiting, _)| *waiting != id);
-            let stopped = inner.stopping;
+            let stopped = inner.stopping || slot.doomed;
             if !stopped {
                 inner.report.crashed += 1;
                 tracing::warn!(function = self.spec.name, instance = id, %why, "INSTANCE_ENDED");
             }
-            let exit_error = || {
-                let body =
-                    serde_json::json!({"errorType": "Runtime.ExitError", "errorMessage": why});
-                Reply {
-                    function_error: Some("Unhandled".into()),
-                    ..Reply::new(200, body.to_string())
-                }
-            };
             if let Some(current) = slot.current {
                 inner.running -= 1;
                 if let Some(reply) = current.reply {
-                    let _ = reply.send(exit_error());
+                    let _ = reply.send(function_error("Runtime.ExitError", &why));
                 }
             } else if !slot.ready && !stopped {
-                let job = match inner.sync_queue.pop_front() {
-                    Some(job) => Some(job),
-                    None => inner.async_queue.pop_front(),
-                };
-                if let Some(reply) = job.and_then(|job| job.reply) {
-                    let _ = reply.send(exit_error());
-                }
+                self.fail_oldest(&mut inner, "Runtime.ExitError", &why);
             }
             self.reserve_instances(&mut inner)
         };
@@ -487,6 +550,7 @@ impl Pool {
             return;
         }
         let current = slot.current.take().expect("checked above");
+        slot.doomed = true;
         if let Some(kill) = slot.kill.take() {
             let _ = kill.send(());
         }
@@ -498,14 +562,11 @@ impl Pool {
             "INVOCATION_TIMED_OUT"
         );
         if let Some(reply) = current.reply {
-            let body = serde_json::json!({
-                "errorType": "Sandbox.Timedout",
-                "errorMessage": format!("Task timed out after {:.2} seconds", self.spec.timeout.as_secs_f64()),
-            });
-            let _ = reply.send(Reply {
-                function_error: Some("Unhandled".into()),
-                ..Reply::new(200, body.to_string())
-            });
+            let message = format!(
+                "Task timed out after {:.2} seconds",
+                self.spec.timeout.as_secs_f64()
+            );
+            let _ = reply.send(function_error("Sandbox.Timedout", &message));
         }
     }
 
@@ -551,18 +612,11 @@ impl Pool {
     /// An instance asks for work: it gets the next queued job, or waits for one.
     async fn next(self: &Arc<Self>, id: u32) -> Response<Full<Bytes>> {
         let (waiting, work) = oneshot::channel();
-        {
-            let mut inner = self.lock();
-            let Some(slot) = inner.instances.get_mut(&id) else {
-                return status(500);
-            };
-            if !slot.ready {
-                slot.ready = true;
-                let init = slot.spawned.elapsed();
-                inner.report.cold_starts.push(init);
-            }
-            inner.idle.push((id, waiting));
-            self.dispatch(&mut inner);
+        match self.ready_for_work(id, waiting) {
+            Asking::Gone => return status(500),
+            // Its kill is on the way; the request is held until then.
+            Asking::Doomed => return std::future::pending().await,
+            Asking::Waiting => {}
         }
         // The request is held until there is work, as Lambda holds it.
         match work.await {
@@ -589,6 +643,37 @@ impl Pool {
                 .unwrap_or_else(|_| status(500)),
             Err(_) => status(500),
         }
+    }
+
+    /// Instance `id` is ready for work, to be sent on `waiting`: its first
+    /// request ends its cold start.
+    fn ready_for_work(self: &Arc<Self>, id: u32, waiting: oneshot::Sender<Work>) -> Asking {
+        let mut inner = self.lock();
+        let Some(slot) = inner.instances.get_mut(&id) else {
+            return Asking::Gone;
+        };
+        if slot.doomed {
+            return Asking::Doomed;
+        }
+        if !slot.ready {
+            slot.ready = true;
+            let init = slot.spawned.elapsed();
+            inner.report.cold_starts.push(init);
+        }
+        if let Some(current) = inner.instances.get_mut(&id).and_then(|s| s.current.take()) {
+            // A runtime that asks for more before answering has dropped its
+            // invocation; Lambda's runtimes never do.
+            inner.running -= 1;
+            if let Some(reply) = current.reply {
+                let _ = reply.send(function_error(
+                    "Runtime.InvalidResponse",
+                    "the runtime asked for the next invocation before answering this one",
+                ));
+            }
+        }
+        inner.idle.push((id, waiting));
+        self.dispatch(&mut inner);
+        Asking::Waiting
     }
 
     /// Instance `id` answered `request_id`, with a function error or not.
@@ -635,6 +720,15 @@ impl Pool {
             limit: self.spec.limit,
             ..self.lock().report.clone()
         }
+    }
+}
+
+/// The answer to an invocation whose function failed, as Lambda writes it.
+fn function_error(error_type: &str, message: &str) -> Reply {
+    let body = serde_json::json!({"errorType": error_type, "errorMessage": message});
+    Reply {
+        function_error: Some("Unhandled".into()),
+        ..Reply::new(200, body.to_string())
     }
 }
 
