@@ -30,6 +30,10 @@ use super::invoke_api::{self, Invocation, InvocationType, Reply};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
+/// Lambda ends an instance whose runtime is not ready for work this long
+/// after it started, and fails the invocation that waited for it.
+const INIT_LIMIT: Duration = Duration::from_secs(10);
+
 /// Where each instance's standard output goes (the consumer's metrics are on it).
 pub type OutputSink = Arc<dyn Fn(tokio::process::ChildStdout) + Send + Sync>;
 
@@ -486,6 +490,11 @@ impl Pool {
                     let _ = child.wait().await;
                     "the instance was stopped".to_owned()
                 }
+                _ = pool.init_limit(id) => {
+                    let _ = child.start_kill();
+                    let _ = child.wait().await;
+                    format!("the instance was not ready within Lambda's {} s init limit", INIT_LIMIT.as_secs())
+                }
             };
             server.abort();
             pool.ended(id, why);
@@ -502,6 +511,16 @@ impl Pool {
             }
         }
         Ok(())
+    }
+
+    /// Resolves when instance `id` has not asked for work within
+    /// [`INIT_LIMIT`] of its start; never, once it has.
+    async fn init_limit(&self, id: u32) {
+        tokio::time::sleep(INIT_LIMIT).await;
+        let ready = self.lock().instances.get(&id).is_none_or(|slot| slot.ready);
+        if ready {
+            std::future::pending::<()>().await;
+        }
     }
 
     /// Instance `id` is gone: its invocation, if any, is answered with `why`;

@@ -43,10 +43,15 @@ impl Drop for TestPools {
 
 /// A pool of the shell runtime with `limit` instances and `timeout`.
 fn pool(limit: u32, timeout: Duration) -> TestPools {
+    pool_of(RUNTIME, limit, timeout)
+}
+
+/// A pool of the runtime `script`.
+fn pool_of(script: &str, limit: u32, timeout: Duration) -> TestPools {
     let dir = std::env::temp_dir().join(format!("pool-test-{}", uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(&dir).unwrap();
     let binary = dir.join("shell-runtime");
-    std::fs::write(&binary, RUNTIME).unwrap();
+    std::fs::write(&binary, script).unwrap();
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&binary, std::fs::Permissions::from_mode(0o755)).unwrap();
     let stdout: OutputSink = Arc::new(|out| {
@@ -242,6 +247,25 @@ async fn an_invocation_past_the_timeout_is_answered_as_lambda_answers_it() {
     assert_eq!((report.timed_out, report.cold_starts.len()), (1, 2));
     // Stopped for its timeout, not crashed.
     assert_eq!(report.crashed, 0);
+    functions.stop().await;
+}
+
+#[tokio::test]
+async fn an_instance_not_ready_within_the_init_limit_fails_the_invocation_waiting_for_it() {
+    // GIVEN a runtime that never asks for work
+    let functions = pool_of("#!/bin/sh\nexec sleep 60\n", 1, Duration::from_secs(30));
+
+    // WHEN an invocation waits for its first instance
+    let began = Instant::now();
+    let reply = functions
+        .invoke(invocation(InvocationType::RequestResponse, "0"))
+        .await;
+
+    // THEN it fails at Lambda's init limit, and the instance counts as crashed
+    assert_eq!(error_type(&reply), "Runtime.ExitError", "{reply:?}");
+    assert!(began.elapsed() >= INIT_LIMIT, "{:?}", began.elapsed());
+    let report = report(&functions);
+    assert_eq!((report.crashed, report.cold_starts.len()), (1, 0));
     functions.stop().await;
 }
 
