@@ -235,13 +235,6 @@ impl Pool {
         let launches = {
             let mut inner = self.lock();
             inner.report.sync_invocations += 1;
-            if inner.stopping {
-                return Reply::service_error(
-                    500,
-                    "ServiceException",
-                    "the function's pool stopped",
-                );
-            }
             // Checked and queued under one lock, so that callers at once cannot
             // all pass the check.
             if inner.running + inner.sync_queue.len() as u32 >= self.spec.limit {
