@@ -20,7 +20,7 @@ type Error = Box<dyn std::error::Error + Send + Sync>;
 
 /// The demo's exit code when the machine could not carry the run: not a
 /// verdict on the functions (1 is).
-pub const OVERLOADED: u8 = 3;
+const OVERLOADED: u8 = 3;
 /// `--name value` pairs, in the order given.
 type Options = Vec<(String, String)>;
 

@@ -502,10 +502,7 @@ fn progress(done: usize, total: usize, began: Instant) {
 fn peak_in_flight(played: &[Played]) -> usize {
     let mut edges: Vec<(Instant, i32)> = played
         .iter()
-        .flat_map(|p| {
-            let end = p.began + p.steps.last().map_or(Duration::ZERO, |s| s.at);
-            [(p.began, 1), (end, -1)]
-        })
+        .flat_map(|p| [(p.began, 1), (p.ended(), -1)])
         .collect();
     // Ends before starts at the same instant: a contact that ended as another
     // began was not in flight with it.
@@ -615,10 +612,7 @@ async fn summary(
 /// The machine's load from the first contact's call to the last one's end.
 fn played_load(load: &LoadWatch, played: &[Played]) -> Load {
     let from = played.iter().map(|p| p.began).min();
-    let to = played
-        .iter()
-        .map(|p| p.began + p.steps.last().map_or(Duration::ZERO, |s| s.at))
-        .max();
+    let to = played.iter().map(Played::ended).max();
     match (from, to) {
         (Some(from), Some(to)) => load.between(from, to),
         _ => Load::of(&[], 1),
@@ -706,29 +700,10 @@ async fn check_invariants(
     let mut refused_error = 0;
     let mut problems = Vec::new();
     for p in played {
-        // A call over Connect's limit while the machine could not keep up is
-        // said as such, not held against the functions.
-        let mut excused = 0;
-        for (sent, took, _) in p.call_steps() {
-            if took >= CONNECT_LIMIT {
-                let during = load.between(sent, sent + took);
-                if during.overloaded() {
-                    excused += 1;
-                    overloaded.push(during);
-                }
-            }
-        }
-        // Every answer, also one given while the store was down, carries a status
-        // the flow's Compare blocks route on.
-        let answered = p
-            .call_steps()
-            .filter(|(_, took, status)| {
-                *took < CONNECT_LIMIT
-                    && status.is_some_and(|s| s.parse::<IntegrationStatus>().is_ok())
-            })
-            .count();
-        let late = p.calls().filter(|(_, took)| *took >= CONNECT_LIMIT).count();
-        if answered + excused == p.call_steps().count() {
+        let calls = timeliness(p.call_steps(), load);
+        let excused = calls.overloaded.len();
+        overloaded.extend(calls.overloaded);
+        if calls.answered + excused == calls.calls {
             routable += 1;
         } else {
             problems.push(format!(
@@ -821,7 +796,7 @@ async fn check_invariants(
                 if has_output { "present" } else { "absent" }
             ));
         }
-        if late == excused {
+        if calls.late == excused {
             in_time += 1;
         } else {
             problems.push(format!(
@@ -863,6 +838,44 @@ async fn check_invariants(
         invariants,
         overloaded,
     })
+}
+
+/// How one contact's Connect-facing calls stood against Connect's limit.
+struct Timeliness {
+    calls: usize,
+    /// Answered within the limit with a status the flow's Compare blocks route
+    /// on (also an answer given while the store was down).
+    answered: usize,
+    /// Over the limit.
+    late: usize,
+    /// The machine's load during each late call made while it could not keep
+    /// up: such a call is said as such, not held against the functions.
+    overloaded: Vec<Load>,
+}
+
+fn timeliness<'a>(
+    steps: impl Iterator<Item = (Instant, Duration, Option<&'a str>)>,
+    load: &LoadWatch,
+) -> Timeliness {
+    let mut t = Timeliness {
+        calls: 0,
+        answered: 0,
+        late: 0,
+        overloaded: Vec::new(),
+    };
+    for (sent, took, status) in steps {
+        t.calls += 1;
+        if took >= CONNECT_LIMIT {
+            t.late += 1;
+            let during = load.between(sent, sent + took);
+            if during.overloaded() {
+                t.overloaded.push(during);
+            }
+        } else if status.is_some_and(|s| s.parse::<IntegrationStatus>().is_ok()) {
+            t.answered += 1;
+        }
+    }
+    t
 }
 
 /// Said after the time-limit invariants when calls broke the limit on an
@@ -930,6 +943,41 @@ mod tests {
             checked(true, 0).verdict(32, "fewer", load(0.3, 1)),
             Verdict::Held
         );
+    }
+
+    #[test]
+    fn a_late_call_is_excused_only_while_the_machine_was_overloaded() {
+        // GIVEN a machine that kept up for 10 s, then was saturated for 10 s
+        let t0 = Instant::now();
+        let samples = (1..=200).map(|i| {
+            let saturated = i > 100;
+            Sample {
+                at: t0 + crate::load::EVERY * i,
+                lag: Duration::from_millis(5),
+                busy: Some(if saturated { 1.0 } else { 0.5 }),
+                runnable: Some(if saturated { 12 } else { 2 }),
+            }
+        });
+        let load = LoadWatch::from_samples(samples.collect(), 2);
+        let second = Duration::from_secs(1);
+
+        // WHEN a contact made a routable call in time, a late call while the
+        // machine kept up, and a late call while it was saturated
+        let calls = timeliness(
+            [
+                (t0, second, Some("RUN")),
+                (t0 + second, 8 * second, Some("DONE")),
+                (t0 + 11 * second, 8 * second, None),
+                (t0 + 19 * second, second, Some("maybe")),
+            ]
+            .into_iter(),
+            &load,
+        );
+
+        // THEN both late calls count as late, only the second is excused, and
+        // an answer the flow cannot route on is not counted as answered
+        assert_eq!((calls.calls, calls.answered, calls.late), (4, 1, 2));
+        assert_eq!(calls.overloaded.len(), 1);
     }
 
     #[test]

@@ -108,7 +108,8 @@ impl Load {
 /// Samples the machine's load in the background until dropped.
 pub struct LoadWatch {
     samples: Arc<Mutex<Vec<Sample>>>,
-    task: tokio::task::JoinHandle<()>,
+    /// The sampling task; none for a watch made of given samples.
+    task: Option<tokio::task::JoinHandle<()>>,
     cores: usize,
 }
 
@@ -146,7 +147,17 @@ impl LoadWatch {
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
         Self {
             samples,
-            task,
+            task: Some(task),
+            cores,
+        }
+    }
+
+    /// A watch that saw `samples` on a machine of `cores` cores.
+    #[cfg(test)]
+    pub(crate) fn from_samples(samples: Vec<Sample>, cores: usize) -> Self {
+        Self {
+            samples: Arc::new(Mutex::new(samples)),
+            task: None,
             cores,
         }
     }
@@ -166,7 +177,9 @@ impl LoadWatch {
 
 impl Drop for LoadWatch {
     fn drop(&mut self) {
-        self.task.abort();
+        if let Some(task) = &self.task {
+            task.abort();
+        }
     }
 }
 

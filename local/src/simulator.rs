@@ -126,6 +126,11 @@ impl Played {
         })
     }
 
+    /// When the contact's call ended (its last step).
+    pub fn ended(&self) -> Instant {
+        self.began + self.steps.last().map_or(Duration::ZERO, |s| s.at)
+    }
+
     /// How long each Connect-facing call took, by function.
     pub fn calls(&self) -> impl Iterator<Item = (&str, Duration)> {
         self.steps.iter().filter_map(|s| match &s.what {
