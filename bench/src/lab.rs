@@ -10,11 +10,11 @@ use std::{
     time::{Duration, Instant},
 };
 
-use integration_tests::{lambda::FakeLambda, TestTable};
+pub use kit::{connect_event, percentile};
+use kit::{lambda::fake::FakeLambda, Rule, TestTable};
 use serde_json::{json, Value};
 use shared::{
-    connect::Instance, waiting::WaitConfig, ContactId, ContactState, ItemChange, RunId, Store,
-    SystemClock,
+    connect::Instance, waiting::WaitConfig, ContactId, ItemChange, RunId, Store, SystemClock,
 };
 use tokio::sync::oneshot;
 
@@ -140,31 +140,22 @@ impl Lab {
         timeout_s: u32,
         payload: &str,
     ) -> ContactId {
-        let contact = integration_tests::new_contact();
-        let mut state = ContactState::default();
-        let mut pairs: Vec<(String, Value)> = vec![
-            ("CurrentRule_functionArn".into(), json!(function)),
-            ("CurrentRule_functionOutputKey".into(), json!("Result")),
+        let contact = kit::new_contact();
+        let rule = Rule {
+            name: "Integration",
+            function,
+            output_key: "Result",
+            timeout_s,
+            payload,
+        };
+        let rule_keys = rule.keys().len();
+        let customer = (rule_keys..keys).map(|i| {
             (
-                "CurrentRule_functionTimeout".into(),
-                json!(timeout_s.to_string()),
-            ),
-            ("CurrentRule_functionPayload".into(), json!(payload)),
-        ];
-        for i in pairs.len()..keys {
-            pairs.push((
                 format!("Customer_{i:03}"),
                 json!(format!("value of customer key {i:03}")),
-            ));
-        }
-        let changes: Vec<ItemChange> = pairs
-            .into_iter()
-            .take(keys.max(4))
-            .map(|(k, v)| state.set(&k, v).expect("a plain key"))
-            .collect();
-        self.table
-            .store()
-            .write(&contact, &changes)
+            )
+        });
+        rule.seed(&self.table.store(), &contact, customer)
             .await
             .expect("seeding a contact");
         contact
@@ -187,17 +178,6 @@ pub fn describe(wait: &WaitConfig) -> String {
         ms(wait.check_poll.every),
         ms(wait.budget)
     )
-}
-
-/// Connect's event for `contact`, as the lenient reader takes it.
-pub fn connect_event(contact: &ContactId) -> Value {
-    json!({
-        "Name": "ContactFlowEvent",
-        "Details": {
-            "ContactData": {"InitialContactId": contact.as_str(), "ContactId": contact.as_str()},
-            "Parameters": {}
-        }
-    })
 }
 
 fn play(job: Job, finished: Finished, contact: String, payload: Value) {
@@ -251,7 +231,7 @@ fn play(job: Job, finished: Finished, contact: String, payload: Value) {
             });
         }
         Job::OursEcho { store } => {
-            integration_tests::lambda::run_echo(store, payload, move || {
+            kit::lambda::fake::run_echo(store, payload, move || {
                 let _ = finished.send(None);
             });
         }
@@ -261,11 +241,6 @@ fn play(job: Job, finished: Finished, contact: String, payload: Value) {
 /// The status in Connect's answer.
 pub fn answered_status(answer: &Value) -> &str {
     answer["IntegrationStatus"].as_str().unwrap_or("")
-}
-
-/// `p` (0 to 1) of sorted `values`, nearest rank.
-pub fn percentile<T: Copy>(sorted: &[T], p: f64) -> T {
-    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
 }
 
 pub fn ms(d: Duration) -> f64 {

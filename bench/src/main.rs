@@ -10,6 +10,7 @@
 //! release binaries first.
 
 mod capacity;
+mod consumer;
 mod lab;
 mod latency;
 mod meter;
@@ -27,7 +28,7 @@ type Error = Box<dyn std::error::Error + Send + Sync>;
 
 const USAGE: &str = "usage: bench [--runs N (500)] [--repetitions N (3)] [--starts N (7)]
              [--sections latency,capacity,wait,startup,consumer (all)]
-             [--integrations MS,... (0,50,300,1500)] [--target DIR (target)] [--out DIR (benchmarks/results)]";
+             [--integrations MS,... (0,50,300,1500)] [--target DIR (target)] [--out DIR (bench/results)]";
 
 struct Options {
     runs: usize,
@@ -49,7 +50,7 @@ fn options() -> Result<Options, Error> {
             .to_vec(),
         integrations: vec![0, 50, 300, 1_500],
         target: "target".into(),
-        out: "benchmarks/results".into(),
+        out: "bench/results".into(),
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -143,7 +144,7 @@ async fn main() -> Result<(), Error> {
     if wants("consumer") {
         say("stream consumer throughput");
         results.consumer =
-            local_stack::bench::run(lab.table.client.clone(), options.repetitions).await?;
+            crate::consumer::run(lab.table.client.clone(), options.repetitions).await?;
     }
 
     results.machine.load_after = report::load_average();

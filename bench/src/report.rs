@@ -15,7 +15,7 @@ pub struct Results {
     pub capacity: Vec<capacity::Row>,
     pub wait: Option<capacity::Wait>,
     pub startup: Vec<startup::Figure>,
-    pub consumer: Vec<local_stack::bench::Figure>,
+    pub consumer: Vec<crate::consumer::Figure>,
 }
 
 #[derive(Default)]

@@ -137,13 +137,13 @@ async fn event_for(lab: &Lab, package: &str) -> Value {
             })
         }
         _ => {
-            let contact = integration_tests::new_contact();
+            let contact = kit::new_contact();
             let run = store.start(&contact, run_start()).await.expect("opens");
             store
                 .done(&contact, Some(&run.id), &[])
                 .await
                 .expect("finishes");
-            json!({"Records": [local_stack::synthetic::completion_record(&run, 1)]})
+            json!({"Records": [crate::consumer::synthetic::completion_record(&run, 1)]})
         }
     }
 }

@@ -1,17 +1,23 @@
-//! The subcommands: argument reading, clients, and printing. The work itself
-//! lives in the library.
+//! The command line: declared here, parsed by clap (unknown options are refused,
+//! help is generated); clients and printing. The work itself lives in the
+//! library.
 
-use std::{path::Path, process::ExitCode, sync::Arc, time::Duration};
+use std::{path::PathBuf, process::ExitCode, sync::Arc, time::Duration};
 
-use local_stack::demo::Verdict;
-
-use local_stack::sdk_config;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use kit::{
+    aws::{create_table, sdk_config},
+    stream::{
+        event::scheduled_event,
+        target::{ConsumerTarget, InProcess, LambdaFunction},
+        Poller, PollerConfig, StartingPosition,
+    },
+};
 use local_stack::{
-    bench,
-    poller::{Poller, PollerConfig, StartingPosition},
+    connect::simulator,
+    demo::{self, DemoOptions, Verdict},
     replay,
-    stream_event::scheduled_event,
-    target::{ConsumerTarget, InProcess, LambdaFunction},
+    stack::{faults::Refusals, Host, StackOptions},
 };
 use shared::{telemetry::error_chain, Store, SystemClock};
 use stream_consumer::{Consumer, ConsumerConfig, MetricsSink, FILTER_PATTERN};
@@ -21,126 +27,209 @@ type Error = Box<dyn std::error::Error + Send + Sync>;
 /// The demo's exit code when the machine could not carry the run: not a
 /// verdict on the functions (1 is).
 const OVERLOADED: u8 = 3;
-/// `--name value` pairs, in the order given.
-type Options = Vec<(String, String)>;
 
-const USAGE: &str = "usage:
-  local-stack create-table NAME
-  local-stack replay <file or folder> [--table NAME]
-  local-stack poll [--table NAME] [--function NAME] [--from trim-horizon|latest]
-  local-stack bench-consumer [--repetitions N]
-  local-stack demo [--scenarios all|none|fast,slow,error,timeout,hang-up] [--contacts N] [--in-flight N]
-                   [--message-seconds S] [--grace-seconds S] [--schedule-seconds S] [--flow FILE]
-                   [--store-outage-seconds S] [--refuse-every N] [--max-instances N]
-                   [--ramp-seconds S] [--lambda processes|watch]
-                   [--functions-dir DIR]
-    --ramp-seconds S: the mixed run's contacts arrive evenly over S seconds
-    --lambda processes|watch: the functions as pools of their built binaries, started,
-                              throttled and queued as Lambda does (default), or under
-                              `cargo lambda watch`, which rebuilds a function you edit
-                              but starts each instance through `cargo run`: for one
-                              function and a few contacts at a time
-    --functions-dir DIR: where the pools' binaries are (default: beside this one, the
-                         debug build; target/lambda for cargo lambda's release build)
-    --max-instances N: at most N instances of each function (default 400; each is a process)
-    --store-outage-seconds S: stop DynamoDB Local (started with -dbPath) for S seconds
-                              once half the mixed run's contacts have begun, then restart it
-    --refuse-every N: the Lambda front refuses every invocation of one contact in N
-The table defaults to $STATE_TABLE; endpoints come from AWS_ENDPOINT_URL_DYNAMODB and friends.";
+/// The project's local tooling. Endpoints come from AWS_ENDPOINT_URL_DYNAMODB
+/// and friends (DynamoDB Local, on the local stack).
+#[derive(Debug, Parser)]
+#[command(name = "local-stack")]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
 
-/// Runs a subcommand; the exit code says how a demo ended.
-pub async fn run(args: &[String]) -> Result<ExitCode, Error> {
-    let (command, rest) = args.split_first().ok_or(USAGE)?;
-    if rest.iter().any(|arg| arg == "--help" || arg == "-h") {
-        println!("{USAGE}");
-        return Ok(ExitCode::SUCCESS);
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Creates a state table as the template does (keys, stream, PendingRuns index, TTL).
+    CreateTable { name: String },
+    /// Feeds saved stream events (a file, or a folder of them) to the consumer
+    /// and says what it did with each record.
+    Replay {
+        path: PathBuf,
+        #[command(flatten)]
+        table: TableArg,
+    },
+    /// Polls the table's stream as Lambda's event source mapping does, and
+    /// sends the schedule's event every minute.
+    Poll {
+        #[command(flatten)]
+        table: TableArg,
+        /// Deliver to this Lambda function (through AWS_ENDPOINT_URL_LAMBDA)
+        /// instead of the consumer in this process.
+        #[arg(long)]
+        function: Option<String>,
+        /// Where in the stream to begin.
+        #[arg(long, value_enum, default_value_t = Position::TrimHorizon)]
+        from: Position,
+    },
+    /// The main job: simulated Connect contacts through the real functions on
+    /// the local stack, then the invariants checked.
+    Demo(DemoArgs),
+}
+
+#[derive(Debug, Args)]
+struct TableArg {
+    /// The state table.
+    #[arg(long, env = "STATE_TABLE")]
+    table: String,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Position {
+    TrimHorizon,
+    Latest,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum LambdaHost {
+    /// The functions as pools of their built binaries, started, throttled and
+    /// queued as Lambda does.
+    Processes,
+    /// Under `cargo lambda watch`, which rebuilds a function you edit but
+    /// starts each instance through `cargo run`: for one function and a few
+    /// contacts at a time.
+    Watch,
+}
+
+#[derive(Debug, Args)]
+struct DemoArgs {
+    /// The scenarios to play first: all, none, or a list of fast, slow, error,
+    /// timeout, hang-up.
+    #[arg(long, default_value = "all", value_parser = scenario_list)]
+    scenarios: ScenarioList,
+    /// Contacts in the mixed run.
+    #[arg(long, default_value_t = 50)]
+    contacts: usize,
+    /// Contacts in flight at once; the functions' concurrency limits follow from it.
+    #[arg(long, default_value_t = 16)]
+    in_flight: usize,
+    /// Seconds each comfort message plays.
+    #[arg(long, default_value_t = 1.5, value_parser = seconds)]
+    message_seconds: f64,
+    /// Seconds past a run's deadline before the sweep counts it abandoned.
+    #[arg(long, default_value_t = 2.0, value_parser = seconds)]
+    grace_seconds: f64,
+    /// How often the consumer's schedule fires (at least 1 s).
+    #[arg(long, default_value_t = 5.0, value_parser = seconds)]
+    schedule_seconds: f64,
+    /// The contact flow to play.
+    #[arg(long, default_value = "infra/contact-flows/integration.json")]
+    flow: PathBuf,
+    /// Stop DynamoDB Local (started with -dbPath) for S seconds once half the
+    /// mixed run's contacts have begun, then restart it.
+    #[arg(long, value_name = "S", value_parser = seconds)]
+    store_outage_seconds: Option<f64>,
+    /// The Lambda front refuses every invocation of one contact in N (0: none).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    refuse_every: usize,
+    /// At most N instances of each function (each is a process).
+    #[arg(long, value_name = "N", default_value_t = 400)]
+    max_instances: u32,
+    /// The mixed run's contacts arrive evenly over S seconds.
+    #[arg(long, value_name = "S", default_value_t = 0.0, value_parser = seconds)]
+    ramp_seconds: f64,
+    /// What runs the functions.
+    #[arg(long, value_enum, default_value_t = LambdaHost::Processes)]
+    lambda: LambdaHost,
+    /// Where the pools' binaries are (default: beside this one, the debug
+    /// build; target/lambda for cargo lambda's release build).
+    #[arg(long, value_name = "DIR")]
+    functions_dir: Option<PathBuf>,
+}
+
+/// The scenarios chosen, by name (empty for `none`).
+#[derive(Debug, Clone)]
+struct ScenarioList(Vec<String>);
+
+fn scenario_list(text: &str) -> Result<ScenarioList, String> {
+    if text == "none" {
+        return Ok(ScenarioList(Vec::new()));
     }
-    let (positional, options) = split(rest)?;
-    match command.as_str() {
-        "replay" => {
-            let [path] = positional.as_slice() else {
-                return Err(USAGE.into());
-            };
-            let consumer = consumer(&options).await?;
-            let events = replay::load_events(Path::new(path))?;
-            let summary = replay::replay(&consumer, &events, &mut std::io::stdout().lock()).await?;
-            println!(
-                "{} record(s): {} measured, {} failed",
-                summary.records, summary.measured, summary.failed
-            );
-            Ok(ExitCode::SUCCESS)
-        }
-        "poll" => poll(&options).await.map(|()| ExitCode::SUCCESS),
-        "create-table" => {
-            let [name] = positional.as_slice() else {
-                return Err(USAGE.into());
-            };
-            Store::create_table(&dynamodb().await, name, &shared::table::STATE_TABLE).await?;
-            println!("created {name} (keys, stream, PendingRuns index, TTL)");
-            Ok(ExitCode::SUCCESS)
-        }
-        "bench-consumer" => {
-            let repetitions = option(&options, "--repetitions")
-                .map(str::parse)
-                .transpose()?
-                .unwrap_or(3);
-            let figures = bench::run(dynamodb().await, repetitions).await?;
-            println!("consumer throughput against DynamoDB Local, median of {repetitions}:");
-            for figure in figures {
-                println!(
-                    "  {:<48} {:>8.0} records/s  ({} records in {} ms)",
-                    figure.label,
-                    figure.records_per_second,
-                    figure.records,
-                    figure.median.as_millis()
-                );
-            }
-            Ok(ExitCode::SUCCESS)
-        }
-        "demo" => Ok(
-            match local_stack::demo::run(demo_options(&options)?).await? {
-                Verdict::Held => ExitCode::SUCCESS,
-                Verdict::Failed => {
-                    eprintln!("local-stack: an expectation or invariant did not hold (see above)");
-                    ExitCode::FAILURE
-                }
-                // Said in full by the demo's summary.
-                Verdict::Overloaded => ExitCode::from(OVERLOADED),
-            },
-        ),
-        "help" | "--help" | "-h" => {
-            println!("{USAGE}");
-            Ok(ExitCode::SUCCESS)
-        }
-        _ => Err(USAGE.into()),
+    let known: Vec<&str> = simulator::scenarios().iter().map(|s| s.name).collect();
+    let names: Vec<String> = text.split(',').map(|s| s.trim().to_owned()).collect();
+    match names
+        .iter()
+        .find(|s| *s != "all" && !known.contains(&s.as_str()))
+    {
+        Some(unknown) => Err(format!(
+            "unknown scenario {unknown:?}; known: all, none, {}",
+            known.join(", ")
+        )),
+        None => Ok(ScenarioList(names)),
     }
 }
 
-async fn poll(options: &[(String, String)]) -> Result<(), Error> {
-    let table = table(options)?;
-    let start = match option(options, "--from") {
-        None | Some("trim-horizon") => StartingPosition::TrimHorizon,
-        Some("latest") => StartingPosition::Latest,
-        Some(_) => return Err(USAGE.into()),
-    };
+/// A number of seconds: finite and not negative.
+fn seconds(text: &str) -> Result<f64, String> {
+    text.parse::<f64>()
+        .ok()
+        .filter(|n| n.is_finite() && *n >= 0.0)
+        .ok_or_else(|| format!("takes a number of seconds, not {text:?}"))
+}
+
+impl Cli {
+    /// Runs the subcommand; the exit code says how a demo ended.
+    pub async fn run(self) -> Result<ExitCode, Error> {
+        match self.command {
+            Command::CreateTable { name } => {
+                create_table(&dynamodb().await, &name, &shared::table::STATE_TABLE).await?;
+                println!("created {name} (keys, stream, PendingRuns index, TTL)");
+            }
+            Command::Replay { path, table } => {
+                let consumer = consumer(&table.table).await?;
+                let events = replay::load_events(&path)?;
+                let out = &mut std::io::stdout().lock();
+                let summary = replay::replay(&consumer, &events, out).await?;
+                println!(
+                    "{} record(s): {} measured, {} failed",
+                    summary.records, summary.measured, summary.failed
+                );
+            }
+            Command::Poll {
+                table,
+                function,
+                from,
+            } => poll(&table.table, function, from).await?,
+            Command::Demo(args) => return demo(args).await,
+        }
+        Ok(ExitCode::SUCCESS)
+    }
+}
+
+async fn demo(args: DemoArgs) -> Result<ExitCode, Error> {
+    Ok(match demo::run(demo_options(args)?).await? {
+        Verdict::Held => ExitCode::SUCCESS,
+        Verdict::Failed => {
+            eprintln!("local-stack: an expectation or invariant did not hold (see above)");
+            ExitCode::FAILURE
+        }
+        // Said in full by the demo's summary.
+        Verdict::Overloaded => ExitCode::from(OVERLOADED),
+    })
+}
+
+async fn poll(table: &str, function: Option<String>, from: Position) -> Result<(), Error> {
     let config = PollerConfig {
-        start,
+        start: match from {
+            Position::TrimHorizon => StartingPosition::TrimHorizon,
+            Position::Latest => StartingPosition::Latest,
+        },
         ..PollerConfig::default()
     };
     let sdk = sdk_config().await;
     let streams = aws_sdk_dynamodbstreams::Client::new(&sdk);
     let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
-    match option(options, "--function") {
-        Some(name) => {
+    match function {
+        Some(function_name) => {
+            let client = aws_sdk_lambda::Client::new(&sdk);
             let target = LambdaFunction {
-                client: aws_sdk_lambda::Client::new(&sdk),
-                function_name: name.into(),
+                client,
+                function_name,
             };
-            poll_forever(&dynamodb, streams, &table, target, config).await
+            poll_forever(&dynamodb, streams, table, target, config).await
         }
         None => {
-            let target = InProcess(Arc::new(consumer(options).await?));
-            poll_forever(&dynamodb, streams, &table, target, config).await
+            let target = InProcess(Arc::new(consumer(table).await?));
+            poll_forever(&dynamodb, streams, table, target, config).await
         }
     }
 }
@@ -183,8 +272,8 @@ async fn poll_forever<T: ConsumerTarget + Clone>(
     }
 }
 
-async fn consumer(options: &[(String, String)]) -> Result<Consumer, Error> {
-    let store = Store::new(dynamodb().await, table(options)?, Arc::new(SystemClock));
+async fn consumer(table: &str) -> Result<Consumer, Error> {
+    let store = Store::new(dynamodb().await, table, Arc::new(SystemClock));
     Ok(Consumer::new(
         store,
         ConsumerConfig::from_env()?,
@@ -201,126 +290,66 @@ impl MetricsSink for StderrSink {
     }
 }
 
-fn table(options: &[(String, String)]) -> Result<String, Error> {
-    option(options, "--table")
-        .map(str::to_owned)
-        .or_else(|| std::env::var("STATE_TABLE").ok())
-        .ok_or_else(|| "no table: pass --table NAME or set STATE_TABLE".into())
-}
-
 async fn dynamodb() -> aws_sdk_dynamodb::Client {
     aws_sdk_dynamodb::Client::new(&sdk_config().await)
 }
 
-fn option<'a>(options: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    options
-        .iter()
-        .find(|(n, _)| n == name)
-        .map(|(_, v)| v.as_str())
-}
-
-/// Positional arguments, and `--name value` pairs.
-fn split(args: &[String]) -> Result<(Vec<String>, Options), Error> {
-    let (mut positional, mut options) = (Vec::new(), Vec::new());
-    let mut args = args.iter();
-    while let Some(arg) = args.next() {
-        if arg.starts_with("--") {
-            let value = args.next().ok_or_else(|| format!("{arg} needs a value"))?;
-            options.push((arg.clone(), value.clone()));
-        } else {
-            positional.push(arg.clone());
-        }
-    }
-    Ok((positional, options))
-}
-
-fn demo_options(options: &[(String, String)]) -> Result<local_stack::demo::DemoOptions, Error> {
-    const KNOWN: [&str; 13] = [
-        "--functions-dir",
-        "--lambda",
-        "--ramp-seconds",
-        "--max-instances",
-        "--store-outage-seconds",
-        "--refuse-every",
-        "--scenarios",
-        "--contacts",
-        "--in-flight",
-        "--message-seconds",
-        "--grace-seconds",
-        "--schedule-seconds",
-        "--flow",
-    ];
-    if let Some((name, _)) = options
-        .iter()
-        .find(|(name, _)| !KNOWN.contains(&name.as_str()))
-    {
-        return Err(format!("unknown option {name}\n{USAGE}").into());
-    }
-    let number = |name: &str, default: f64| -> Result<f64, Error> {
-        match option(options, name) {
-            None => Ok(default),
-            Some(text) => text
-                .parse::<f64>()
-                .ok()
-                .filter(|n| n.is_finite() && *n >= 0.0)
-                .ok_or_else(|| format!("{name} takes a number, not {text:?}").into()),
-        }
-    };
-    let scenarios: Vec<String> = match option(options, "--scenarios").unwrap_or("all") {
-        "none" => Vec::new(),
-        list => list.split(',').map(|s| s.trim().to_owned()).collect(),
-    };
-    let known: Vec<&str> = local_stack::simulator::scenarios()
-        .iter()
-        .map(|s| s.name)
-        .collect();
-    if let Some(unknown) = scenarios
-        .iter()
-        .find(|s| *s != "all" && !known.contains(&s.as_str()))
-    {
-        return Err(format!(
-            "unknown scenario {unknown:?}; known: all, none, {}",
-            known.join(", ")
-        )
-        .into());
-    }
-    let in_flight = number("--in-flight", 16.0)? as usize;
-    let refuse_every = number("--refuse-every", 0.0)? as usize;
-    let host = match option(options, "--lambda").unwrap_or("processes") {
-        "watch" => local_stack::stack::Host::Watch,
+fn demo_options(args: DemoArgs) -> Result<DemoOptions, Error> {
+    let host = match args.lambda {
+        LambdaHost::Watch => Host::Watch,
         // The functions' binaries are built beside this one, unless told otherwise.
-        "processes" => {
-            local_stack::stack::Host::Processes(match option(options, "--functions-dir") {
-                Some(dir) => dir.into(),
-                None => std::env::current_exe()?
-                    .parent()
-                    .ok_or("the demo's binary has no folder")?
-                    .to_owned(),
-            })
-        }
-        other => return Err(format!("--lambda takes processes or watch, not {other:?}").into()),
+        LambdaHost::Processes => Host::Processes(match args.functions_dir {
+            Some(dir) => dir,
+            None => std::env::current_exe()?
+                .parent()
+                .ok_or("the demo's binary has no folder")?
+                .to_owned(),
+        }),
     };
-    let seconds = |s: f64| Duration::from_secs_f64(s);
-    Ok(local_stack::demo::DemoOptions {
-        scenarios,
-        contacts: number("--contacts", 50.0)? as usize,
-        in_flight: in_flight.max(1),
-        ramp: seconds(number("--ramp-seconds", 0.0)?),
-        message_time: seconds(number("--message-seconds", 1.5)?),
-        flow_file: option(options, "--flow")
-            .unwrap_or("infra/contact-flows/integration.json")
-            .into(),
-        stack: local_stack::stack::StackOptions {
-            in_flight: in_flight.max(1) as u32,
-            max_instances: number("--max-instances", 400.0)? as u32,
-            schedule_every: seconds(number("--schedule-seconds", 5.0)?.max(1.0)),
-            abandoned_grace: seconds(number("--grace-seconds", 2.0)?),
+    let in_flight = args.in_flight.max(1);
+    Ok(DemoOptions {
+        scenarios: args.scenarios.0,
+        contacts: args.contacts,
+        in_flight,
+        ramp: Duration::from_secs_f64(args.ramp_seconds),
+        message_time: Duration::from_secs_f64(args.message_seconds),
+        flow_file: args.flow,
+        stack: StackOptions {
+            in_flight: in_flight as u32,
+            max_instances: args.max_instances,
+            schedule_every: Duration::from_secs_f64(args.schedule_seconds.max(1.0)),
+            abandoned_grace: Duration::from_secs_f64(args.grace_seconds),
             log_file: ".local/demo/functions.log".into(),
-            refusals: local_stack::faults::Refusals::every(refuse_every),
+            refusals: Refusals::every(args.refuse_every),
             host,
         },
-        store_outage: option(options, "--store-outage-seconds")
-            .map(|_| number("--store-outage-seconds", 0.0).map(seconds))
-            .transpose()?,
+        store_outage: args.store_outage_seconds.map(Duration::from_secs_f64),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn unknown_options_and_scenarios_are_refused() {
+        let parse = |args: &[&str]| Cli::try_parse_from([&["local-stack"], args].concat());
+        assert!(parse(&["demo", "--contacts", "5"]).is_ok());
+        for refused in [
+            &["demo", "--contact", "5"][..],
+            &["demo", "--scenarios", "fast,slowly"],
+            &["demo", "--ramp-seconds", "-1"],
+            &["poll", "--table", "t", "--from", "yesterday"],
+            &["replay", "events", "--table", "t", "--repetitions", "3"],
+        ] {
+            assert!(parse(refused).is_err(), "{refused:?} was accepted");
+        }
+    }
 }

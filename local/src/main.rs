@@ -1,14 +1,10 @@
-//! `local-stack`: the project's local tooling, one subcommand each.
-//!
-//! ```text
-//! local-stack create-table NAME
-//! local-stack replay <file or folder> [--table NAME]
-//! local-stack poll [--table NAME] [--function NAME] [--from trim-horizon|latest]
-//! local-stack bench-consumer [--repetitions N]
-//! ```
+//! `local-stack`: the project's local tooling, one subcommand each
+//! (`local-stack --help` lists them: create-table, replay, poll, demo).
 //!
 //! They talk to whatever `AWS_ENDPOINT_URL_DYNAMODB` (and `..._DYNAMODB_STREAMS`,
 //! `..._LAMBDA`) point at: DynamoDB Local, on the local stack.
+
+use clap::Parser;
 
 mod cli;
 
@@ -23,8 +19,7 @@ async fn main() -> std::process::ExitCode {
         .with_writer(std::io::stderr)
         .compact()
         .init();
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    match cli::run(&args).await {
+    match cli::Cli::parse().run().await {
         Ok(code) => code,
         Err(err) => {
             eprintln!(

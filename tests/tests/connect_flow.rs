@@ -4,8 +4,8 @@
 use std::{sync::Arc, time::Duration};
 
 use chrono::Utc;
-use integration_tests::{lambda::FakeLambda, new_contact, SilentDynamoDb, TestTable};
-use local_stack::lambda::invoke_api::InvocationType;
+use kit::lambda::invoke_api::InvocationType;
+use kit::{lambda::fake::FakeLambda, new_contact, SilentDynamoDb, TestTable};
 use serde_json::{json, Value};
 use shared::{
     connect::{Instance, MAX_ANSWER_BYTES},
@@ -95,7 +95,7 @@ fn function_finishing(
     store: Store,
     delay: Duration,
     cause: Option<&'static str>,
-) -> impl Fn(integration_tests::lambda::Invocation) + Send + Sync {
+) -> impl Fn(kit::lambda::fake::Invocation) + Send + Sync {
     move |invocation| {
         let store = store.clone();
         tokio::spawn(async move {
@@ -779,7 +779,7 @@ async fn start_and_the_real_echo_function_finish_a_run_with_its_output() {
         &[rule[0].clone(), rule[2].clone()],
     )
     .await;
-    let lambda = FakeLambda::accepting(integration_tests::lambda::real_echo(store.clone())).await;
+    let lambda = FakeLambda::accepting(kit::lambda::fake::real_echo(store.clone())).await;
     let deps = start_deps(store.clone(), &lambda);
 
     let answer = start(&deps, &with_payload).await;
@@ -812,7 +812,7 @@ async fn start_and_check_timeout_log_ids_but_no_personal_data() {
     };
     let refused = FakeLambda::refusing(500, "ServiceException").await;
     let failing = start_deps(store.clone(), &refused);
-    let (logs, _guard) = integration_tests::logs::Logs::capture();
+    let (logs, _guard) = kit::logs::Logs::capture();
 
     start(&deps, &contact).await;
     check_timeout::handle(event_for(&contact), &check).await;

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use integration_echo::echo;
-use integration_tests::{logs::Logs, new_contact, TestTable};
+use kit::{logs::Logs, new_contact, TestTable};
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::{json, Value};
 use shared::{

@@ -3,7 +3,7 @@
 use std::{sync::Arc, time::Duration};
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use integration_tests::{new_contact, report, TestTable};
+use kit::{new_contact, report, TestTable};
 use serde_json::json;
 use shared::{
     store::{
@@ -648,7 +648,7 @@ async fn the_status_item_cannot_be_written_as_a_plain_key() {
 
 #[tokio::test]
 async fn a_missing_table_is_an_error_that_is_not_worth_retrying() {
-    let client = integration_tests::local_client().await;
+    let client = kit::local_client().await;
     let store = shared::Store::new(client, "no-such-table", Arc::new(SystemClock));
     let err = store.load_state(&new_contact()).await.unwrap_err();
     assert!(!err.is_retryable(), "{}", report(&err));

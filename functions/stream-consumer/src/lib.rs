@@ -15,7 +15,6 @@
 //! Metrics are CloudWatch Embedded Metric Format lines ([`metrics`], [`emit`]).
 
 pub mod config;
-pub mod emf_check;
 pub mod emit;
 pub mod filter;
 pub mod metrics;
@@ -31,7 +30,7 @@ use shared::{Store, StoreError};
 
 pub use config::ConsumerConfig;
 pub use filter::FILTER_PATTERN;
-pub use metrics::{CaptureSink, CountingSink, MetricsSink, StdoutSink};
+pub use metrics::{MetricsSink, StdoutSink};
 pub use process::{Outcome, RecordReport};
 pub use sweep::SweepReport;
 

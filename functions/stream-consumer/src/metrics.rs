@@ -1,15 +1,10 @@
 //! CloudWatch Embedded Metric Format, written by a small typed writer: one JSON
-//! document per line, through an injectable sink (stdout on Lambda, a buffer in
-//! tests, a counter in the benchmark).
+//! document per line, through an injectable sink (stdout on Lambda; the test kit's
+//! capture and counting sinks in tests and the benchmark).
 //!
 //! A hand-written writer rather than a crate: the consumer emits four kinds of
 //! document with fixed dimension sets, which a typed struct and serde cover in a
-//! few lines, and the tests below hold every document to the EMF rules.
-
-use std::sync::{
-    atomic::{AtomicUsize, Ordering},
-    Mutex,
-};
+//! few lines, and the tests hold every document to the EMF rules.
 
 use chrono::{DateTime, Utc};
 use serde_json::{json, Map, Value};
@@ -132,43 +127,5 @@ pub struct StdoutSink;
 impl MetricsSink for StdoutSink {
     fn write_line(&self, line: String) {
         println!("{line}");
-    }
-}
-
-/// Keeps every line, for tests.
-#[derive(Debug, Default)]
-pub struct CaptureSink(Mutex<Vec<String>>);
-
-impl CaptureSink {
-    /// Every line written so far, parsed.
-    pub fn documents(&self) -> Vec<Value> {
-        self.lock()
-            .iter()
-            // Only this module writes these lines, and it writes JSON.
-            .map(|line| serde_json::from_str(line).expect("an EMF line is JSON"))
-            .collect()
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<String>> {
-        // A push cannot leave the vector half-written, so a poisoned lock is fine.
-        self.0
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-}
-
-impl MetricsSink for CaptureSink {
-    fn write_line(&self, line: String) {
-        self.lock().push(line);
-    }
-}
-
-/// Counts lines and drops them, for the benchmark.
-#[derive(Debug, Default)]
-pub struct CountingSink(pub AtomicUsize);
-
-impl MetricsSink for CountingSink {
-    fn write_line(&self, _line: String) {
-        self.0.fetch_add(1, Ordering::Relaxed);
     }
 }

@@ -9,10 +9,8 @@ use std::{collections::HashMap, sync::Arc, time::Duration};
 use aws_sdk_dynamodb::{
     error::SdkError,
     types::{
-        AttributeDefinition, AttributeValue, BillingMode, CancellationReason, Delete,
-        GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType, Put,
-        ReturnValuesOnConditionCheckFailure, ScalarAttributeType, StreamSpecification,
-        StreamViewType, TimeToLiveSpecification, TransactWriteItem, Update,
+        AttributeValue, CancellationReason, Delete, Put, ReturnValuesOnConditionCheckFailure,
+        TransactWriteItem, Update,
     },
     Client,
 };
@@ -24,7 +22,7 @@ use crate::{
     integration::MAX_CAUSE_BYTES,
     runs::sources,
     state::{self, ContactState, ItemChange},
-    table::{self, TableDefinition},
+    table,
     time::{format_rules_engine, from_epoch_ms, to_epoch_ms},
     Clock, Config, ContactId, IntegrationStatus, Refusal, Run, RunId, RunStart, StatusRecord,
     Transition,
@@ -617,80 +615,6 @@ impl Store {
                 TransactWriteItem::builder().delete(delete).build()
             }
         })
-    }
-
-    /// Creates a state table from `definition` (keys, stream, index, TTL), as the
-    /// template does. For the local stack and the tests.
-    pub async fn create_table(
-        client: &Client,
-        name: &str,
-        definition: &TableDefinition,
-    ) -> Result<(), StoreError> {
-        let key = |attribute: table::KeyAttribute, kind: KeyType| {
-            KeySchemaElement::builder()
-                .attribute_name(attribute.name)
-                .key_type(kind)
-                .build()
-                .expect("name and type set")
-        };
-        let mut create = client
-            .create_table()
-            .table_name(name)
-            .billing_mode(BillingMode::PayPerRequest)
-            .key_schema(key(definition.partition_key, KeyType::Hash))
-            .key_schema(key(definition.sort_key, KeyType::Range))
-            .stream_specification(
-                StreamSpecification::builder()
-                    .stream_enabled(true)
-                    .stream_view_type(StreamViewType::from(definition.stream_view))
-                    .build()
-                    .expect("stream enabled is set"),
-            );
-        for attribute in definition.key_attributes() {
-            create = create.attribute_definitions(
-                AttributeDefinition::builder()
-                    .attribute_name(attribute.name)
-                    .attribute_type(ScalarAttributeType::from(attribute.kind))
-                    .build()
-                    .expect("name and type set"),
-            );
-        }
-        for index in definition.indexes {
-            let projection = Projection::builder()
-                .projection_type(ProjectionType::Include)
-                .set_non_key_attributes(Some(
-                    index
-                        .projected
-                        .iter()
-                        .map(|name| name.to_string())
-                        .collect(),
-                ))
-                .build();
-            create = create.global_secondary_indexes(
-                GlobalSecondaryIndex::builder()
-                    .index_name(index.name)
-                    .key_schema(key(index.partition_key, KeyType::Hash))
-                    .key_schema(key(index.sort_key, KeyType::Range))
-                    .projection(projection)
-                    .build()
-                    .expect("name, keys and projection set"),
-            );
-        }
-        create.send().await.map_err(request_error("CreateTable"))?;
-        client
-            .update_time_to_live()
-            .table_name(name)
-            .time_to_live_specification(
-                TimeToLiveSpecification::builder()
-                    .enabled(true)
-                    .attribute_name(definition.ttl_attribute)
-                    .build()
-                    .expect("enabled and name set"),
-            )
-            .send()
-            .await
-            .map_err(request_error("UpdateTimeToLive"))?;
-        Ok(())
     }
 }
 

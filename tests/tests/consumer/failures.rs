@@ -2,10 +2,11 @@
 
 use std::{sync::Arc, time::Duration};
 
-use integration_tests::faults::FailNth;
+use kit::faults::FailNth;
+use kit::metrics::CaptureSink;
 use serde_json::{json, Value};
 use shared::{Store, SystemClock};
-use stream_consumer::{CaptureSink, Consumer, ConsumerConfig, MetricsSink, Outcome};
+use stream_consumer::{Consumer, ConsumerConfig, MetricsSink, Outcome};
 
 use crate::support::{fixture, ids, outcomes, records, Harness};
 

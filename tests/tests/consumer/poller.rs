@@ -3,11 +3,11 @@
 
 use std::{sync::Mutex, time::Duration};
 
-use integration_tests::{new_contact, TestTable};
-use local_stack::{
+use kit::stream::{
     poller::{Poller, PollerConfig},
     target::{ConsumerTarget, InProcess, TargetError},
 };
+use kit::{new_contact, TestTable};
 use serde_json::{json, Value};
 use shared::{ContactId, ItemChange, ManualClock, RunId, RunStart, Store};
 use stream_consumer::FILTER_PATTERN;
@@ -145,10 +145,8 @@ async fn start_echo_consumer_end_to_end_through_the_poller_measures_each_run_onc
 async fn real_start_and_echo_runs_through_the_poller_are_measured_once_each() {
     let table = TestTable::new().await;
     let store = table.store();
-    let lambda = integration_tests::lambda::FakeLambda::accepting(
-        integration_tests::lambda::real_echo(store.clone()),
-    )
-    .await;
+    let lambda =
+        kit::lambda::fake::FakeLambda::accepting(kit::lambda::fake::real_echo(store.clone())).await;
     let config = integration_start::StartConfig::from_lookup(|name| match name {
         "STATE_TABLE" => Some(table.name.clone()),
         "ALLOWED_FUNCTIONS" => Some("dev-rules-integration*".into()),

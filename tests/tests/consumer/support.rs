@@ -3,12 +3,13 @@
 use std::{collections::HashMap, sync::Arc};
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use integration_tests::TestTable;
+use kit::{
+    metrics::{check_emf, CaptureSink},
+    TestTable,
+};
 use serde_json::Value;
 use shared::{store::INTEGRATION_STATUS, ContactId, Store};
-use stream_consumer::{
-    emf_check::check_emf, BatchReport, CaptureSink, Consumer, ConsumerConfig, Outcome,
-};
+use stream_consumer::{BatchReport, Consumer, ConsumerConfig, Outcome};
 
 /// A stream event saved under `tests/fixtures/streams/`.
 pub fn fixture(name: &str) -> Value {

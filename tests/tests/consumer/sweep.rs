@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use integration_tests::{new_contact, TestTable};
+use kit::{new_contact, TestTable};
 use serde_json::json;
 use shared::{store::TIMED_OUT_BY, IntegrationStatus, RunStart, Transition};
 

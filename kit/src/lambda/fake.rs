@@ -1,5 +1,5 @@
-//! A stand-in for Lambda behind a real Lambda Invoke API endpoint (the local
-//! stack's [`local_stack::lambda::invoke_api`]), so start's invoke path is tested through
+//! A stand-in for Lambda behind a real Lambda Invoke API endpoint (the
+//! [`super::invoke_api`] server), so start's invoke path is tested through
 //! aws-sdk-lambda and HTTP. It records every invocation and either answers
 //! `Event` invocations with 202 at once, as Lambda does, handing each to a
 //! callback that plays the integration function, or refuses every invocation
@@ -7,7 +7,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use local_stack::lambda::invoke_api::{Endpoint, Handler, InvocationType, Reply};
+use super::invoke_api::{Endpoint, Handler, InvocationType, Reply};
 use serde_json::Value;
 
 /// One invocation as the endpoint received it.

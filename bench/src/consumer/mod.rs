@@ -8,11 +8,14 @@ use std::{
     time::{Duration, Instant},
 };
 
+use kit::metrics::CountingSink;
 use serde_json::Value;
 use shared::{ContactId, RunStart, Store, StoreError, SystemClock};
-use stream_consumer::{Consumer, ConsumerConfig, CountingSink};
+use stream_consumer::{Consumer, ConsumerConfig};
 
-use crate::synthetic::{completion_record, unrelated_record, FUNCTION};
+use synthetic::{completion_record, unrelated_record, FUNCTION};
+
+pub mod synthetic;
 
 /// Records in the batch of unrelated records.
 pub const UNRELATED: usize = 10_000;
@@ -32,9 +35,9 @@ pub struct Figure {
 pub async fn run(
     client: aws_sdk_dynamodb::Client,
     repetitions: usize,
-) -> Result<Vec<Figure>, StoreError> {
+) -> Result<Vec<Figure>, crate::Error> {
     let table = format!("bench-{}", uuid::Uuid::new_v4().simple());
-    Store::create_table(&client, &table, &shared::table::STATE_TABLE).await?;
+    kit::aws::create_table(&client, &table, &shared::table::STATE_TABLE).await?;
     let store = Store::new(client, &table, Arc::new(SystemClock));
     let sink = Arc::new(CountingSink::default());
     // One sweep at the first batch, then none: the sweep is not what is measured.

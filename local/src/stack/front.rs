@@ -16,9 +16,12 @@ use std::sync::Arc;
 use aws_sdk_lambda::{primitives::Blob, types::InvocationType as SdkInvocationType};
 use tracing::warn;
 
-use super::invoke_api::{Endpoint, Handler, Invocation, InvocationType, Reply};
-use super::Functions;
-use crate::faults::Refusals;
+use kit::lambda::{
+    invoke_api::{Endpoint, Handler, Invocation, InvocationType, Reply},
+    Functions,
+};
+
+use super::faults::Refusals;
 
 /// What runs the functions behind the front.
 #[derive(Clone)]

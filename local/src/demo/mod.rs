@@ -15,14 +15,21 @@ use std::{
 
 use shared::{ContactState, IntegrationStatus};
 
+use kit::lambda::FunctionReport;
+
 use crate::{
-    faults::{OutageReport, StoreOutage},
-    flow::Flow,
-    lambda::FunctionReport,
-    load::{Load, LoadWatch},
-    simulator::{self, percentiles, Played, Scenario, Simulator, OUTPUT_KEY},
-    stack::{function_specs, Host, Metrics, Stack, StackOptions},
+    connect::{
+        flow::Flow,
+        simulator::{self, percentiles, Played, Scenario, Simulator, OUTPUT_KEY},
+    },
+    stack::{
+        faults::{OutageReport, StoreOutage},
+        function_specs, Host, Metrics, Stack, StackOptions,
+    },
 };
+use load::{Load, LoadWatch};
+
+pub mod load;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -889,8 +896,8 @@ fn overload_note(overloaded: &[Load]) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::load::Sample;
     use super::*;
-    use crate::load::Sample;
 
     fn load(busy: f64, runnable: u32) -> Load {
         let sample = Sample {
@@ -952,7 +959,7 @@ mod tests {
         let samples = (1..=200).map(|i| {
             let saturated = i > 100;
             Sample {
-                at: t0 + crate::load::EVERY * i,
+                at: t0 + super::load::EVERY * i,
                 lag: Duration::from_millis(5),
                 busy: Some(if saturated { 1.0 } else { 0.5 }),
                 runnable: Some(if saturated { 12 } else { 2 }),

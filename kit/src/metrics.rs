@@ -1,9 +1,52 @@
-//! Checks that a document is valid CloudWatch Embedded Metric Format, as
-//! CloudWatch reads it: used by the tests on every document the consumer writes.
+//! The consumer's metrics captured in a test or a benchmark: every line kept,
+//! or only counted; and each document checked as CloudWatch reads Embedded
+//! Metric Format.
+
+use std::sync::{
+    atomic::{AtomicUsize, Ordering},
+    Mutex,
+};
 
 use serde_json::Value;
+use stream_consumer::metrics::{MetricsSink, MAX_DIMENSIONS, MAX_METRICS};
 
-use crate::metrics::{MAX_DIMENSIONS, MAX_METRICS};
+/// Keeps every line, for tests.
+#[derive(Debug, Default)]
+pub struct CaptureSink(Mutex<Vec<String>>);
+
+impl CaptureSink {
+    /// Every line written so far, parsed.
+    pub fn documents(&self) -> Vec<Value> {
+        self.lock()
+            .iter()
+            // Only this module writes these lines, and it writes JSON.
+            .map(|line| serde_json::from_str(line).expect("an EMF line is JSON"))
+            .collect()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<String>> {
+        // A push cannot leave the vector half-written, so a poisoned lock is fine.
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+impl MetricsSink for CaptureSink {
+    fn write_line(&self, line: String) {
+        self.lock().push(line);
+    }
+}
+
+/// Counts lines and drops them, for the benchmark.
+#[derive(Debug, Default)]
+pub struct CountingSink(pub AtomicUsize);
+
+impl MetricsSink for CountingSink {
+    fn write_line(&self, _line: String) {
+        self.0.fetch_add(1, Ordering::Relaxed);
+    }
+}
 
 const UNITS: &[&str] = &["Milliseconds", "Count", "Seconds", "Microseconds", "None"];
 
@@ -73,8 +116,8 @@ pub fn check_emf(document: &Value) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::metrics::{Document, Unit};
     use serde_json::json;
+    use stream_consumer::metrics::{Document, Unit};
 
     #[test]
     fn documents_the_writer_makes_are_valid() {

@@ -5,7 +5,7 @@
 use serde_json::Value;
 
 use super::{PollReport, Poller};
-use crate::{stream_event::lambda_event, target::ConsumerTarget};
+use crate::stream::{event::lambda_event, target::ConsumerTarget};
 
 impl<T: ConsumerTarget> Poller<T> {
     /// Delivers a batch; after a failure, again from the failed record on.

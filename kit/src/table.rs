@@ -1,26 +1,16 @@
-//! Helpers for tests that run against DynamoDB Local: a client for the local
-//! endpoint, and a fresh, uniquely named state table for every test, created from
-//! the shared definition, so tests run in parallel without seeing each other.
+//! DynamoDB Local for tests: a client for it, a fresh, uniquely named state
+//! table for every test (created from the shared definition, so tests run in
+//! parallel without seeing each other), and a DynamoDB that never answers.
 //!
 //! DynamoDB Local is started by `scripts/test`, which exports
 //! `AWS_ENDPOINT_URL_DYNAMODB`; the SDK reads it like any other endpoint variable.
-//!
-//! [`logs`] captures what a test logs, to assert on analytics records and on the
-//! personal data that must never reach a log.
-
-pub mod logs;
-
-pub mod counting;
-pub mod faults;
-pub mod lambda;
 
 use std::sync::Arc;
 
+use crate::{logs, report, RequestCounter};
 use aws_sdk_dynamodb::{config::Intercept, Client};
 use chrono::Utc;
 use shared::{table::STATE_TABLE, Clock, Config, ContactId, ManualClock, Store, SystemClock};
-
-pub use counting::RequestCounter;
 
 /// A client for DynamoDB Local. Panics with the way out when it is not running.
 pub async fn local_client() -> Client {
@@ -32,15 +22,7 @@ pub async fn local_client() -> Client {
              in your shell before `cargo test`"
         );
     }
-    // DynamoDB Local takes any credentials; the SDK only needs some to sign with.
-    let credentials =
-        aws_sdk_dynamodb::config::Credentials::new("local", "local", None, None, "tests");
-    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(credentials)
-        .load()
-        .await;
-    Client::new(&sdk)
+    Client::new(&crate::aws::sdk_config().await)
 }
 
 /// A fresh state table of its own.
@@ -53,7 +35,7 @@ impl TestTable {
     pub async fn new() -> Self {
         let client = local_client().await;
         let name = format!("test-{}", uuid::Uuid::new_v4().simple());
-        Store::create_table(&client, &name, &STATE_TABLE)
+        crate::aws::create_table(&client, &name, &STATE_TABLE)
             .await
             .unwrap_or_else(|err| {
                 panic!("creating table {name} on DynamoDB Local: {}", report(&err))
@@ -180,15 +162,4 @@ impl Drop for SilentDynamoDb {
     fn drop(&mut self) {
         self.server.abort();
     }
-}
-
-/// A fresh contact id, unique across tests.
-pub fn new_contact() -> ContactId {
-    logs::to_suite_log();
-    ContactId::parse(uuid::Uuid::new_v4().to_string()).expect("a UUID is a valid contact id")
-}
-
-/// An error with its whole chain of sources, for panic messages.
-pub fn report(err: &dyn std::error::Error) -> String {
-    shared::telemetry::error_chain(err)
 }

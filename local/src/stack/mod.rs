@@ -1,5 +1,5 @@
 //! The local stack: the four functions as their real binaries, in process
-//! pools that scale, throttle and queue as Lambda does ([`crate::lambda`]) or
+//! pools that scale, throttle and queue as Lambda does ([`kit::lambda`]) or
 //! under `cargo lambda watch`; the front that every invocation goes through;
 //! the stream poller standing in for the event source mapping; and the
 //! consumer's schedule, all on 127.0.0.1 against DynamoDB Local. The
@@ -24,15 +24,16 @@ use tokio::{
     process::{Child, Command},
 };
 
-use crate::{
-    lambda::{
-        front::Backend, invoke_api::Endpoint, FunctionReport, FunctionSpec, Functions, Launch,
-        OutputSink,
-    },
-    poller::{Poller, PollerConfig},
-    stream_event::scheduled_event,
-    target::LambdaFunction,
+use kit::{
+    aws::{create_table, sdk_config},
+    lambda::{invoke_api::Endpoint, FunctionReport, FunctionSpec, Functions, Launch, OutputSink},
+    stream::{event::scheduled_event, target::LambdaFunction, Poller, PollerConfig},
 };
+
+use front::Backend;
+
+pub mod faults;
+pub mod front;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -53,7 +54,7 @@ pub struct StackOptions {
     /// Where the functions' logs go.
     pub log_file: std::path::PathBuf,
     /// Contacts whose integration invocations the front refuses.
-    pub refusals: crate::faults::Refusals,
+    pub refusals: faults::Refusals,
     /// What runs the functions.
     pub host: Host,
 }
@@ -97,7 +98,7 @@ pub struct Stack {
     pub lambda: aws_sdk_lambda::Client,
     pub metrics: Metrics,
     pub front: Endpoint,
-    refusals: crate::faults::Refusals,
+    refusals: faults::Refusals,
     running: Running,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
@@ -107,10 +108,10 @@ impl Stack {
         if std::env::var_os("AWS_ENDPOINT_URL_DYNAMODB").is_none() {
             return Err("AWS_ENDPOINT_URL_DYNAMODB is not set: start DynamoDB Local first (scripts/demo does)".into());
         }
-        let sdk = crate::sdk_config().await;
+        let sdk = sdk_config().await;
         let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
         let table = format!("demo-{}", uuid::Uuid::new_v4().simple());
-        Store::create_table(&dynamodb, &table, &STATE_TABLE).await?;
+        create_table(&dynamodb, &table, &STATE_TABLE).await?;
         let store = Store::new(dynamodb.clone(), &table, Arc::new(SystemClock));
 
         let log = std::fs::File::create(&options.log_file)?;
@@ -192,7 +193,7 @@ impl Stack {
                 )
             }
         };
-        let front = crate::lambda::front::start(front_listener, backend, options.refusals.clone())?;
+        let front = front::start(front_listener, backend, options.refusals.clone())?;
         let lambda = lambda_client(&sdk, &front.url());
         let mut stack = Self {
             store,
@@ -432,7 +433,7 @@ pub async fn invoke(
 /// paths before the first contact's calls are timed against Connect's limits.
 async fn warm_dynamodb(dynamodb: &aws_sdk_dynamodb::Client) -> Result<(), BoxError> {
     let table = format!("warm-up-{}", uuid::Uuid::new_v4().simple());
-    Store::create_table(dynamodb, &table, &STATE_TABLE).await?;
+    create_table(dynamodb, &table, &STATE_TABLE).await?;
     let store = Store::new(dynamodb.clone(), &table, Arc::new(SystemClock));
     let contact = shared::ContactId::parse("warm-up")?;
     let run = shared::RunStart {

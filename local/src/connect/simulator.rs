@@ -3,24 +3,21 @@
 //! `infra/` through the Lambda Invoke API, hears the comfort messages, maybe
 //! hangs up, and keeps a timeline of everything it did.
 
-use std::{
-    collections::BTreeMap,
-    time::{Duration, Instant},
-};
+use std::time::{Duration, Instant};
 
 use aws_sdk_lambda::primitives::Blob;
 use serde_json::{json, Map, Value};
 use shared::{ContactId, ContactState, IntegrationStatus, RunId, Store};
 
-use crate::flow::{self, Contact, Ending, Flow};
+use kit::Rule;
+pub use kit::{connect_event, percentiles};
+
+use super::flow::{self, Contact, Ending, Flow};
 
 /// The integration function the scenarios' rule invokes, by its local name.
 pub const ECHO: &str = "integration-echo";
 /// Where the rule puts its output.
 pub const OUTPUT_KEY: &str = "EchoResult";
-
-/// The Connect event a contact's flow sends, from the fixture shared with the tests.
-const EVENT: &str = include_str!("../../tests/fixtures/connect/contact-flow-event.json");
 
 /// What a contact's integration rule asks for, and what the caller does.
 #[derive(Debug, Clone)]
@@ -219,35 +216,16 @@ impl Simulator {
         contact: &ContactId,
         scenario: &Scenario,
     ) -> Result<(), shared::StoreError> {
-        let mut state = ContactState::default();
-        let rule = [
-            ("CurrentRuleSet", json!("Customer lookup")),
-            (
-                "CurrentRule",
-                json!(format!("Integration: {}", scenario.name)),
-            ),
-            ("CurrentRuleType", json!("Integration")),
-            ("CurrentRule_functionArn", json!(ECHO)),
-            ("CurrentRule_functionName", json!(ECHO)),
-            (
-                "CurrentRule_functionPayload",
-                json!(scenario.payload.to_string()),
-            ),
-            ("CurrentRule_functionOutputKey", json!(OUTPUT_KEY)),
-            (
-                "CurrentRule_functionTimeout",
-                json!(scenario.timeout_s.to_string()),
-            ),
-        ];
-        let changes: Vec<_> = rule
-            .into_iter()
-            .map(|(key, value)| {
-                state
-                    .set(key, value)
-                    .expect("the rule's keys are plain keys")
-            })
-            .collect();
-        self.store.write(contact, &changes).await
+        let name = format!("Integration: {}", scenario.name);
+        let payload = scenario.payload.to_string();
+        let rule = Rule {
+            name: &name,
+            function: ECHO,
+            output_key: OUTPUT_KEY,
+            timeout_s: scenario.timeout_s,
+            payload: &payload,
+        };
+        rule.seed(&self.store, contact, []).await
     }
 }
 
@@ -374,16 +352,6 @@ pub fn local_function(function_arn: &str) -> String {
     }
 }
 
-/// The Connect event for `contact`, from the fixture.
-pub fn connect_event(contact: &ContactId) -> Value {
-    let mut event: Value = serde_json::from_str(EVENT).expect("the fixture is JSON");
-    let data = &mut event["Details"]["ContactData"];
-    data["ContactId"] = json!(contact.as_str());
-    data["InitialContactId"] = json!(contact.as_str());
-    data["PreviousContactId"] = json!(contact.as_str());
-    event
-}
-
 /// A timeline, as the demo prints it.
 pub fn timeline(played: &Played, state: Option<&ContactState>, metrics: &[Value]) -> String {
     let mut out = format!(
@@ -457,21 +425,6 @@ pub fn timeline(played: &Played, state: Option<&ContactState>, metrics: &[Value]
 
 fn short(id: &str) -> &str {
     id.get(..8).unwrap_or(id)
-}
-
-/// Percentiles of durations, for the summary.
-pub fn percentiles(mut values: Vec<Duration>) -> Option<BTreeMap<&'static str, Duration>> {
-    if values.is_empty() {
-        return None;
-    }
-    values.sort();
-    let at = |q: f64| values[((values.len() - 1) as f64 * q).round() as usize];
-    Some(BTreeMap::from([
-        ("p50", at(0.5)),
-        ("p95", at(0.95)),
-        ("p99", at(0.99)),
-        ("max", at(1.0)),
-    ]))
 }
 
 #[cfg(test)]

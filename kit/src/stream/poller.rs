@@ -9,9 +9,9 @@ use std::{collections::BTreeMap, time::Duration};
 use aws_sdk_dynamodbstreams::{types::ShardIteratorType, Client};
 use serde_json::Value;
 
-use crate::{
+use super::{
+    event::lambda_record,
     filter::{Filter, FilterError},
-    stream_event::lambda_record,
     target::ConsumerTarget,
 };
 
