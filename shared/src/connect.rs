@@ -15,8 +15,8 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::{
+    keys::{INTEGRATION_ERROR_CAUSE, INTEGRATION_STATUS},
     state::ContactState,
-    store::{INTEGRATION_ERROR_CAUSE, INTEGRATION_STATUS},
     ContactId, IdError, IntegrationStatus,
 };
 

@@ -48,13 +48,7 @@ pub const RULE_TIMEOUTS: std::ops::RangeInclusive<f64> = 1.0..=20.0;
 /// Reads `CurrentRule_functionTimeout` (seconds, a number or numeric text).
 /// `Err` says why it is unusable, for the warning.
 pub fn rule_timeout(value: Option<&serde_json::Value>) -> Result<Duration, &'static str> {
-    let seconds = match value {
-        None => return Err("absent"),
-        Some(serde_json::Value::Number(n)) => n.as_f64(),
-        Some(serde_json::Value::String(text)) => text.trim().parse::<f64>().ok(),
-        Some(_) => None,
-    };
-    match seconds {
+    match crate::keys::number(value.ok_or("absent")?) {
         Some(s) if RULE_TIMEOUTS.contains(&s) => Ok(Duration::from_secs_f64(s)),
         Some(_) => Err("outside 1 to 20 seconds"),
         None => Err("not a number"),
@@ -140,7 +134,7 @@ impl WaitConfig {
     /// The run's timeout from the rule's `CurrentRule_functionTimeout`, or the
     /// default with a warning saying why: start and check-timeout reckon it alike.
     pub fn run_timeout(&self, state: &crate::ContactState) -> Duration {
-        let rule = crate::integration::TIMEOUT;
+        let rule = crate::keys::TIMEOUT;
         rule_timeout(state.get(rule)).unwrap_or_else(|why| {
             tracing::warn!(
                 why,

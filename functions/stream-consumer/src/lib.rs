@@ -20,6 +20,7 @@ pub mod filter;
 pub mod metrics;
 pub mod process;
 pub mod record;
+pub mod stamp;
 pub mod sweep;
 
 use std::sync::Arc;

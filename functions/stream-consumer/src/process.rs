@@ -1,17 +1,15 @@
 //! A stream batch, record by record, in order: what each record came to, and the
 //! batch item failure when one failed for a reason worth retrying.
 
-use std::fmt;
+use std::{fmt, time::Duration};
 
 use serde_json::Value;
-use shared::{
-    store::{Mark, Patience, Stamp, StampRequest},
-    ContactId, IntegrationStatus, RunId, StoreError,
-};
+use shared::{store::Patience, ContactId, IntegrationStatus, RunId, StoreError};
 
 use crate::{
     emit,
     record::{self, Change, Completion, Superseded},
+    stamp::{Mark, Stamp, StampRequest, Stamps},
     Consumer,
 };
 
@@ -240,6 +238,7 @@ impl Consumer {
     fn patience(&self) -> Patience {
         Patience {
             for_at_most: self.config.measure_patience,
+            longest_pause: Duration::from_secs(4),
         }
     }
 

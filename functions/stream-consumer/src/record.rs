@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::Value;
 use shared::{
-    store::{INTEGRATION_STATUS, SWEEP},
+    keys::{INTEGRATION_STATUS, SWEEP},
     telemetry::{json_values, without_values},
     time::from_epoch_ms,
     ContactId, IntegrationStatus, RunId,

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_lambda::primitives::Blob;
 use serde_json::{json, Map, Value};
-use shared::{ContactId, ContactState, IntegrationStatus, RunId, Store};
+use shared::{store::Patience, ContactId, ContactState, IntegrationStatus, RunId, Store};
 
 use kit::Rule;
 pub use kit::{connect_event, percentiles};
@@ -163,7 +163,7 @@ impl Simulator {
     pub async fn arrive(&self, scenario: &Scenario) -> Result<ContactId, shared::StoreError> {
         let contact = ContactId::parse(uuid::Uuid::new_v4().to_string())
             .expect("a UUID is a valid contact id");
-        patiently(|| self.seed(&contact, scenario)).await?;
+        patiently(&self.store, || self.seed(&contact, scenario)).await?;
         Ok(contact)
     }
 
@@ -205,7 +205,7 @@ impl Simulator {
 
     /// The run the contact's status item holds now, if any.
     pub async fn run_of(&self, contact: &ContactId) -> Result<Option<RunId>, shared::StoreError> {
-        Ok(patiently(|| self.store.status(contact))
+        Ok(patiently(&self.store, || self.store.status(contact))
             .await?
             .and_then(|r| r.run_id))
     }
@@ -230,22 +230,18 @@ impl Simulator {
 }
 
 /// Runs a store call of the simulator's own until it succeeds or a minute
-/// passes: the simulator stands for Connect and the Rules Engine, whose writes
-/// are not what a store outage is meant to test.
-async fn patiently<T, F, Fut>(mut call: F) -> Result<T, shared::StoreError>
+/// passes, every 250 ms: the simulator stands for Connect and the Rules Engine,
+/// whose writes are not what a store outage is meant to test.
+async fn patiently<T, F, Fut>(store: &Store, call: F) -> Result<T, shared::StoreError>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<T, shared::StoreError>>,
 {
-    let until = Instant::now() + Duration::from_secs(60);
-    loop {
-        match call().await {
-            Err(err) if err.is_retryable() && Instant::now() < until => {
-                tokio::time::sleep(Duration::from_millis(250)).await;
-            }
-            result => return result,
-        }
-    }
+    let patience = Patience {
+        for_at_most: Duration::from_secs(60),
+        longest_pause: Duration::from_millis(250),
+    };
+    shared::store::patiently(store.clock(), patience, |_, _| {}, call).await
 }
 
 /// The flow's view of one contact.

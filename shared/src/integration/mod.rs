@@ -38,18 +38,9 @@ use crate::{
     Clock, ContactId, ContactState, RunId, Store, StoreError,
 };
 
-/// The state key naming where the output goes (set by the Rules Engine).
-pub const OUTPUT_KEY: &str = "CurrentRule_functionOutputKey";
-/// The state key holding the rule's payload.
-pub const PAYLOAD: &str = "CurrentRule_functionPayload";
-/// The state key holding the rule's function name.
-pub const FUNCTION_NAME: &str = "CurrentRule_functionName";
-/// The state key holding the rule's timeout, in seconds.
-pub const TIMEOUT: &str = "CurrentRule_functionTimeout";
-
-/// A cause longer than this (in bytes) is cut: it is written to state, logged,
-/// and read back by Connect, whose whole answer holds 32 KB.
-pub const MAX_CAUSE_BYTES: usize = 4 * 1024;
+// The rule's keys and the cause's limit, where integration functions find them.
+pub use crate::keys::{FUNCTION_NAME, OUTPUT_KEY, PAYLOAD, TIMEOUT};
+pub use crate::limits::MAX_CAUSE_BYTES;
 
 /// What an integration function needs, built once in `main` and lent to every
 /// invocation.

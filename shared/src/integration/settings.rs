@@ -62,16 +62,7 @@ impl Settings {
     }
 }
 
-/// Seconds as rules and payloads give them: a number or numeric text, fractions
-/// allowed; `None` for anything else, infinities and NaN included.
-pub fn seconds(value: &serde_json::Value) -> Option<f64> {
-    let seconds = match value {
-        serde_json::Value::Number(number) => number.as_f64()?,
-        serde_json::Value::String(text) => text.trim().parse::<f64>().ok()?,
-        _ => return None,
-    };
-    seconds.is_finite().then_some(seconds)
-}
+pub use crate::keys::seconds;
 
 /// A timeout as a rule or a block gives it, in [`seconds`]; `None` when it is not
 /// positive; capped at [`MAX_TIMEOUT`].

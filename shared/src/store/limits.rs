@@ -7,8 +7,7 @@ use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use super::StoreError;
 use crate::ItemChange;
 
-/// DynamoDB's limit on one item: 400 KB, attribute names and values included.
-pub const MAX_ITEM_BYTES: usize = 400 * 1024;
+pub use crate::limits::MAX_ITEM_BYTES;
 
 /// `text` cut to at most `max` bytes, on a character boundary.
 pub fn cut_to(text: &str, max: usize) -> &str {

@@ -1,0 +1,359 @@
+//! The run transitions: opening a run, and moving its status item on, each one
+//! conditional write with the changes that go with it.
+
+use std::{collections::HashMap, time::Duration};
+
+use aws_sdk_dynamodb::types::{
+    AttributeValue, CancellationReason, Put, ReturnValuesOnConditionCheckFailure,
+    TransactWriteItem, Update,
+};
+use serde_dynamo::aws_sdk_dynamodb_1::to_item;
+
+use super::{
+    items::{status_record, StatusItem},
+    request_error, Item, Store, StoreError, INTEGRATION_END, INTEGRATION_ERROR_CAUSE,
+    INTEGRATION_START, INTEGRATION_STATUS, MAX_TRANSACTION_ITEMS, TIMEOUT_CAUSE,
+};
+use crate::{
+    limits::MAX_CAUSE_BYTES,
+    runs::sources,
+    table,
+    time::{format_rules_engine, to_epoch_ms},
+    ContactId, IntegrationStatus, ItemChange, Refusal, Run, RunId, RunStart, Transition,
+};
+
+/// How often a transaction that collided with another is tried again before giving up.
+const CONFLICT_ATTEMPTS: u32 = 5;
+
+impl Store {
+    /// Opens a new run, replacing any run the contact had: a new integration rule
+    /// supersedes an open one. The status item, `IntegrationStart` and the removal
+    /// of the previous run's end and cause are one transaction.
+    pub async fn start(&self, contact_id: &ContactId, start: RunStart) -> Result<Run, StoreError> {
+        self.start_as(contact_id, RunId::new(), start).await
+    }
+
+    /// [`Store::start`] with a run id chosen by the caller, who can then still
+    /// name the run when the write's outcome is unknown (a timeout).
+    pub async fn start_as(
+        &self,
+        contact_id: &ContactId,
+        id: RunId,
+        start: RunStart,
+    ) -> Result<Run, StoreError> {
+        let now = self.clock.now();
+        let deadline =
+            now + chrono::Duration::from_std(start.timeout).unwrap_or(chrono::Duration::MAX);
+        let run = Run {
+            contact_id: contact_id.clone(),
+            id,
+            function_name: start.function_name,
+            started_at: now,
+            deadline,
+        };
+        let status = StatusItem {
+            contact_id: contact_id.to_string(),
+            what: INTEGRATION_STATUS.into(),
+            value: IntegrationStatus::Start.as_str().into(),
+            expiry: Some(self.expiry(now)),
+            run_id: Some(run.id.to_string()),
+            started_at: Some(to_epoch_ms(now)),
+            deadline: Some(to_epoch_ms(deadline)),
+            function_name: Some(run.function_name.clone()),
+            ended_at: None,
+            pending_shard: Some(table::pending_shard(contact_id.as_str())),
+        };
+        let status = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(
+                to_item(status).expect("a status record always converts to an item"),
+            ))
+            .build()
+            .expect("table and item are set");
+        let items = vec![
+            TransactWriteItem::builder().put(status).build(),
+            self.change_item(
+                contact_id,
+                &ItemChange::put(INTEGRATION_START, format_rules_engine(now)),
+                now,
+            )?,
+            self.change_item(contact_id, &ItemChange::delete(INTEGRATION_END), now)?,
+            self.change_item(
+                contact_id,
+                &ItemChange::delete(INTEGRATION_ERROR_CAUSE),
+                now,
+            )?,
+        ];
+        self.transact(contact_id, items)
+            .await?
+            .map_err(|_| StoreError::Conflict {
+                contact_id: contact_id.clone(),
+            })?;
+        Ok(run)
+    }
+
+    /// `START`/`RUN` → `RUN`: the integration function has picked the run up.
+    pub async fn run(
+        &self,
+        contact_id: &ContactId,
+        run: Option<&RunId>,
+    ) -> Result<Transition, StoreError> {
+        self.transition(
+            contact_id,
+            run,
+            IntegrationStatus::Run,
+            sources::RUN,
+            Vec::new(),
+        )
+        .await
+    }
+
+    /// `START`/`RUN` → `DONE`, with the output changes, `IntegrationEnd`, and the
+    /// removal of `IntegrationErrorCause`, all or nothing.
+    pub async fn done(
+        &self,
+        contact_id: &ContactId,
+        run: Option<&RunId>,
+        output: &[ItemChange],
+    ) -> Result<Transition, StoreError> {
+        let mut changes = output.to_vec();
+        changes.push(ItemChange::delete(INTEGRATION_ERROR_CAUSE));
+        self.finish(contact_id, run, IntegrationStatus::Done, changes)
+            .await
+    }
+
+    /// `START`/`RUN` → `ERROR`, with the cause, `IntegrationEnd`, and the output
+    /// removal (the changes that delete the output key), all or nothing. The
+    /// cause is cut to [`MAX_CAUSE_BYTES`]: one DynamoDB could not hold would
+    /// leave the run open, which is worse than a cause cut short.
+    pub async fn error(
+        &self,
+        contact_id: &ContactId,
+        run: Option<&RunId>,
+        cause: &str,
+        output_removal: &[ItemChange],
+    ) -> Result<Transition, StoreError> {
+        let mut changes = output_removal.to_vec();
+        changes.push(ItemChange::put(
+            INTEGRATION_ERROR_CAUSE,
+            super::limits::cut_to(cause, MAX_CAUSE_BYTES),
+        ));
+        self.finish(contact_id, run, IntegrationStatus::Error, changes)
+            .await
+    }
+
+    /// `START`/`RUN` → `TIMEOUT`, with the Rules Engine's cause and `IntegrationEnd`.
+    pub async fn timeout(
+        &self,
+        contact_id: &ContactId,
+        run: Option<&RunId>,
+    ) -> Result<Transition, StoreError> {
+        self.timeout_marked(contact_id, run, &[]).await
+    }
+
+    /// [`Store::timeout`], also setting `marks` (attribute, value) on the
+    /// status item, so a reader of the stream can tell who timed the run out:
+    /// the same conditional transition, so only one of two such writers wins.
+    pub async fn timeout_marked(
+        &self,
+        contact_id: &ContactId,
+        run: Option<&RunId>,
+        marks: &[(&str, AttributeValue)],
+    ) -> Result<Transition, StoreError> {
+        let changes = vec![
+            ItemChange::put(INTEGRATION_ERROR_CAUSE, TIMEOUT_CAUSE),
+            ItemChange::put(INTEGRATION_END, format_rules_engine(self.clock.now())),
+        ];
+        let to = IntegrationStatus::Timeout;
+        self.transition_marked(contact_id, run, to, sources::FINISH, changes, marks)
+            .await
+    }
+
+    async fn finish(
+        &self,
+        contact_id: &ContactId,
+        run: Option<&RunId>,
+        to: IntegrationStatus,
+        mut changes: Vec<ItemChange>,
+    ) -> Result<Transition, StoreError> {
+        changes.push(ItemChange::put(
+            INTEGRATION_END,
+            format_rules_engine(self.clock.now()),
+        ));
+        self.transition(contact_id, run, to, sources::FINISH, changes)
+            .await
+    }
+
+    /// The one conditional write behind every transition: the status item moves to
+    /// `to` only if it names `run` (`None`: a run written without a run id) and is
+    /// in one of `from`; the other changes land with it or not at all.
+    async fn transition(
+        &self,
+        contact_id: &ContactId,
+        run: Option<&RunId>,
+        to: IntegrationStatus,
+        from: &[IntegrationStatus],
+        changes: Vec<ItemChange>,
+    ) -> Result<Transition, StoreError> {
+        self.transition_marked(contact_id, run, to, from, changes, &[])
+            .await
+    }
+
+    /// [`Self::transition`], also setting `marks` (attribute, value) on the status
+    /// item, so a reader of the stream can tell who made the transition.
+    async fn transition_marked(
+        &self,
+        contact_id: &ContactId,
+        run: Option<&RunId>,
+        to: IntegrationStatus,
+        from: &[IntegrationStatus],
+        changes: Vec<ItemChange>,
+        marks: &[(&str, AttributeValue)],
+    ) -> Result<Transition, StoreError> {
+        let now = self.clock.now();
+        let mut update = "SET #v = :to, #exp = :exp".to_owned();
+        let mut values = HashMap::from([
+            (":to".to_owned(), AttributeValue::S(to.as_str().into())),
+            (
+                ":exp".to_owned(),
+                AttributeValue::N(self.expiry(now).to_string()),
+            ),
+        ]);
+        let mut names = HashMap::from([
+            ("#v".to_owned(), table::VALUE.to_owned()),
+            ("#exp".to_owned(), table::EXPIRY.to_owned()),
+            ("#run".to_owned(), table::RUN_ID.to_owned()),
+        ]);
+        for (i, (name, value)) in marks.iter().enumerate() {
+            update.push_str(&format!(", #mark{i} = :mark{i}"));
+            names.insert(format!("#mark{i}"), (*name).to_owned());
+            values.insert(format!(":mark{i}"), value.clone());
+        }
+        if to.is_terminal() {
+            // Leaving the pending-runs index is part of finishing.
+            update.push_str(", #ended = :now REMOVE #shard");
+            values.insert(
+                ":now".into(),
+                AttributeValue::N(to_epoch_ms(now).to_string()),
+            );
+            names.insert("#ended".into(), table::ENDED_AT.into());
+            names.insert("#shard".into(), table::PENDING_SHARD.into());
+        }
+        let sources: Vec<String> = from
+            .iter()
+            .enumerate()
+            .map(|(i, status)| {
+                values.insert(
+                    format!(":from{i}"),
+                    AttributeValue::S(status.as_str().into()),
+                );
+                format!(":from{i}")
+            })
+            .collect();
+        let run_condition = match run {
+            Some(id) => {
+                values.insert(":run".into(), AttributeValue::S(id.to_string()));
+                "#run = :run"
+            }
+            None => "attribute_not_exists(#run)",
+        };
+        let condition = format!("{run_condition} AND #v IN ({})", sources.join(", "));
+
+        let status = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(Self::key(contact_id, INTEGRATION_STATUS)))
+            .update_expression(update)
+            .condition_expression(condition)
+            .set_expression_attribute_names(Some(names))
+            .set_expression_attribute_values(Some(values))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .build()
+            .expect("table, key and update expression are set");
+        let mut items = vec![TransactWriteItem::builder().update(status).build()];
+        for change in &changes {
+            items.push(self.change_item(contact_id, change, now)?);
+        }
+        match self.transact(contact_id, items).await? {
+            Ok(()) => Ok(Transition::Applied),
+            Err(Refused {
+                current: Some(item),
+            }) => {
+                let current = status_record(contact_id, item)?;
+                Ok(Transition::Refused(Refusal::from_current(
+                    run,
+                    Some(&current),
+                )))
+            }
+            // DynamoDB Local may not return the item; read it.
+            Err(Refused { current: None }) => {
+                let current = self.status(contact_id).await?;
+                Ok(Transition::Refused(Refusal::from_current(
+                    run,
+                    current.as_ref(),
+                )))
+            }
+        }
+    }
+
+    /// Runs a transaction whose first item carries the only condition. Collisions
+    /// with concurrent transactions are tried again; a refused condition comes back
+    /// as `Err(Refused)` with the first item as it was, when DynamoDB returned it.
+    pub(super) async fn transact(
+        &self,
+        contact_id: &ContactId,
+        items: Vec<TransactWriteItem>,
+    ) -> Result<Result<(), Refused>, StoreError> {
+        if items.len() > MAX_TRANSACTION_ITEMS {
+            return Err(StoreError::TooManyChanges { count: items.len() });
+        }
+        for attempt in 1..=CONFLICT_ATTEMPTS {
+            let result = self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(items.clone()))
+                .send()
+                .await;
+            let err = match result {
+                Ok(_) => return Ok(Ok(())),
+                Err(err) => err,
+            };
+            let reasons = match err.as_service_error() {
+                Some(aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(
+                    cancelled,
+                )) => cancelled.cancellation_reasons().to_vec(),
+                _ => return Err(request_error("TransactWriteItems")(err)),
+            };
+            if let Some(refused) = refusal(&reasons) {
+                return Ok(Err(refused));
+            }
+            if !reasons
+                .iter()
+                .any(|r| r.code() == Some("TransactionConflict"))
+            {
+                return Err(request_error("TransactWriteItems")(err));
+            }
+            // Another transaction held one of the items; the conditions are checked
+            // afresh on the next attempt, so a retry cannot apply a stale decision.
+            if attempt < CONFLICT_ATTEMPTS {
+                self.clock
+                    .sleep(Duration::from_millis(10 * u64::from(attempt)))
+                    .await;
+            }
+        }
+        Err(StoreError::Conflict {
+            contact_id: contact_id.clone(),
+        })
+    }
+}
+
+/// A refused condition, with the conditioned item as it was when DynamoDB returned it.
+pub(super) struct Refused {
+    current: Option<Item>,
+}
+
+fn refusal(reasons: &[CancellationReason]) -> Option<Refused> {
+    let first = reasons.first()?;
+    (first.code() == Some("ConditionalCheckFailed")).then(|| Refused {
+        current: first.item.clone(),
+    })
+}
