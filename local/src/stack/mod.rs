@@ -12,28 +12,26 @@
 //! killed when the demo's process ends.
 
 use std::{
-    process::Stdio,
     sync::{Arc, Mutex},
     time::Duration,
 };
 
-use serde_json::{json, Value};
-use shared::{table::STATE_TABLE, Store, SystemClock};
-use tokio::{
-    io::{AsyncBufReadExt, BufReader},
-    process::{Child, Command},
-};
-
 use kit::{
     aws::{create_table, sdk_config},
-    lambda::{invoke_api::Endpoint, FunctionReport, FunctionSpec, Functions, Launch, OutputSink},
+    lambda::{invoke_api::Endpoint, FunctionReport},
     stream::{event::scheduled_event, target::LambdaFunction, Poller, PollerConfig},
 };
+use serde_json::{json, Value};
+use shared::{table::STATE_TABLE, Store, SystemClock};
 
 use front::Backend;
 
 pub mod faults;
 pub mod front;
+mod functions;
+
+pub use functions::function_specs;
+use functions::{function_env, signal, start_pools, start_watch, stop_watch, Running};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -120,73 +118,16 @@ impl Stack {
         // The front is bound first: the functions are told its address.
         let front_listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
         let front_url = format!("http://{}", front_listener.local_addr()?);
-        let env: Vec<(String, String)> = [
-            ("STATE_TABLE", table.clone()),
-            ("ALLOWED_FUNCTIONS", "integration-*".into()),
-            ("AWS_ENDPOINT_URL_LAMBDA", front_url.clone()),
-            (
-                "ABANDONED_GRACE_MS",
-                options.abandoned_grace.as_millis().to_string(),
-            ),
-            ("RUST_LOG", "info".into()),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v))
-        .collect();
+        let env = function_env(&table, &front_url, options);
         let (running, backend) = match &options.host {
             Host::Watch => {
-                let watch_port = free_port()?;
-                // `cargo-lambda` itself, not `cargo lambda`: it puts itself in a session of
-                // its own, so only its own pid reaches it, and it stops its instances on SIGTERM.
-                // It watches the sources: a function saved during a run is rebuilt and reloaded.
-                let mut watch = Command::new("cargo-lambda")
-                    .args([
-                        "lambda",
-                        "watch",
-                        "--quiet",
-                        "--invoke-address",
-                        "127.0.0.1",
-                    ])
-                    .args([
-                        "--invoke-port",
-                        &watch_port.to_string(),
-                        "--concurrency",
-                        &(2 * options.in_flight + 2)
-                            .min(options.max_instances.max(1))
-                            .to_string(),
-                    ])
-                    .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-                    .stdin(Stdio::null())
-                    .stdout(Stdio::piped())
-                    .stderr(Stdio::from(log.try_clone()?))
-                    .process_group(0)
-                    .kill_on_drop(true)
-                    .spawn()
-                    .map_err(|err| {
-                        format!("could not start `cargo lambda watch` (is cargo-lambda installed?): {err}")
-                    })?;
-                tasks.push(tokio::spawn(read_output(
-                    watch.stdout.take().expect("piped"),
-                    metrics.clone(),
-                    log.try_clone()?,
-                )));
-                let backend = lambda_client(&sdk, &format!("http://127.0.0.1:{watch_port}"));
+                let (watch, reader, port) = start_watch(options, &env, &log, &metrics)?;
+                tasks.push(reader);
+                let backend = lambda_client(&sdk, &format!("http://127.0.0.1:{port}"));
                 (Running::Watch(watch), Backend::Watch(backend))
             }
             Host::Processes(bin_dir) => {
-                let (sink_metrics, sink_log) = (metrics.clone(), log.try_clone()?);
-                let stdout: OutputSink = Arc::new(move |out| {
-                    if let Ok(log) = sink_log.try_clone() {
-                        tokio::spawn(read_output(out, sink_metrics.clone(), log));
-                    }
-                });
-                let launch = Launch {
-                    bin_dir: bin_dir.clone(),
-                    env,
-                    log: log.try_clone()?,
-                    stdout,
-                };
-                let functions = Arc::new(Functions::start(launch, &function_specs(options))?);
+                let functions = start_pools(options, bin_dir, env, &log, &metrics)?;
                 (
                     Running::Processes(functions.clone()),
                     Backend::Pools(functions),
@@ -215,47 +156,9 @@ impl Stack {
             // Let the instance start-ups settle before the first contact.
             tokio::time::sleep(Duration::from_secs(2)).await;
         }
-
         let streams = aws_sdk_dynamodbstreams::Client::new(&sdk);
-        let target = LambdaFunction {
-            client: stack.lambda.clone(),
-            function_name: "stream-consumer".into(),
-        };
-        let mut poller = Poller::for_table(
-            &dynamodb,
-            streams,
-            &table,
-            stream_consumer::FILTER_PATTERN,
-            target,
-            PollerConfig {
-                // The template's mapping: 10 retries (its backoff is Lambda's own).
-                max_attempts: 11,
-                ..PollerConfig::default()
-            },
-        )
-        .await?;
-        tasks.push(tokio::spawn(async move {
-            loop {
-                if let Err(err) = poller.poll_once().await {
-                    tracing::warn!(error = %shared::telemetry::error_chain(&err), "stream poll failed");
-                }
-                tokio::time::sleep(Duration::from_millis(200)).await;
-            }
-        }));
-        let (scheduler, every) = (stack.lambda.clone(), options.schedule_every);
-        tasks.push(tokio::spawn(async move {
-            let mut ticks = tokio::time::interval(every);
-            ticks.tick().await;
-            loop {
-                ticks.tick().await;
-                let _ = invoke(
-                    &scheduler,
-                    "stream-consumer",
-                    &scheduled_event(chrono::Utc::now(), "us-east-1"),
-                )
-                .await;
-            }
-        }));
+        tasks.push(start_poller(&dynamodb, streams, &table, &stack.lambda).await?);
+        tasks.push(start_schedule(stack.lambda.clone(), options.schedule_every));
         stack.tasks = tasks;
         Ok(stack)
     }
@@ -358,52 +261,6 @@ impl Drop for Stack {
     }
 }
 
-/// What runs the functions, while it runs.
-enum Running {
-    Watch(Child),
-    Processes(Arc<Functions>),
-    Stopped,
-}
-
-/// Stops `cargo lambda watch` and, through it, every function instance it runs.
-async fn stop_watch(child: &mut Child) {
-    if let Some(pid) = child.id() {
-        signal(pid, "TERM");
-        if tokio::time::timeout(Duration::from_secs(10), child.wait())
-            .await
-            .is_err()
-        {
-            signal(pid, "KILL");
-            let _ = child.wait().await;
-        }
-    }
-}
-
-fn signal(pid: u32, name: &str) {
-    let _ = std::process::Command::new("kill")
-        .args([&format!("-{name}"), &pid.to_string()])
-        .status();
-}
-
-/// Sorts the functions' output: EMF documents are the consumer's metrics, the
-/// rest goes to the log file.
-async fn read_output(
-    stdout: tokio::process::ChildStdout,
-    metrics: Metrics,
-    mut log: std::fs::File,
-) {
-    use std::io::Write;
-    let mut lines = BufReader::new(stdout).lines();
-    while let Ok(Some(line)) = lines.next_line().await {
-        match serde_json::from_str::<Value>(&line) {
-            Ok(doc) if doc.get("_aws").is_some() => metrics.push(doc),
-            _ => {
-                let _ = writeln!(log, "{line}");
-            }
-        }
-    }
-}
-
 /// Invokes `function` synchronously and returns its answer.
 pub async fn invoke(
     lambda: &aws_sdk_lambda::Client,
@@ -456,23 +313,53 @@ async fn warm_dynamodb(dynamodb: &aws_sdk_dynamodb::Client) -> Result<(), BoxErr
     Ok(())
 }
 
-/// Each function's concurrency limit and timeout on the process pools. A
-/// contact holds at most one instance of start or check-timeout at a time, and
-/// up to two of echo (one may still be sleeping for a run that timed out); the
-/// consumer is called by the stream poller, the schedule and the demo's sweeps.
-pub fn function_specs(options: &StackOptions) -> [FunctionSpec; 4] {
-    let per_call = options.in_flight.min(options.max_instances).max(1);
-    let echo = (2 * options.in_flight).min(options.max_instances).max(1);
-    [
-        ("integration-start", per_call, 8),
-        ("check-timeout", per_call, 8),
-        ("integration-echo", echo, 30),
-        ("stream-consumer", 4, 60),
-    ]
-    .map(|(name, limit, timeout_s)| FunctionSpec {
-        name,
-        limit,
-        timeout: Duration::from_secs(timeout_s),
+async fn start_poller(
+    dynamodb: &aws_sdk_dynamodb::Client,
+    streams: aws_sdk_dynamodbstreams::Client,
+    table: &str,
+    lambda: &aws_sdk_lambda::Client,
+) -> Result<tokio::task::JoinHandle<()>, BoxError> {
+    let target = LambdaFunction {
+        client: lambda.clone(),
+        function_name: "stream-consumer".into(),
+    };
+    let mut poller = Poller::for_table(
+        dynamodb,
+        streams,
+        table,
+        stream_consumer::FILTER_PATTERN,
+        target,
+        PollerConfig {
+            // The template's mapping: 10 retries (its backoff is Lambda's own).
+            max_attempts: 11,
+            ..PollerConfig::default()
+        },
+    )
+    .await?;
+    Ok(tokio::spawn(async move {
+        loop {
+            if let Err(err) = poller.poll_once().await {
+                tracing::warn!(error = %shared::telemetry::error_chain(&err), "stream poll failed");
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }))
+}
+
+/// The consumer's schedule, every `every` (the template's is one minute).
+fn start_schedule(lambda: aws_sdk_lambda::Client, every: Duration) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(every);
+        ticks.tick().await;
+        loop {
+            ticks.tick().await;
+            let _ = invoke(
+                &lambda,
+                "stream-consumer",
+                &scheduled_event(chrono::Utc::now(), "us-east-1"),
+            )
+            .await;
+        }
     })
 }
 
@@ -488,11 +375,4 @@ fn lambda_client(sdk: &aws_config::SdkConfig, url: &str) -> aws_sdk_lambda::Clie
         )
         .build();
     aws_sdk_lambda::Client::from_conf(config)
-}
-
-/// A port that was free a moment ago, on 127.0.0.1.
-fn free_port() -> std::io::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port())
 }

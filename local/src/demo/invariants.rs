@@ -1,0 +1,350 @@
+//! The invariants of a run of contacts: what every run must come to whatever
+//! the machine did, and Connect's time limit, judged beside the machine's load.
+
+use std::{
+    collections::BTreeMap,
+    time::{Duration, Instant},
+};
+
+use shared::{keys::INTEGRATION_ERROR_CAUSE, ContactState, IntegrationStatus};
+
+use super::{completions, BoxError, Load, LoadWatch, Verdict, Window, CONNECT_LIMIT};
+use crate::{
+    connect::simulator::{Played, OUTPUT_KEY},
+    stack::Stack,
+};
+
+/// What the invariant check found.
+pub(super) struct Checked {
+    pub(super) invariants: Vec<(String, bool)>,
+    /// The machine's load during each call that broke Connect's limit while the
+    /// machine could not keep up; such calls are not held against the functions.
+    overloaded: Vec<Load>,
+}
+
+impl Checked {
+    /// The verdict, said in plain words when the machine was overloaded.
+    /// `in_flight` is how many contacts played at once, `fewer` how to play fewer.
+    pub(super) fn verdict(&self, in_flight: usize, fewer: &str, whole: Load) -> Verdict {
+        let held = self.invariants.iter().all(|(_, held)| *held);
+        let worst = self.overloaded.iter().max_by(|a, b| {
+            (a.worst_lag, a.runnable)
+                .partial_cmp(&(b.worst_lag, b.runnable))
+                .unwrap_or(std::cmp::Ordering::Equal)
+        });
+        let (what, load) = match worst {
+            Some(worst) => (
+                format!(
+                    "{} Connect-facing call(s) went over 8 s while it was overloaded",
+                    self.overloaded.len()
+                ),
+                worst,
+            ),
+            None if whole.overloaded() => (
+                "it was overloaded while the contacts played".to_owned(),
+                &whole,
+            ),
+            None => return if held { Verdict::Held } else { Verdict::Failed },
+        };
+        let consequence = match (worst.is_some(), held) {
+            (true, true) => format!(
+                "Those calls say nothing about the functions, and everything else held. For a run \
+                 that does, {fewer}"
+            ),
+            (true, false) => format!(
+                "Those calls say nothing about the functions; the invariants marked ✗ above failed \
+                 all the same, perhaps for the same reason. To tell, {fewer}"
+            ),
+            (false, true) => format!(
+                "Every invariant held all the same, but the outcomes above are the machine's more \
+                 than the integrations'. For a run that shows the integrations, {fewer}"
+            ),
+            (false, false) => {
+                format!("The invariants marked ✗ above may have failed for it. To tell, {fewer}")
+            }
+        };
+        println!(
+            "\n{} The machine could not carry this run: {what} ({}). On Lambda every instance \
+             has a CPU of its own; here {in_flight} contacts in flight, their functions, DynamoDB \
+             Local and the simulator share {} cores. {consequence}.",
+            if held { "!" } else { "✗" },
+            load.describe(),
+            load.cores,
+        );
+        match (held, worst) {
+            (false, _) => Verdict::Failed,
+            (true, Some(_)) => Verdict::Overloaded,
+            (true, None) => Verdict::Held,
+        }
+    }
+}
+
+/// How many of the contacts an invariant was checked on held it.
+#[derive(Debug, Default, Clone, Copy)]
+struct Count {
+    held: usize,
+    of: usize,
+}
+
+impl Count {
+    fn holds(&self) -> bool {
+        self.held == self.of
+    }
+}
+
+/// The invariants' counts over a run's contacts, and what broke them.
+#[derive(Default)]
+struct Tally {
+    terminal: Count,
+    one_metric: Count,
+    final_measured: Count,
+    output_iff_done: Count,
+    in_time: Count,
+    routable: Count,
+    unopened_error: Count,
+    refused_error: Count,
+    overloaded: Vec<Load>,
+    problems: Vec<String>,
+}
+
+/// What the contacts are checked against: the run's metrics by run, the
+/// contacts whose invocations the front refused, and when the store was down.
+struct Evidence<'a> {
+    measured: BTreeMap<String, Vec<String>>,
+    refused: std::collections::HashSet<String>,
+    outage: Window,
+    load: &'a LoadWatch,
+}
+
+/// The invariants of a run of contacts, each with whether it held.
+pub(super) async fn check(
+    stack: &Stack,
+    played: &[Played],
+    outage: Window,
+    load: &LoadWatch,
+) -> Result<Checked, BoxError> {
+    let evidence = Evidence {
+        measured: completions(&stack.metrics),
+        refused: stack.front_refusals(),
+        outage,
+        load,
+    };
+    let mut tally = Tally::default();
+    for p in played {
+        let state: ContactState = stack.store.load_state(&p.contact).await?;
+        tally.contact(p, &state, &evidence);
+    }
+    for problem in tally.problems.iter().take(20) {
+        println!("  ! {problem}");
+    }
+    // Every refused contact counts, also one whose run could not be opened.
+    tally.refused_error.of = played
+        .iter()
+        .filter(|p| evidence.refused.contains(p.contact.as_str()))
+        .count();
+    Ok(tally.checked(!evidence.refused.is_empty()))
+}
+
+impl Tally {
+    /// Counts `held` for the invariant `which` picks; says `problem` otherwise.
+    fn check(
+        &mut self,
+        which: fn(&mut Tally) -> &mut Count,
+        held: bool,
+        problem: impl FnOnce() -> String,
+    ) {
+        let count = which(self);
+        count.of += 1;
+        if held {
+            count.held += 1;
+        } else {
+            self.problems.push(problem());
+        }
+    }
+
+    /// Checks one contact's calls and run.
+    fn contact(&mut self, p: &Played, state: &ContactState, evidence: &Evidence) {
+        let calls = timeliness(p.call_steps(), evidence.load);
+        let excused = calls.overloaded.len();
+        self.overloaded.extend(calls.overloaded);
+        self.check(
+            |t| &mut t.routable,
+            calls.answered + excused == calls.calls,
+            || format!("{}: a call answered late or without a status", p.contact),
+        );
+        if p.run_id.is_none() && state.status().is_none() {
+            // Start's opening write never landed (the store was down): there is
+            // no run to finish or measure, and start must have said ERROR.
+            let first = p.call_steps().next().and_then(|(_, _, status)| status);
+            self.check(
+                |t| &mut t.unopened_error,
+                first == Some(IntegrationStatus::Error.as_str()),
+                || format!("{}: no run opened, start answered {first:?}", p.contact),
+            );
+            return;
+        }
+        if evidence.refused.contains(p.contact.as_str()) {
+            self.refused(p, state, evidence.outage);
+        }
+        self.run(p, state, &evidence.measured);
+        self.check(
+            |t| &mut t.in_time,
+            calls.late == excused,
+            || format!("{}: a call took longer than Connect's 8 s", p.contact),
+        );
+    }
+
+    /// A contact whose invocation the front refused: start records the refusal
+    /// as ERROR; with the store down it cannot, and the run is left to the sweep.
+    fn refused(&mut self, p: &Played, state: &ContactState, outage: Window) {
+        let cause = state.get(INTEGRATION_ERROR_CAUSE);
+        let store_down = outage.is_some_and(|(from, to)| {
+            p.call_steps()
+                .next()
+                .is_some_and(|(sent, took, _)| sent < to && sent + took > from)
+        });
+        let status = state.integration_status();
+        let held = status == Some(IntegrationStatus::Error) && cause.is_some()
+            || store_down && status == Some(IntegrationStatus::Timeout);
+        let count = &mut self.refused_error;
+        if held {
+            count.held += 1;
+        } else {
+            self.problems.push(format!(
+                "{}: invocation refused, run ended {status:?} (cause {cause:?})",
+                p.contact
+            ));
+        }
+    }
+
+    /// The run's end, its metrics and its output.
+    fn run(&mut self, p: &Played, state: &ContactState, measured: &BTreeMap<String, Vec<String>>) {
+        let record = state.status();
+        let status = record.map(|r| r.status);
+        let ours = record.and_then(|r| r.run_id.as_ref()) == p.run_id.as_ref();
+        self.check(
+            |t| &mut t.terminal,
+            ours && status.is_some_and(IntegrationStatus::is_terminal),
+            || format!("{}: run not finished ({status:?})", p.contact),
+        );
+        let statuses = p
+            .run_id
+            .as_ref()
+            .and_then(|r| measured.get(r.as_str()))
+            .cloned()
+            .unwrap_or_default();
+        self.check(
+            |t| &mut t.one_metric,
+            statuses.len() == 1,
+            || format!("{}: {} completion metrics", p.contact, statuses.len()),
+        );
+        // A run measured as TIMEOUT (or anything) must still hold that status:
+        // a DONE landing after the TIMEOUT would show here.
+        let final_measured = statuses
+            .iter()
+            .all(|s| Some(s.as_str()) == status.map(IntegrationStatus::as_str));
+        self.check(
+            |t| &mut t.final_measured,
+            final_measured,
+            || {
+                format!(
+                    "{}: measured {statuses:?}, state holds {status:?}",
+                    p.contact
+                )
+            },
+        );
+        // Every scenario's payload is echoed, so DONE has an output and nothing else has.
+        let has_output = state.get(OUTPUT_KEY).is_some();
+        self.check(
+            |t| &mut t.output_iff_done,
+            has_output == (status == Some(IntegrationStatus::Done)),
+            || {
+                let present = if has_output { "present" } else { "absent" };
+                format!("{}: output {present} with status {status:?}", p.contact)
+            },
+        );
+    }
+
+    /// The invariants, as the demo prints them.
+    fn checked(self, any_refused: bool) -> Checked {
+        let said = |count: Count| format!("{}/{}", count.held, count.of);
+        let late = overload_note(&self.overloaded);
+        let mut invariants = vec![
+            (format!("every run ended in exactly one terminal status ({})", said(self.terminal)), self.terminal.holds()),
+            (format!("exactly one completion metric per run ({})", said(self.one_metric)), self.one_metric.holds()),
+            (format!("no DONE after TIMEOUT: the measured status is the final one ({})", said(self.final_measured)), self.final_measured.holds()),
+            (format!("no output without DONE ({})", said(self.output_iff_done)), self.output_iff_done.holds()),
+            (format!("every Connect-facing call answered within 8 s ({}){late}", said(self.in_time)), self.in_time.holds()),
+            (format!("every Connect-facing call answered within 8 s with a status the flow routes on ({} contacts){late}", said(self.routable)), self.routable.holds()),
+        ];
+        if self.unopened_error.of > 0 {
+            invariants.push((
+                format!(
+                    "a contact whose run could not be opened was answered ERROR ({})",
+                    said(self.unopened_error)
+                ),
+                self.unopened_error.holds(),
+            ));
+        }
+        if any_refused {
+            invariants.push((
+                format!("a run whose invocation the front refused ended ERROR with a cause, or TIMEOUT when the store was down ({})", said(self.refused_error)),
+                self.refused_error.holds(),
+            ));
+        }
+        Checked {
+            invariants,
+            overloaded: self.overloaded,
+        }
+    }
+}
+
+/// How one contact's Connect-facing calls stood against Connect's limit.
+struct Timeliness {
+    calls: usize,
+    /// Answered within the limit with a status the flow's Compare blocks route
+    /// on (also an answer given while the store was down).
+    answered: usize,
+    /// Over the limit.
+    late: usize,
+    /// The machine's load during each late call made while it could not keep
+    /// up: such a call is said as such, not held against the functions.
+    overloaded: Vec<Load>,
+}
+
+fn timeliness<'a>(
+    steps: impl Iterator<Item = (Instant, Duration, Option<&'a str>)>,
+    load: &LoadWatch,
+) -> Timeliness {
+    let mut t = Timeliness {
+        calls: 0,
+        answered: 0,
+        late: 0,
+        overloaded: Vec::new(),
+    };
+    for (sent, took, status) in steps {
+        t.calls += 1;
+        if took >= CONNECT_LIMIT {
+            t.late += 1;
+            let during = load.between(sent, sent + took);
+            if during.overloaded() {
+                t.overloaded.push(during);
+            }
+        } else if status.is_some_and(|s| s.parse::<IntegrationStatus>().is_ok()) {
+            t.answered += 1;
+        }
+    }
+    t
+}
+
+/// Said after the time-limit invariants when calls broke the limit on an
+/// overloaded machine.
+fn overload_note(overloaded: &[Load]) -> String {
+    match overloaded.len() {
+        0 => String::new(),
+        n => format!(", but for {n} call(s) over 8 s on an overloaded machine (below)"),
+    }
+}
+
+#[cfg(test)]
+mod tests;

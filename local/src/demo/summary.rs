@@ -1,0 +1,153 @@
+//! What the demo prints after a run: the mixed run's outcomes, call latencies
+//! and metrics, and what the Lambda stand-in did.
+
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    time::Duration,
+};
+
+use kit::{lambda::FunctionReport, percentiles};
+use shared::IntegrationStatus;
+
+use super::{
+    invariants, mixed::peak_in_flight, played_load, BoxError, DemoOptions, LoadWatch, Verdict,
+    Window,
+};
+use crate::{connect::simulator::Played, stack::Stack};
+
+/// The mixed run's summary, then its invariants; the verdict on both.
+pub(super) async fn mixed(
+    stack: &Stack,
+    played: &[Played],
+    elapsed: Duration,
+    outage: Window,
+    load: &LoadWatch,
+    options: &DemoOptions,
+) -> Result<Verdict, BoxError> {
+    println!(
+        "Played {} contacts in {:.1} s, at most {} of them in flight at once.\n",
+        played.len(),
+        elapsed.as_secs_f64(),
+        peak_in_flight(played)
+    );
+    outcomes(stack, played).await?;
+    latencies(played);
+    metrics(stack, played);
+    println!("Invariants:");
+    let checked = invariants::check(stack, played, outage, load).await?;
+    for (what, held) in &checked.invariants {
+        println!("  {} {what}", if *held { "✓" } else { "✗" });
+    }
+    let fewer = format!(
+        "try fewer contacts in flight (--in-flight {}), or spread their arrivals (--ramp-seconds)",
+        (options.in_flight / 2).max(1)
+    );
+    Ok(checked.verdict(options.in_flight, &fewer, played_load(load, played)))
+}
+
+/// The final statuses, beside those the scenarios expect.
+async fn outcomes(stack: &Stack, played: &[Played]) -> Result<(), BoxError> {
+    let mut outcomes: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
+    for p in played {
+        outcomes.entry(p.scenario.expect.as_str()).or_default().1 += 1;
+    }
+    for p in played {
+        let status = stack.store.status(&p.contact).await?.map(|r| r.status);
+        outcomes
+            .entry(status.map_or("none", IntegrationStatus::as_str))
+            .or_default()
+            .0 += 1;
+    }
+    println!("| final status | contacts | expected by scenario |");
+    println!("| --- | --- | --- |");
+    for (status, (got, expected)) in &outcomes {
+        println!("| {status} | {got} | {expected} |");
+    }
+    Ok(())
+}
+
+/// How long each Connect-facing call and each whole contact took.
+fn latencies(played: &[Played]) {
+    println!("\n| Connect-facing call | calls | p50 | p95 | p99 | max |");
+    println!("| --- | --- | --- | --- | --- | --- |");
+    let mut by_function: BTreeMap<&str, Vec<Duration>> = BTreeMap::new();
+    for p in played {
+        for (function, took) in p.calls() {
+            by_function.entry(function).or_default().push(took);
+        }
+    }
+    let contact_times: Vec<Duration> = played
+        .iter()
+        .filter_map(|p| p.steps.last().map(|s| s.at))
+        .collect();
+    for (name, times) in by_function
+        .into_iter()
+        .chain([("whole contact", contact_times)])
+    {
+        let n = times.len();
+        if let Some(p) = percentiles(times) {
+            let ms = |k: &str| format!("{} ms", p[k].as_millis());
+            println!(
+                "| {name} | {n} | {} | {} | {} | {} |",
+                ms("p50"),
+                ms("p95"),
+                ms("p99"),
+                ms("max")
+            );
+        }
+    }
+}
+
+/// The metric documents the consumer emitted.
+fn metrics(stack: &Stack, played: &[Played]) {
+    let runs: BTreeSet<String> = played
+        .iter()
+        .filter_map(|p| p.run_id.as_ref().map(|r| r.to_string()))
+        .collect();
+    let all = stack.metrics.all();
+    let of_these_runs = |name: &str| {
+        all.iter()
+            .filter(|d| {
+                d.get(name).is_some() && d["RunId"].as_str().is_some_and(|r| runs.contains(r))
+            })
+            .count()
+    };
+    let count = |name: &str| all.iter().filter(|d| d.get(name).is_some()).count();
+    println!(
+        "\nMetrics the consumer emitted for these runs: {} IntegrationCount documents, {} AbandonedRuns documents; \
+         since the stack started: {} StreamLag and {} MalformedRecords documents.\n",
+        of_these_runs("IntegrationCount"),
+        of_these_runs("AbandonedRuns"),
+        count("StreamLag"),
+        count("MalformedRecords")
+    );
+}
+
+/// What the process pools did.
+pub(super) fn lambda(report: &[FunctionReport]) {
+    println!("\nLambda stand-in (process pools), since the stack started:\n");
+    println!("| function | concurrency limit | invocations, sync / async | peak concurrent | cold starts | cold start p50 / max | async queue delay p50 / p95 / max | async failures | throttled | timed out | instances crashed |");
+    println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+    let ms = |d: Duration| format!("{} ms", d.as_millis());
+    for f in report {
+        let cold = percentiles(f.cold_starts.clone()).map_or("–".into(), |p| {
+            format!("{} / {}", ms(p["p50"]), ms(p["max"]))
+        });
+        let queued = percentiles(f.async_queue_delays.clone()).map_or("–".into(), |p| {
+            format!("{} / {} / {}", ms(p["p50"]), ms(p["p95"]), ms(p["max"]))
+        });
+        println!(
+            "| {} | {} | {} / {} | {} | {} | {cold} | {queued} | {} | {} | {} | {} |",
+            f.name,
+            f.limit,
+            f.sync_invocations,
+            f.async_invocations,
+            f.peak_concurrency,
+            f.cold_starts.len(),
+            f.async_failures,
+            f.throttled,
+            f.timed_out,
+            f.crashed
+        );
+    }
+}
