@@ -13,6 +13,8 @@
 pub mod allow;
 mod config;
 
+use std::time::Duration;
+
 use aws_sdk_lambda::{primitives::Blob, types::InvocationType};
 use serde_json::{json, Value};
 use shared::{
@@ -77,50 +79,16 @@ async fn start(event: &ContactFlowEvent, own: Option<&FunctionRef>, deps: &Deps)
         Ok(state) => state,
         Err(err) => return store_failure(&err),
     };
-    let Some(target) = state.get_str(FUNCTION_ARN) else {
-        let cause = format!("The rule names no integration function ({FUNCTION_ARN} is not set)");
-        return fail_without_invoke(store, contact, NO_FUNCTION, &cause, &deps.config.wait).await;
-    };
-    let function = match deps.config.allow.check(target, own) {
-        Ok(function) => function,
-        Err(refused) => {
-            warn!(reason = %refused, "refused to invoke the rule's function");
-            let cause = format!("Integration function refused: {refused}");
-            return fail_without_invoke(
-                store,
-                contact,
-                REFUSED_FUNCTION,
-                &cause,
-                &deps.config.wait,
-            )
-            .await;
+    let (target, function) = match rule_function(&state, own, deps) {
+        Ok(chosen) => chosen,
+        Err((name, cause)) => {
+            return fail_without_invoke(store, contact, name, &cause, &deps.config.wait).await
         }
     };
     let timeout = deps.config.wait.run_timeout(&state);
-    let run_id = RunId::new();
-    let opened = store
-        .start_as(
-            contact,
-            run_id.clone(),
-            RunStart {
-                function_name: function.name.clone(),
-                timeout,
-            },
-        )
-        .await;
-    let run = match opened {
+    let run = match open_run(store, contact, &function.name, timeout).await {
         Ok(run) => run,
-        Err(err) => {
-            // The write may have landed all the same (a timeout says nothing of
-            // that): end the run by its id, so it is not left open with no
-            // function invoked. Refused when it did not land, which is as good.
-            let answer = store_failure(&err);
-            let cause = "The state table could not be reached";
-            if let Err(again) = store.error(contact, Some(&run_id), cause, &[]).await {
-                warn!(error = %error_chain(&again), "could not end the run whose start failed");
-            }
-            return answer;
-        }
+        Err(answer) => return answer,
     };
     tracing::Span::current().record("run_id", tracing::field::display(&run.id));
     info!(function = %function.name, timeout_ms = timeout.as_millis() as u64, "run started");
@@ -149,6 +117,57 @@ async fn start(event: &ContactFlowEvent, own: Option<&FunctionRef>, deps: &Deps)
             answer_from_state(store, contact).await
         }
         Err(err) => store_failure(&err),
+    }
+}
+
+/// The rule's function as it names it, and as the allow-list lets it be
+/// invoked; or the name to record the failure under, and its cause.
+fn rule_function<'s>(
+    state: &'s ContactState,
+    own: Option<&FunctionRef>,
+    deps: &Deps,
+) -> Result<(&'s str, FunctionRef), (&'static str, String)> {
+    let Some(target) = state.get_str(FUNCTION_ARN) else {
+        let cause = format!("The rule names no integration function ({FUNCTION_ARN} is not set)");
+        return Err((NO_FUNCTION, cause));
+    };
+    match deps.config.allow.check(target, own) {
+        Ok(function) => Ok((target, function)),
+        Err(refused) => {
+            warn!(reason = %refused, "refused to invoke the rule's function");
+            Err((
+                REFUSED_FUNCTION,
+                format!("Integration function refused: {refused}"),
+            ))
+        }
+    }
+}
+
+/// Opens the run; when that fails, the answer to give.
+async fn open_run(
+    store: &Store,
+    contact: &ContactId,
+    function_name: &str,
+    timeout: Duration,
+) -> Result<Run, Answer> {
+    let run_id = RunId::new();
+    let start = RunStart {
+        function_name: function_name.to_owned(),
+        timeout,
+    };
+    match store.start_as(contact, run_id.clone(), start).await {
+        Ok(run) => Ok(run),
+        Err(err) => {
+            // The write may have landed all the same (a timeout says nothing of
+            // that): end the run by its id, so it is not left open with no
+            // function invoked. Refused when it did not land, which is as good.
+            let answer = store_failure(&err);
+            let cause = "The state table could not be reached";
+            if let Err(again) = store.error(contact, Some(&run_id), cause, &[]).await {
+                warn!(error = %error_chain(&again), "could not end the run whose start failed");
+            }
+            Err(answer)
+        }
     }
 }
 

@@ -299,91 +299,126 @@ pub enum Ending {
 /// Plays the flow for `contact` until an ending block or a hang-up.
 pub async fn play(flow: &Flow, contact: &mut impl Contact) -> Result<Ending, FlowError> {
     const MAX_STEPS: usize = 10_000;
-    let mut external = Map::new();
-    let mut attributes = Map::new();
-    let mut loops: HashMap<&str, u32> = HashMap::new();
+    let mut player = Player::default();
     let mut at = flow.start.as_str();
     for _ in 0..MAX_STEPS {
-        let action = &flow.actions[at];
-        let errored = |kind: &str| {
-            action
-                .errors
-                .iter()
-                .find(|(error, _)| error == kind)
-                .or_else(|| action.errors.first())
-                .map(|(_, to)| to.as_str())
+        match player.step(at, &flow.actions[at], contact).await {
+            Step::Next(Some(next)) => at = next,
+            Step::Next(None) => return Ok(Ending::Block("end of flow".into())),
+            Step::Ended(ending) => return Ok(ending),
+        }
+    }
+    Err(FlowError::Endless(MAX_STEPS))
+}
+
+/// Where a block leads: the next block (`None`: the flow has no next), or
+/// the flow's end.
+enum Step<'a> {
+    Next(Option<&'a str>),
+    Ended(Ending),
+}
+
+/// What the flow holds while it plays: the last Lambda answer (`$.External`),
+/// the contact attributes, and each Loop block's count.
+#[derive(Default)]
+struct Player<'a> {
+    external: Map<String, Value>,
+    attributes: Map<String, Value>,
+    loops: HashMap<&'a str, u32>,
+}
+
+impl<'a> Player<'a> {
+    /// Plays the block `at`.
+    async fn step(
+        &mut self,
+        at: &'a str,
+        action: &'a Action,
+        contact: &mut impl Contact,
+    ) -> Step<'a> {
+        let next = action.next.as_deref();
+        let hung_up = |stayed: bool| {
+            if stayed {
+                Step::Next(next)
+            } else {
+                Step::Ended(Ending::HungUp)
+            }
         };
-        let next = match &action.block {
+        match &action.block {
             Block::Invoke {
                 function_arn,
                 time_limit,
             } => match contact.invoke(function_arn, *time_limit).await {
                 Ok(answer) => {
-                    external = answer;
-                    action.next.as_deref()
+                    self.external = answer;
+                    Step::Next(next)
                 }
-                Err(_) => errored("NoMatchingError"),
+                Err(_) => Step::Next(action.error("NoMatchingError")),
             },
-            Block::Compare { value } => {
-                let value = lookup(value, &external, &attributes);
-                action
-                    .conditions
-                    .iter()
-                    .find(|(op, operand, _)| {
-                        op == "Equals" && value.as_deref() == Some(operand.as_str())
-                    })
-                    .map(|(_, _, to)| to.as_str())
-                    .or_else(|| errored("NoMatchingCondition"))
-                    .or(action.next.as_deref())
+            Block::Compare { value } => Step::Next(self.compare(action, value)),
+            Block::Message { text } => hung_up(contact.play(text).await),
+            Block::Wait { time } => hung_up(contact.wait(*time).await),
+            Block::Loop { count } => Step::Next(self.count(at, action, *count)),
+            Block::SetAttributes { attributes } => {
+                self.set(attributes);
+                Step::Next(next)
             }
-            Block::Message { text } => {
-                if !contact.play(text).await {
-                    return Ok(Ending::HungUp);
-                }
-                action.next.as_deref()
-            }
-            Block::Wait { time } => {
-                if !contact.wait(*time).await {
-                    return Ok(Ending::HungUp);
-                }
-                action.next.as_deref()
-            }
-            Block::Loop { count } => {
-                let done = loops.entry(at).or_insert(0);
-                let outcome = if *done < *count {
-                    *done += 1;
-                    "ContinueLooping"
-                } else {
-                    *done = 0;
-                    "DoneLooping"
-                };
-                action
-                    .conditions
-                    .iter()
-                    .find(|(_, operand, _)| operand == outcome)
-                    .map(|(_, _, to)| to.as_str())
-                    .or(action.next.as_deref())
-            }
-            Block::SetAttributes { attributes: set } => {
-                for (key, value) in set {
-                    let value = match value.as_str() {
-                        Some(text) => lookup(text, &external, &attributes)
-                            .map(Value::String)
-                            .unwrap_or_else(|| value.clone()),
-                        None => value.clone(),
-                    };
-                    attributes.insert(key.clone(), value);
-                }
-                action.next.as_deref()
-            }
-            Block::End { how } => return Ok(Ending::Block(how.clone())),
-        };
-        match next {
-            Some(next) => at = next,
-            None => return Ok(Ending::Block("end of flow".into())),
+            Block::End { how } => Step::Ended(Ending::Block(how.clone())),
         }
     }
-    Err(FlowError::Endless(MAX_STEPS))
+
+    /// A Compare block: the first `Equals` condition the value meets.
+    fn compare(&self, action: &'a Action, value: &str) -> Option<&'a str> {
+        let value = lookup(value, &self.external, &self.attributes);
+        action
+            .conditions
+            .iter()
+            .find(|(op, operand, _)| op == "Equals" && value.as_deref() == Some(operand.as_str()))
+            .map(|(_, _, to)| to.as_str())
+            .or_else(|| action.error("NoMatchingCondition"))
+            .or(action.next.as_deref())
+    }
+
+    /// A Loop block: continues `count` times, then is done, and starts over.
+    fn count(&mut self, at: &'a str, action: &'a Action, count: u32) -> Option<&'a str> {
+        let done = self.loops.entry(at).or_insert(0);
+        let outcome = if *done < count {
+            *done += 1;
+            "ContinueLooping"
+        } else {
+            *done = 0;
+            "DoneLooping"
+        };
+        action
+            .conditions
+            .iter()
+            .find(|(_, operand, _)| operand == outcome)
+            .map(|(_, _, to)| to.as_str())
+            .or(action.next.as_deref())
+    }
+
+    /// A SetAttributes block: each value, looked up when it names one.
+    fn set(&mut self, attributes: &Map<String, Value>) {
+        for (key, value) in attributes {
+            let value = match value.as_str() {
+                Some(text) => lookup(text, &self.external, &self.attributes)
+                    .map(Value::String)
+                    .unwrap_or_else(|| value.clone()),
+                None => value.clone(),
+            };
+            self.attributes.insert(key.clone(), value);
+        }
+    }
+}
+
+impl Action {
+    /// Where the error `kind` leads, or the block's first error branch.
+    fn error(&self, kind: &str) -> Option<&str> {
+        self.errors
+            .iter()
+            .find(|(error, _)| error == kind)
+            .or_else(|| self.errors.first())
+            .map(|(_, to)| to.as_str())
+    }
 }
 
 /// `$.External.Key` or `$.Attributes.Key`; other text is itself.

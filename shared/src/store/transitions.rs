@@ -7,6 +7,7 @@ use aws_sdk_dynamodb::types::{
     AttributeValue, CancellationReason, Put, ReturnValuesOnConditionCheckFailure,
     TransactWriteItem, Update,
 };
+use chrono::{DateTime, Utc};
 use serde_dynamo::aws_sdk_dynamodb_1::to_item;
 
 use super::{
@@ -211,6 +212,45 @@ impl Store {
         marks: &[(&str, AttributeValue)],
     ) -> Result<Transition, StoreError> {
         let now = self.clock.now();
+        let status = self.status_update(contact_id, run, to, from, marks, now);
+        let mut items = vec![TransactWriteItem::builder().update(status).build()];
+        for change in &changes {
+            items.push(self.change_item(contact_id, change, now)?);
+        }
+        match self.transact(contact_id, items).await? {
+            Ok(()) => Ok(Transition::Applied),
+            Err(Refused {
+                current: Some(item),
+            }) => {
+                let current = status_record(contact_id, item)?;
+                Ok(Transition::Refused(Refusal::from_current(
+                    run,
+                    Some(&current),
+                )))
+            }
+            // DynamoDB Local may not return the item; read it.
+            Err(Refused { current: None }) => {
+                let current = self.status(contact_id).await?;
+                Ok(Transition::Refused(Refusal::from_current(
+                    run,
+                    current.as_ref(),
+                )))
+            }
+        }
+    }
+
+    /// The conditional update of the status item behind a transition: to `to`
+    /// from one of `from`, only if it names `run`, with `marks` set; leaving the
+    /// pending-runs index when `to` is terminal.
+    fn status_update(
+        &self,
+        contact_id: &ContactId,
+        run: Option<&RunId>,
+        to: IntegrationStatus,
+        from: &[IntegrationStatus],
+        marks: &[(&str, AttributeValue)],
+        now: DateTime<Utc>,
+    ) -> Update {
         let mut update = "SET #v = :to, #exp = :exp".to_owned();
         let mut values = HashMap::from([
             (":to".to_owned(), AttributeValue::S(to.as_str().into())),
@@ -259,7 +299,7 @@ impl Store {
         };
         let condition = format!("{run_condition} AND #v IN ({})", sources.join(", "));
 
-        let status = Update::builder()
+        Update::builder()
             .table_name(&self.table)
             .set_key(Some(Self::key(contact_id, INTEGRATION_STATUS)))
             .update_expression(update)
@@ -268,31 +308,7 @@ impl Store {
             .set_expression_attribute_values(Some(values))
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .build()
-            .expect("table, key and update expression are set");
-        let mut items = vec![TransactWriteItem::builder().update(status).build()];
-        for change in &changes {
-            items.push(self.change_item(contact_id, change, now)?);
-        }
-        match self.transact(contact_id, items).await? {
-            Ok(()) => Ok(Transition::Applied),
-            Err(Refused {
-                current: Some(item),
-            }) => {
-                let current = status_record(contact_id, item)?;
-                Ok(Transition::Refused(Refusal::from_current(
-                    run,
-                    Some(&current),
-                )))
-            }
-            // DynamoDB Local may not return the item; read it.
-            Err(Refused { current: None }) => {
-                let current = self.status(contact_id).await?;
-                Ok(Transition::Refused(Refusal::from_current(
-                    run,
-                    current.as_ref(),
-                )))
-            }
-        }
+            .expect("table, key and update expression are set")
     }
 
     /// Runs a transaction whose first item carries the only condition. Collisions
