@@ -292,12 +292,8 @@ fn json_len(text: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::state::tests::state;
     use serde_json::json;
-
-    fn state(values: Value) -> ContactState {
-        let values = values.as_object().unwrap().clone().into_iter().collect();
-        ContactState::new(values, None)
-    }
 
     #[test]
     fn json_len_matches_serde_json() {

@@ -278,11 +278,12 @@ fn remove_path(node: &mut Value, path: &[&str]) {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use serde_json::json;
 
-    fn state(values: Value) -> ContactState {
+    /// A state of the top-level keys of `values`, a JSON object, without a run.
+    pub(crate) fn state(values: Value) -> ContactState {
         let values = values.as_object().unwrap().clone().into_iter().collect();
         ContactState::new(values, None)
     }

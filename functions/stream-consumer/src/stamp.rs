@@ -71,28 +71,11 @@ pub enum Mark {
     Gone,
 }
 
-/// The stamp's writes, on the state table's store.
+/// The stamp's writes, on the state table's store: provided methods, so a
+/// store is all an implementation gives.
 pub(crate) trait Stamps {
-    async fn stamp_measured(
-        &self,
-        contact_id: &ContactId,
-        request: &StampRequest<'_>,
-        patience: Patience,
-    ) -> Result<Stamp, StoreError>;
-    async fn mark_measured(
-        &self,
-        contact_id: &ContactId,
-        key: &str,
-        patience: Patience,
-    ) -> Result<Mark, StoreError>;
-    async fn carry_measured(
-        &self,
-        contact_id: &ContactId,
-        keys: &[String],
-    ) -> Result<bool, StoreError>;
-}
+    fn store(&self) -> &Store;
 
-impl Stamps for Store {
     /// Stamps a finished run on its status item, conditional on the item still
     /// holding that completion and on no stamp yet.
     async fn stamp_measured(
@@ -102,8 +85,8 @@ impl Stamps for Store {
         patience: Patience,
     ) -> Result<Stamp, StoreError> {
         let token = uuid::Uuid::new_v4().to_string();
-        patiently(self.clock(), patience, log_retry, || {
-            stamp_once(self, contact_id, request, &token)
+        patiently(self.store().clock(), patience, log_retry, || {
+            stamp_once(self.store(), contact_id, request, &token)
         })
         .await
     }
@@ -117,8 +100,8 @@ impl Stamps for Store {
         patience: Patience,
     ) -> Result<Mark, StoreError> {
         let token = uuid::Uuid::new_v4().to_string();
-        patiently(self.clock(), patience, log_retry, || {
-            mark_once(self, contact_id, key, &token)
+        patiently(self.store().clock(), patience, log_retry, || {
+            mark_once(self.store(), contact_id, key, &token)
         })
         .await
     }
@@ -139,14 +122,21 @@ impl Stamps for Store {
             ("#runs".to_owned(), MEASURED_RUNS.to_owned()),
         ]);
         let values = HashMap::from([(":keys".to_owned(), AttributeValue::Ss(keys.to_vec()))]);
-        self.update_status(
-            contact_id,
-            "ADD #runs :keys".into(),
-            "attribute_exists(#what)".into(),
-            names,
-            values,
-        )
-        .await
+        self.store()
+            .update_status(
+                contact_id,
+                "ADD #runs :keys".into(),
+                "attribute_exists(#what)".into(),
+                names,
+                values,
+            )
+            .await
+    }
+}
+
+impl Stamps for Store {
+    fn store(&self) -> &Store {
+        self
     }
 }
 

@@ -121,22 +121,11 @@ struct IndexEntry {
     deadline: Option<i64>,
 }
 
-/// The sweep's reads and writes, on the state table's store.
+/// The sweep's reads and writes, on the state table's store: provided
+/// methods, so a store is all an implementation gives.
 pub(crate) trait PendingRuns {
-    async fn overdue_runs(
-        &self,
-        shard: u8,
-        cutoff: DateTime<Utc>,
-        limit: i32,
-    ) -> Result<Vec<OverdueRun>, StoreError>;
-    async fn timeout_abandoned(
-        &self,
-        contact_id: &ContactId,
-        run: Option<&RunId>,
-    ) -> Result<Transition, StoreError>;
-}
+    fn store(&self) -> &Store;
 
-impl PendingRuns for Store {
     /// Open runs of one index shard whose deadline is before `cutoff`, oldest
     /// first, at most `limit`. The index is eventually consistent: a run listed
     /// here may have finished since, which the conditional transition finds out.
@@ -147,9 +136,10 @@ impl PendingRuns for Store {
         limit: i32,
     ) -> Result<Vec<OverdueRun>, StoreError> {
         let output = self
+            .store()
             .client()
             .query()
-            .table_name(self.table())
+            .table_name(self.store().table())
             .index_name(table::PENDING_RUNS_INDEX)
             .key_condition_expression("#shard = :shard AND #deadline < :cutoff")
             .expression_attribute_names("#shard", table::PENDING_SHARD)
@@ -196,11 +186,18 @@ impl PendingRuns for Store {
         contact_id: &ContactId,
         run: Option<&RunId>,
     ) -> Result<Transition, StoreError> {
-        self.timeout_marked(
-            contact_id,
-            run,
-            &[(TIMED_OUT_BY, AttributeValue::S(SWEEP.into()))],
-        )
-        .await
+        self.store()
+            .timeout_marked(
+                contact_id,
+                run,
+                &[(TIMED_OUT_BY, AttributeValue::S(SWEEP.into()))],
+            )
+            .await
+    }
+}
+
+impl PendingRuns for Store {
+    fn store(&self) -> &Store {
+        self
     }
 }

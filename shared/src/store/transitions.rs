@@ -99,14 +99,9 @@ impl Store {
         contact_id: &ContactId,
         run: Option<&RunId>,
     ) -> Result<Transition, StoreError> {
-        self.transition(
-            contact_id,
-            run,
-            IntegrationStatus::Run,
-            sources::RUN,
-            Vec::new(),
-        )
-        .await
+        let to = IntegrationStatus::Run;
+        self.transition(contact_id, run, to, sources::RUN, Vec::new(), &[])
+            .await
     }
 
     /// `START`/`RUN` → `DONE`, with the output changes, `IntegrationEnd`, and the
@@ -166,7 +161,7 @@ impl Store {
             ItemChange::put(INTEGRATION_END, format_rules_engine(self.clock.now())),
         ];
         let to = IntegrationStatus::Timeout;
-        self.transition_marked(contact_id, run, to, sources::FINISH, changes, marks)
+        self.transition(contact_id, run, to, sources::FINISH, changes, marks)
             .await
     }
 
@@ -181,28 +176,16 @@ impl Store {
             INTEGRATION_END,
             format_rules_engine(self.clock.now()),
         ));
-        self.transition(contact_id, run, to, sources::FINISH, changes)
+        self.transition(contact_id, run, to, sources::FINISH, changes, &[])
             .await
     }
 
     /// The one conditional write behind every transition: the status item moves to
     /// `to` only if it names `run` (`None`: a run written without a run id) and is
-    /// in one of `from`; the other changes land with it or not at all.
+    /// in one of `from`; the other changes land with it or not at all. `marks`
+    /// (attribute, value) are set on the status item too, so a reader of the
+    /// stream can tell who made the transition.
     async fn transition(
-        &self,
-        contact_id: &ContactId,
-        run: Option<&RunId>,
-        to: IntegrationStatus,
-        from: &[IntegrationStatus],
-        changes: Vec<ItemChange>,
-    ) -> Result<Transition, StoreError> {
-        self.transition_marked(contact_id, run, to, from, changes, &[])
-            .await
-    }
-
-    /// [`Self::transition`], also setting `marks` (attribute, value) on the status
-    /// item, so a reader of the stream can tell who made the transition.
-    async fn transition_marked(
         &self,
         contact_id: &ContactId,
         run: Option<&RunId>,
