@@ -7,12 +7,16 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_lambda::primitives::Blob;
 use serde_json::{json, Map, Value};
-use shared::{store::Patience, ContactId, ContactState, IntegrationStatus, RunId, Store};
+use shared::{store::Patience, ContactId, IntegrationStatus, RunId, Store};
 
 use kit::Rule;
 pub use kit::{connect_event, percentiles};
 
 use super::flow::{self, Contact, Ending, Flow};
+
+pub use timeline::timeline;
+
+mod timeline;
 
 /// The integration function the scenarios' rule invokes, by its local name.
 pub const ECHO: &str = "integration-echo";
@@ -348,110 +352,5 @@ pub fn local_function(function_arn: &str) -> String {
     }
 }
 
-/// A timeline, as the demo prints it.
-pub fn timeline(played: &Played, state: Option<&ContactState>, metrics: &[Value]) -> String {
-    let mut out = format!(
-        "contact {} — {}\n",
-        short(played.contact.as_str()),
-        played.scenario.summary
-    );
-    for step in &played.steps {
-        let at = format!("{:>6.2} s", step.at.as_secs_f64());
-        let line = match &step.what {
-            StepKind::Call {
-                function,
-                took,
-                status: Some(status),
-                ..
-            } => {
-                format!("{function:<18} {status:<8} ({} ms)", took.as_millis())
-            }
-            StepKind::Call {
-                function,
-                took,
-                error: Some(error),
-                ..
-            } => {
-                format!(
-                    "{function:<18} Lambda error after {} ms: {error}",
-                    took.as_millis()
-                )
-            }
-            StepKind::Call { function, .. } => function.clone(),
-            StepKind::Message(text) => format!("♪ \"{text}\""),
-            StepKind::HungUp => "caller hung up".into(),
-            StepKind::Ended(how) => format!("flow ended: {how}"),
-        };
-        out.push_str(&format!("  {at}  {line}\n"));
-    }
-    if let Some(state) = state {
-        let status = state
-            .integration_status()
-            .map_or("none", IntegrationStatus::as_str);
-        let output = state
-            .get(OUTPUT_KEY)
-            .map(|v| v.to_string())
-            .unwrap_or_else(|| "absent".into());
-        let cause = state.get_str("IntegrationErrorCause").unwrap_or("none");
-        out.push_str(&format!("  final state: IntegrationStatus={status}, {OUTPUT_KEY}={output}, IntegrationErrorCause={cause}\n"));
-    }
-    if metrics.is_empty() {
-        out.push_str("  metrics: none yet\n");
-    }
-    for doc in metrics {
-        let names: Vec<String> = doc["_aws"]["CloudWatchMetrics"][0]["Metrics"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|m| m["Name"].as_str())
-            .map(|name| format!("{name}={}", doc[name]))
-            .collect();
-        let dims: Vec<String> = ["FunctionName", "Status", "Reason"]
-            .iter()
-            .filter_map(|d| doc[*d].as_str().map(|v| format!("{d}={v}")))
-            .collect();
-        out.push_str(&format!(
-            "  metrics: {} [{}]\n",
-            names.join(" "),
-            dims.join(", ")
-        ));
-    }
-    out
-}
-
-fn short(id: &str) -> &str {
-    id.get(..8).unwrap_or(id)
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_flows_functions_map_to_the_workspaces_binaries() {
-        assert_eq!(local_function("{{StartFunctionArn}}"), "integration-start");
-        assert_eq!(
-            local_function("{{CheckTimeoutFunctionArn}}"),
-            "check-timeout"
-        );
-        assert_eq!(
-            local_function(
-                "arn:aws:lambda:eu-west-2:123456789012:function:dev-re-connectintegrationstart"
-            ),
-            "integration-start"
-        );
-        assert_eq!(
-            local_function("dev-re-connectchecktimeout"),
-            "check-timeout"
-        );
-        assert_eq!(local_function("integration-echo"), "integration-echo");
-    }
-
-    #[test]
-    fn the_connect_event_names_the_contact_everywhere() {
-        let contact = ContactId::parse("c-1").unwrap();
-        let event = connect_event(&contact);
-        assert_eq!(event["Details"]["ContactData"]["InitialContactId"], "c-1");
-        assert_eq!(event["Details"]["ContactData"]["ContactId"], "c-1");
-    }
-}
+mod tests;
