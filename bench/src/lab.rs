@@ -6,6 +6,7 @@
 
 use std::{
     collections::HashMap,
+    future::Future,
     sync::{Arc, Mutex},
     time::{Duration, Instant},
 };
@@ -86,6 +87,11 @@ impl Lab {
             .expect("not poisoned")
             .insert(contact.to_string(), (job, sender));
         receiver
+    }
+
+    /// The stand-in for Lambda, for `AWS_ENDPOINT_URL_LAMBDA`.
+    pub fn lambda_url(&self) -> String {
+        self.lambda.url()
     }
 
     /// A store on the table through `meter`.
@@ -186,44 +192,25 @@ fn play(job: Job, finished: Finished, contact: String, payload: Value) {
             store,
             queued,
             work,
-        } => {
-            tokio::spawn(async move {
-                tokio::time::sleep(queued).await;
-                let contact = ContactId::parse(contact).expect("a seeded contact");
-                let run = payload["RunId"].as_str().and_then(|r| RunId::parse(r).ok());
-                let mut committed = None;
-                if store.run(&contact, run.as_ref()).await.is_ok() {
-                    tokio::time::sleep(work).await;
-                    if store
-                        .done(&contact, run.as_ref(), &[ItemChange::put("Result", "ok")])
-                        .await
-                        .is_ok()
-                    {
-                        committed = Some(Instant::now());
-                    }
-                }
-                let _ = finished.send(committed);
-            });
-        }
+        } => finish(finished, queued, async move {
+            let contact = ContactId::parse(contact).expect("a seeded contact");
+            let run = payload["RunId"].as_str().and_then(|r| RunId::parse(r).ok());
+            store.run(&contact, run.as_ref()).await.ok()?;
+            tokio::time::sleep(work).await;
+            let output = [ItemChange::put("Result", "ok")];
+            store.done(&contact, run.as_ref(), &output).await.ok()?;
+            Some(Instant::now())
+        }),
         Job::NaiveFinisher {
             naive,
             queued,
             work,
-        } => {
-            tokio::spawn(async move {
-                tokio::time::sleep(queued).await;
-                let mut committed = None;
-                if naive
-                    .persist(&contact, &[("IntegrationStatus", "RUN".into())], &[])
-                    .await
-                    .is_ok()
-                {
-                    tokio::time::sleep(work).await;
-                    committed = naive.done(&contact, "Result", "ok".into()).await.ok();
-                }
-                let _ = finished.send(committed);
-            });
-        }
+        } => finish(finished, queued, async move {
+            let running = [("IntegrationStatus", "RUN".into())];
+            naive.persist(&contact, &running, &[]).await.ok()?;
+            tokio::time::sleep(work).await;
+            naive.done(&contact, "Result", "ok".into()).await.ok()
+        }),
         Job::NaiveEcho { naive, work } => {
             tokio::spawn(async move {
                 let committed = naive.integration(&contact, work).await.ok();
@@ -238,6 +225,19 @@ fn play(job: Job, finished: Finished, contact: String, payload: Value) {
     }
 }
 
+/// A finisher: queued for `queued`, then `run`, whose answer is when its `DONE`
+/// committed (none when a write failed).
+fn finish(
+    finished: Finished,
+    queued: Duration,
+    run: impl Future<Output = Option<Instant>> + Send + 'static,
+) {
+    tokio::spawn(async move {
+        tokio::time::sleep(queued).await;
+        let _ = finished.send(run.await);
+    });
+}
+
 /// The status in Connect's answer.
 pub fn answered_status(answer: &Value) -> &str {
     answer["IntegrationStatus"].as_str().unwrap_or("")
@@ -245,11 +245,4 @@ pub fn answered_status(answer: &Value) -> &str {
 
 pub fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1_000.0
-}
-
-impl Lab {
-    /// The stand-in for Lambda, for `AWS_ENDPOINT_URL_LAMBDA`.
-    pub fn lambda_url(&self) -> String {
-        self.lambda.url()
-    }
 }

@@ -1,13 +1,8 @@
 //! `bench`: measures, on the local stack (DynamoDB Local, a stand-in for Lambda
 //! on 127.0.0.1), ours beside the naive poller, and writes the report.
 //!
-//! ```text
-//! bench [--runs N] [--repetitions N] [--starts N] [--sections LIST]
-//!       [--integrations MS,...] [--target DIR] [--out DIR]
-//! ```
-//!
 //! Run it through `scripts/bench`, which starts DynamoDB Local and builds the
-//! release binaries first.
+//! release binaries first; `bench --help` lists the options.
 
 mod capacity;
 mod consumer;
@@ -19,62 +14,76 @@ mod progress;
 mod report;
 mod startup;
 
-use std::{path::PathBuf, sync::Arc};
+use std::{path::PathBuf, process::ExitCode, sync::Arc};
 
+use clap::{Parser, ValueEnum};
 use progress::Progress;
 use report::{Machine, Results};
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
 
-const USAGE: &str = "usage: bench [--runs N (500)] [--repetitions N (3)] [--starts N (7)]
-             [--sections latency,capacity,wait,startup,consumer (all)]
-             [--integrations MS,... (0,50,300,1500)] [--target DIR (target)] [--out DIR (bench/results)]";
-
+/// Measures, on the local stack, ours beside a naive poller that reproduces the
+/// original Rules Engine's access pattern, and writes `<out>/<date>.md` and
+/// `.json`.
+#[derive(Debug, Parser)]
+#[command(name = "bench")]
 struct Options {
+    /// Detection-latency runs per side, for each integration length.
+    #[arg(long, value_name = "N", default_value_t = 500, value_parser = at_least_one)]
     runs: usize,
+    /// Contacts per capacity case, and repetitions of each consumer batch.
+    #[arg(long, value_name = "N", default_value_t = 3, value_parser = at_least_one)]
     repetitions: usize,
+    /// Cold starts of each function.
+    #[arg(long, value_name = "N", default_value_t = 7, value_parser = at_least_one)]
     starts: usize,
-    sections: Vec<String>,
+    /// What to measure, a comma-separated list.
+    #[arg(
+        long,
+        value_name = "SECTION",
+        value_enum,
+        value_delimiter = ',',
+        default_value = "latency,capacity,wait,startup,consumer"
+    )]
+    sections: Vec<Section>,
+    /// Integration lengths of the detection-latency rows, in milliseconds, a
+    /// comma-separated list.
+    #[arg(
+        long,
+        value_name = "MS",
+        value_delimiter = ',',
+        default_value = "0,50,300,1500"
+    )]
     integrations: Vec<u64>,
+    /// Cargo's target directory, where the functions' release bootstraps are.
+    #[arg(long, value_name = "DIR", default_value = "target")]
     target: PathBuf,
+    /// Where the report is written.
+    #[arg(long, value_name = "DIR", default_value = "bench/results")]
     out: PathBuf,
 }
 
-fn options() -> Result<Options, Error> {
-    let mut options = Options {
-        runs: 500,
-        repetitions: 3,
-        starts: 7,
-        sections: ["latency", "capacity", "wait", "startup", "consumer"]
-            .map(String::from)
-            .to_vec(),
-        integrations: vec![0, 50, 300, 1_500],
-        target: "target".into(),
-        out: "bench/results".into(),
-    };
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        if arg == "--help" || arg == "-h" {
-            println!("{USAGE}");
-            std::process::exit(0);
-        }
-        let value = args
-            .next()
-            .ok_or_else(|| format!("{arg} needs a value\n{USAGE}"))?;
-        match arg.as_str() {
-            "--runs" => options.runs = value.parse()?,
-            "--repetitions" => options.repetitions = value.parse()?,
-            "--starts" => options.starts = value.parse()?,
-            "--sections" => options.sections = value.split(',').map(str::to_owned).collect(),
-            "--integrations" => {
-                options.integrations = value.split(',').map(str::parse).collect::<Result<_, _>>()?
-            }
-            "--target" => options.target = value.into(),
-            "--out" => options.out = value.into(),
-            _ => return Err(format!("unknown option {arg}\n{USAGE}").into()),
-        }
+/// The report's sections, in the order they are measured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Section {
+    /// Detection latency, per integration length.
+    Latency,
+    /// Read and write capacity per contact.
+    Capacity,
+    /// Requests per check-timeout wait.
+    Wait,
+    /// Start-up and memory of each function.
+    Startup,
+    /// The stream consumer's throughput.
+    Consumer,
+}
+
+fn at_least_one(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(0) => Err("must be at least 1".into()),
+        Ok(n) => Ok(n),
+        Err(err) => Err(err.to_string()),
     }
-    Ok(options)
 }
 
 fn say(text: &str) {
@@ -82,72 +91,110 @@ fn say(text: &str) {
 }
 
 #[tokio::main]
-async fn main() -> Result<(), Error> {
-    let options = options()?;
+async fn main() -> ExitCode {
+    let options = Options::parse();
+    match run(&options).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            say(&err.to_string());
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(options: &Options) -> Result<(), Error> {
     let wait = shared::waiting::WaitConfig::from_env()
         .map_err(|err| format!("ours' wait settings: {err}"))?;
-    let wants = |s: &str| options.sections.iter().any(|x| x == s);
     let mut results = Results {
         machine: Machine::probe(),
         settings: lab::describe(&wait),
         ..Results::default()
     };
     let lab = Arc::new(lab::Lab::new().await);
-
-    if wants("latency") {
-        for &work in &options.integrations {
-            let progress = Progress::new(format!(
-                "detection latency, {work} ms integration, contacts started"
-            ));
-            let row = latency::measure(&lab, work, options.runs, &progress).await;
-            say(&format!(
-                "{work} ms: ours median {:.1} ms, naive {:.1} ms",
-                row.ours.median_ms, row.naive.median_ms
-            ));
-            results.latency.push(row);
+    // In the declared order, the consumer last: after its thousands of
+    // completions DynamoDB Local answers every request more slowly (it did for
+    // the rest of a run, its table deleted or not: ours' detection latency at
+    // 0 ms went from 15 to 27 ms), and the latency rows measure request times.
+    // The consumer's own figure for unrelated records makes no request.
+    for section in Section::value_variants() {
+        if options.sections.contains(section) {
+            measure(*section, options, &lab, &mut results).await?;
         }
     }
-    if wants("capacity") {
-        let cases: Vec<_> = [capacity::Speed::Fast, capacity::Speed::Slow]
-            .into_iter()
-            .flat_map(|speed| [5, 20, 100].map(move |keys| (keys, speed)))
-            .collect();
-        let progress = Progress::new("capacity per contact, cases");
-        for (i, (keys, speed)) in cases.iter().enumerate() {
-            progress.tick(i, cases.len());
-            results
-                .capacity
-                .push(capacity::measure(&lab, *keys, *speed, options.repetitions).await);
-        }
-        progress.tick(cases.len(), cases.len());
+    if results.is_empty() {
+        return Err(format!(
+            "nothing was measured: no report written to {}",
+            options.out.display()
+        )
+        .into());
     }
-    if wants("wait") {
-        say("one check-timeout wait, each side");
-        results.wait = Some(capacity::wait(&lab, 20).await);
-    }
-    if wants("startup") {
-        let progress = Progress::new("start-up and memory, functions");
-        for (i, (package, name)) in startup::FUNCTIONS.iter().enumerate() {
-            progress.tick(i, startup::FUNCTIONS.len());
-            let figure =
-                startup::measure(&lab, &options.target, package, name, options.starts).await?;
-            results.startup.push(figure);
-        }
-        progress.tick(startup::FUNCTIONS.len(), startup::FUNCTIONS.len());
-    }
-
-    // Last: after the consumer's thousands of completions DynamoDB Local answers
-    // every request more slowly (it did for the rest of a run, its table deleted
-    // or not: ours' detection latency at 0 ms went from 15 to 27 ms), and the
-    // latency rows above measure request times. The consumer's own figure for
-    // unrelated records makes no request.
-    if wants("consumer") {
-        say("stream consumer throughput");
-        results.consumer =
-            crate::consumer::run(lab.table.client.clone(), options.repetitions).await?;
-    }
-
     results.machine.load_after = report::load_average();
+    write(&results, options)
+}
+
+async fn measure(
+    section: Section,
+    options: &Options,
+    lab: &Arc<lab::Lab>,
+    results: &mut Results,
+) -> Result<(), Error> {
+    match section {
+        Section::Latency => {
+            for &work in &options.integrations {
+                let progress = Progress::new(format!(
+                    "detection latency, {work} ms integration, contacts started"
+                ));
+                let row = latency::measure(lab, work, options.runs, &progress).await;
+                say(&format!(
+                    "{work} ms: ours median {:.1} ms, naive {:.1} ms",
+                    row.ours.median_ms, row.naive.median_ms
+                ));
+                results.latency.push(row);
+            }
+        }
+        Section::Capacity => results.capacity = capacity_cases(lab, options.repetitions).await,
+        Section::Wait => {
+            say("one check-timeout wait, each side");
+            results.wait = Some(capacity::wait(lab, 20).await);
+        }
+        Section::Startup => {
+            let progress = Progress::new("start-up and memory, functions");
+            let total = startup::FUNCTIONS.len();
+            for (i, package) in startup::FUNCTIONS.into_iter().enumerate() {
+                progress.tick(i, total);
+                let figure =
+                    startup::measure(lab, &options.target, package, options.starts).await?;
+                results.startup.push(figure);
+            }
+            progress.tick(total, total);
+        }
+        Section::Consumer => {
+            say("stream consumer throughput");
+            results.consumer = consumer::run(lab.table.client.clone(), options.repetitions).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Every capacity case: fast and slow integrations, on contacts of 5, 20 and
+/// 100 state keys.
+async fn capacity_cases(lab: &Arc<lab::Lab>, repetitions: usize) -> Vec<capacity::Row> {
+    let cases: Vec<_> = [capacity::Speed::Fast, capacity::Speed::Slow]
+        .into_iter()
+        .flat_map(|speed| [5, 20, 100].map(move |keys| (keys, speed)))
+        .collect();
+    let progress = Progress::new("capacity per contact, cases");
+    let mut rows = Vec::new();
+    for (i, (keys, speed)) in cases.iter().enumerate() {
+        progress.tick(i, cases.len());
+        rows.push(capacity::measure(lab, *keys, *speed, repetitions).await);
+    }
+    progress.tick(cases.len(), cases.len());
+    rows
+}
+
+/// Prints the Markdown and writes the day's `.md` and `.json` to `--out`.
+fn write(results: &Results, options: &Options) -> Result<(), Error> {
     let markdown = results.markdown();
     println!("{markdown}");
     std::fs::create_dir_all(&options.out)?;
@@ -165,4 +212,53 @@ async fn main() -> Result<(), Error> {
         json_path.display()
     ));
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::{Options, Section};
+
+    #[test]
+    fn the_defaults_measure_every_section() {
+        let options = Options::try_parse_from(["bench"]).expect("no options are needed");
+        assert_eq!(options.runs, 500);
+        assert_eq!(options.repetitions, 3);
+        assert_eq!(options.starts, 7);
+        assert_eq!(options.sections.len(), 5);
+        assert_eq!(options.integrations, [0, 50, 300, 1_500]);
+        assert_eq!(options.target.to_str(), Some("target"));
+        assert_eq!(options.out.to_str(), Some("bench/results"));
+    }
+
+    #[test]
+    fn sections_and_integrations_are_comma_separated_lists() {
+        let options = Options::try_parse_from([
+            "bench",
+            "--sections",
+            "startup,wait",
+            "--integrations",
+            "0,300",
+        ])
+        .expect("valid options");
+        assert_eq!(options.sections, [Section::Startup, Section::Wait]);
+        assert_eq!(options.integrations, [0, 300]);
+    }
+
+    #[test]
+    fn an_unknown_section_is_refused_with_the_known_ones() {
+        let err = Options::try_parse_from(["bench", "--sections", "latency,speed"])
+            .expect_err("no section is called speed");
+        let message = err.to_string();
+        for known in ["latency", "capacity", "wait", "startup", "consumer"] {
+            assert!(message.contains(known), "{message}");
+        }
+    }
+
+    #[test]
+    fn unknown_options_and_zero_counts_are_refused() {
+        assert!(Options::try_parse_from(["bench", "--run", "5"]).is_err());
+        assert!(Options::try_parse_from(["bench", "--starts", "0"]).is_err());
+    }
 }

@@ -133,22 +133,23 @@ impl Intercept for Meter {
         _cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
         let input = context.input_mut();
-        let total = Some(ReturnConsumedCapacity::Total);
-        if let Some(i) = input.downcast_mut::<GetItemInput>() {
-            i.return_consumed_capacity = total;
-        } else if let Some(i) = input.downcast_mut::<QueryInput>() {
-            i.return_consumed_capacity = total;
-        } else if let Some(i) = input.downcast_mut::<PutItemInput>() {
-            i.return_consumed_capacity = total;
-        } else if let Some(i) = input.downcast_mut::<UpdateItemInput>() {
-            i.return_consumed_capacity = total;
-        } else if let Some(i) = input.downcast_mut::<DeleteItemInput>() {
-            i.return_consumed_capacity = total;
-        } else if let Some(i) = input.downcast_mut::<BatchWriteItemInput>() {
-            i.return_consumed_capacity = total;
-        } else if let Some(i) = input.downcast_mut::<TransactWriteItemsInput>() {
-            i.return_consumed_capacity = total;
+        macro_rules! ask_for_capacity {
+            ($($input:ty),* $(,)?) => {
+                $(if let Some(i) = input.downcast_mut::<$input>() {
+                    i.return_consumed_capacity = Some(ReturnConsumedCapacity::Total);
+                    return Ok(());
+                })*
+            };
         }
+        ask_for_capacity!(
+            GetItemInput,
+            QueryInput,
+            PutItemInput,
+            UpdateItemInput,
+            DeleteItemInput,
+            BatchWriteItemInput,
+            TransactWriteItemsInput,
+        );
         Ok(())
     }
 
@@ -164,38 +165,29 @@ impl Intercept for Meter {
             self.record("failed", Kind::Read, None);
             return Ok(());
         };
+        // Each output names its operation, its kind, and how its capacity reads:
+        // one figure (`units`) or one per table (`total`).
         macro_rules! measure {
-            ($output:ty, $name:literal, $kind:expr, $capacity:expr) => {
-                if let Some(o) = output.downcast_ref::<$output>() {
-                    let capacity: fn(&$output) -> Option<f64> = $capacity;
-                    self.record($name, $kind, capacity(o));
+            ($(($output:ty, $name:literal, $kind:expr, $capacity:ident)),* $(,)?) => {
+                $(if let Some(o) = output.downcast_ref::<$output>() {
+                    self.record($name, $kind, $capacity(o.consumed_capacity()));
                     return Ok(());
-                }
+                })*
             };
         }
-        measure!(GetItemOutput, "GetItem", Kind::Read, |o| units(
-            o.consumed_capacity()
-        ));
-        measure!(QueryOutput, "Query", Kind::Read, |o| units(
-            o.consumed_capacity()
-        ));
-        measure!(PutItemOutput, "PutItem", Kind::Write, |o| units(
-            o.consumed_capacity()
-        ));
-        measure!(UpdateItemOutput, "UpdateItem", Kind::Write, |o| units(
-            o.consumed_capacity()
-        ));
-        measure!(DeleteItemOutput, "DeleteItem", Kind::Write, |o| units(
-            o.consumed_capacity()
-        ));
-        measure!(BatchWriteItemOutput, "BatchWriteItem", Kind::Write, |o| {
-            total(o.consumed_capacity())
-        });
         measure!(
-            TransactWriteItemsOutput,
-            "TransactWriteItems",
-            Kind::Transaction,
-            |o| total(o.consumed_capacity())
+            (GetItemOutput, "GetItem", Kind::Read, units),
+            (QueryOutput, "Query", Kind::Read, units),
+            (PutItemOutput, "PutItem", Kind::Write, units),
+            (UpdateItemOutput, "UpdateItem", Kind::Write, units),
+            (DeleteItemOutput, "DeleteItem", Kind::Write, units),
+            (BatchWriteItemOutput, "BatchWriteItem", Kind::Write, total),
+            (
+                TransactWriteItemsOutput,
+                "TransactWriteItems",
+                Kind::Transaction,
+                total
+            ),
         );
         self.record("other", Kind::Read, None);
         Ok(())

@@ -1,42 +1,45 @@
-//! Start-up and memory of each function's release bootstrap: spawned with the
-//! environment Lambda gives it, against a tiny Lambda Runtime API on 127.0.0.1.
-//! Start-up is from the spawn to its first `GET /runtime/invocation/next`; it is
-//! then given one real invocation (on DynamoDB Local, and the bench's stand-in
-//! for Lambda), and its peak RSS (`VmHWM`) is read when it asks for the next.
+//! Start-up and memory of each function's release bootstrap, run by kit's
+//! Lambda pools (the one Runtime API of the workspace) with the environment
+//! Lambda gives it. Start-up is from the instance's start to its first
+//! `GET /runtime/invocation/next`; it is then given one real invocation (on
+//! DynamoDB Local, and the bench's stand-in for Lambda), and its peak RSS
+//! (`VmHWM`) is read when it asks for the next.
 
 use std::{
-    convert::Infallible,
     path::{Path, PathBuf},
-    process::Stdio,
-    sync::{Arc, Mutex},
+    sync::Arc,
     time::{Duration, Instant},
 };
 
-use http_body_util::{BodyExt, Full};
-use hyper::{body::Bytes, server::conn::http1, service::service_fn, Request, Response};
-use hyper_util::rt::TokioIo;
+use kit::lambda::{
+    invoke_api::{Invocation, InvocationType, Reply},
+    FunctionSpec, Functions, Launch, OutputSink,
+};
 use serde_json::{json, Value};
 use shared::{ItemChange, RunStart};
-use tokio::{net::TcpListener, sync::mpsc};
 
 use crate::lab::{self, connect_event, Job, Lab, OURS_FUNCTION};
 
-/// The functions, by package name, and the name each has on Lambda.
-pub const FUNCTIONS: [(&str, &str); 4] = [
-    ("integration-start", "bench-rules-connectintegrationstart"),
-    ("check-timeout", "bench-rules-connectchecktimeout"),
-    ("integration-echo", "bench-rules-integrationEcho"),
-    ("stream-consumer", "bench-rules-connectintegrationconsumer"),
+/// The functions, by package name (their binaries' and their instances' name).
+pub const FUNCTIONS: [&str; 4] = [
+    "integration-start",
+    "check-timeout",
+    "integration-echo",
+    "stream-consumer",
 ];
+
+/// How long an instance has to answer its invocation, and then to ask for the next.
+const COME_BACK: Duration = Duration::from_secs(15);
 
 #[derive(Debug, Clone)]
 pub struct Figure {
     pub function: &'static str,
     pub starts: usize,
-    /// Spawn to the first request for work, median.
+    /// The instance's start to its first request for work, median.
     pub startup_median_ms: f64,
     pub startup_max_ms: f64,
-    /// The one invocation: event handed out to response received, median.
+    /// The one invocation: from the first request for work, which is handed
+    /// the event, to the answer back at the caller, median.
     pub invocation_median_ms: f64,
     /// Peak RSS after one invocation, the largest of the starts.
     pub peak_rss_kb: u64,
@@ -44,31 +47,30 @@ pub struct Figure {
     pub answer: String,
 }
 
-/// What the runtime API saw of one start.
-#[derive(Default)]
-struct Seen {
-    first_next: Option<Instant>,
-    handed_out: Option<Instant>,
-    response: Option<(Instant, String)>,
+/// What one start measured.
+struct Start {
+    startup: Duration,
+    invocation: Duration,
+    peak_rss_kb: u64,
+    answer: String,
 }
 
 pub async fn measure(
     lab: &Lab,
-    bootstraps: &Path,
+    target: &Path,
     package: &'static str,
-    name: &'static str,
     starts: usize,
 ) -> Result<Figure, String> {
-    let binary = bootstrap(bootstraps, package)?;
+    let bin_dir = bin_dir(target, package)?;
     let (mut startups, mut invocations, mut rss, mut answer) =
         (Vec::new(), Vec::new(), 0, String::new());
     for _ in 0..starts.max(1) {
         let event = event_for(lab, package).await;
-        let (startup, invocation, peak, answered) = once(lab, &binary, name, event).await?;
-        startups.push(startup);
-        invocations.push(invocation);
-        rss = rss.max(peak);
-        answer = answered;
+        let start = once(lab, &bin_dir, package, event).await?;
+        startups.push(start.startup);
+        invocations.push(start.invocation);
+        rss = rss.max(start.peak_rss_kb);
+        answer = start.answer;
     }
     startups.sort();
     invocations.sort();
@@ -83,19 +85,20 @@ pub async fn measure(
     })
 }
 
-/// `target/lambda/<package>/bootstrap` (cargo lambda), else `target/release/<package>`.
-fn bootstrap(dir: &Path, package: &str) -> Result<PathBuf, String> {
-    let candidates = [
-        dir.join("lambda").join(package).join("bootstrap"),
-        dir.join("release").join(package),
-    ];
-    candidates
-        .iter()
-        .find(|path| path.is_file())
-        .cloned()
-        .ok_or_else(|| {
-            format!("no release bootstrap of {package}: build it first (scripts/bench does)")
-        })
+/// `target/lambda` when cargo lambda built `<package>/bootstrap` there, else
+/// `target/release`, where cargo builds `<package>`.
+fn bin_dir(target: &Path, package: &str) -> Result<PathBuf, String> {
+    let lambda = target.join("lambda");
+    let release = target.join("release");
+    if lambda.join(package).join("bootstrap").is_file() {
+        Ok(lambda)
+    } else if release.join(package).is_file() {
+        Ok(release)
+    } else {
+        Err(format!(
+            "no release bootstrap of {package}: build it first (scripts/bench does)"
+        ))
+    }
 }
 
 /// A real piece of work for each function, on a fresh contact.
@@ -155,80 +158,116 @@ fn run_start() -> RunStart {
     }
 }
 
+/// One cold start of `package` in a pool of its own, one invocation, and its
+/// memory once it asks for more; the pool is stopped either way.
 async fn once(
     lab: &Lab,
-    binary: &Path,
-    name: &str,
+    bin_dir: &Path,
+    package: &'static str,
     event: Value,
-) -> Result<(Duration, Duration, u64, String), String> {
-    let seen = Arc::new(Mutex::new(Seen::default()));
-    let (idle_tx, mut idle) = mpsc::channel::<()>(1);
-    let listener = TcpListener::bind("127.0.0.1:0")
-        .await
-        .map_err(|e| e.to_string())?;
-    let address = listener.local_addr().map_err(|e| e.to_string())?;
-    let server = tokio::spawn(serve(
-        listener,
-        seen.clone(),
-        idle_tx,
-        event,
-        name.to_owned(),
-    ));
+) -> Result<Start, String> {
+    let spec = FunctionSpec {
+        name: package,
+        limit: 1,
+        timeout: COME_BACK,
+    };
+    let functions =
+        Functions::start(launch(lab, bin_dir)?, &[spec]).map_err(|err| err.to_string())?;
+    let measured = invoke(&functions, package, event).await;
+    functions.stop().await;
+    measured
+}
 
-    let mut command = tokio::process::Command::new(binary);
-    command
-        .env_clear()
-        .env("AWS_LAMBDA_RUNTIME_API", address.to_string())
-        .env("AWS_LAMBDA_FUNCTION_NAME", name)
-        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
-        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-        .env("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/{name}"))
-        .env("AWS_LAMBDA_LOG_STREAM_NAME", "bench")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_DEFAULT_REGION", "us-east-1")
-        .env("AWS_ACCESS_KEY_ID", "local")
-        .env("AWS_SECRET_ACCESS_KEY", "local")
-        .env("AWS_SESSION_TOKEN", "local")
-        .env("STATE_TABLE", &lab.table.name)
-        .env("ALLOWED_FUNCTIONS", "bench-integration*")
-        .env("AWS_ENDPOINT_URL_LAMBDA", lab.lambda_url())
-        .env("RUST_LOG", "warn")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(true);
-    for variable in [
-        "AWS_ENDPOINT_URL_DYNAMODB",
-        "AWS_ENDPOINT_URL_DYNAMODB_STREAMS",
-    ] {
-        if let Some(value) = std::env::var_os(variable) {
-            command.env(variable, value);
-        }
-    }
-    let spawned = Instant::now();
-    let mut child = command
-        .spawn()
-        .map_err(|e| format!("{}: {e}", binary.display()))?;
-    let pid = child.id().ok_or("the child has no pid")?;
-    let idle_again = tokio::time::timeout(Duration::from_secs(15), idle.recv()).await;
-    let peak = peak_rss_kb(pid);
-    let _ = child.kill().await;
-    server.abort();
-    if idle_again.is_err() {
+/// The pools' launch: Lambda's environment for the bench's table and stand-in
+/// for Lambda; the instances' output is discarded.
+fn launch(lab: &Lab, bin_dir: &Path) -> Result<Launch, String> {
+    let env = [
+        ("AWS_REGION", "us-east-1".to_owned()),
+        ("AWS_DEFAULT_REGION", "us-east-1".to_owned()),
+        ("AWS_ACCESS_KEY_ID", "local".to_owned()),
+        ("AWS_SECRET_ACCESS_KEY", "local".to_owned()),
+        ("AWS_SESSION_TOKEN", "local".to_owned()),
+        ("STATE_TABLE", lab.table.name.clone()),
+        ("ALLOWED_FUNCTIONS", "bench-integration*".to_owned()),
+        ("AWS_ENDPOINT_URL_LAMBDA", lab.lambda_url()),
+        ("RUST_LOG", "warn".to_owned()),
+    ];
+    // Read to the end, not dropped: a runtime that writes to a closed pipe fails.
+    let stdout: OutputSink = Arc::new(|mut out| {
+        tokio::spawn(async move {
+            let _ = tokio::io::copy(&mut out, &mut tokio::io::sink()).await;
+        });
+    });
+    let log = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/null")
+        .map_err(|err| format!("opening /dev/null for the instances' logs: {err}"))?;
+    Ok(Launch {
+        bin_dir: bin_dir.to_owned(),
+        env: env.map(|(name, value)| (name.to_owned(), value)).to_vec(),
+        log,
+        stdout,
+    })
+}
+
+/// Invokes `package` once (its instance starts for it) and measures the start.
+async fn invoke(functions: &Functions, package: &str, event: Value) -> Result<Start, String> {
+    let invoked = Instant::now();
+    let reply = functions
+        .invoke(Invocation {
+            function: package.to_owned(),
+            invocation_type: InvocationType::RequestResponse,
+            payload: event.to_string().into(),
+        })
+        .await;
+    let answered = invoked.elapsed();
+    let answer = answer(package, &reply)?;
+    let report = functions.report().pop().ok_or("the pool has no report")?;
+    if report.timed_out > 0 {
         return Err(format!(
-            "{name} did not come back for more work within 15 s"
+            "{package} did not answer within {} s",
+            COME_BACK.as_secs()
         ));
     }
-    let seen = seen.lock().expect("not poisoned");
-    let first = seen.first_next.ok_or("no request for work")?;
-    let (responded, answer) = seen.response.clone().ok_or("no response")?;
-    let handed = seen.handed_out.unwrap_or(first);
-    Ok((
-        first.saturating_duration_since(spawned),
-        responded.saturating_duration_since(handed),
-        peak.ok_or("no VmHWM")?,
+    if report.crashed > 0 {
+        return Err(format!("{package} ended: {answer}"));
+    }
+    let startup = *report.cold_starts.first().ok_or("no request for work")?;
+    let pid = asks_for_more(functions, package).await?;
+    Ok(Start {
+        startup,
+        invocation: answered.saturating_sub(startup),
+        peak_rss_kb: peak_rss_kb(pid).ok_or("no VmHWM")?,
         answer,
-    ))
+    })
+}
+
+/// What the function answered: its response, or `error: ` and its error.
+fn answer(package: &str, reply: &Reply) -> Result<String, String> {
+    let body = String::from_utf8_lossy(&reply.body).into_owned();
+    match (&reply.error_type, &reply.function_error) {
+        (Some(error_type), _) => Err(format!("{package} was not invoked: {error_type} {body}")),
+        (None, Some(_)) => Ok(format!("error: {body}")),
+        (None, None) => Ok(body),
+    }
+}
+
+/// Waits for the instance to ask for its next invocation; its process id.
+async fn asks_for_more(functions: &Functions, package: &str) -> Result<u32, String> {
+    let deadline = Instant::now() + COME_BACK;
+    loop {
+        let instances = functions.instances(package);
+        if let Some(pid) = instances.iter().find(|i| i.waiting).and_then(|i| i.pid) {
+            return Ok(pid);
+        }
+        if instances.is_empty() || Instant::now() >= deadline {
+            return Err(format!(
+                "{package} did not come back for more work within {} s",
+                COME_BACK.as_secs()
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
 }
 
 fn peak_rss_kb(pid: u32) -> Option<u64> {
@@ -237,88 +276,4 @@ fn peak_rss_kb(pid: u32) -> Option<u64> {
         .lines()
         .find_map(|line| line.strip_prefix("VmHWM:"))
         .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
-}
-
-async fn serve(
-    listener: TcpListener,
-    seen: Arc<Mutex<Seen>>,
-    idle: mpsc::Sender<()>,
-    event: Value,
-    name: String,
-) {
-    while let Ok((stream, _)) = listener.accept().await {
-        let (seen, idle, event, name) = (seen.clone(), idle.clone(), event.clone(), name.clone());
-        tokio::spawn(async move {
-            let service = service_fn(move |request: Request<hyper::body::Incoming>| {
-                let (seen, idle, event, name) =
-                    (seen.clone(), idle.clone(), event.clone(), name.clone());
-                async move { Ok::<_, Infallible>(route(request, &seen, &idle, &event, &name).await) }
-            });
-            let _ = http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), service)
-                .await;
-        });
-    }
-}
-
-async fn route(
-    request: Request<hyper::body::Incoming>,
-    seen: &Mutex<Seen>,
-    idle: &mpsc::Sender<()>,
-    event: &Value,
-    name: &str,
-) -> Response<Full<Bytes>> {
-    let now = Instant::now();
-    let path = request.uri().path().to_owned();
-    if path.ends_with("/runtime/invocation/next") {
-        let first = {
-            let mut seen = seen.lock().expect("not poisoned");
-            let first = seen.first_next.is_none();
-            if first {
-                seen.first_next = Some(now);
-                seen.handed_out = Some(Instant::now());
-            }
-            first
-        };
-        if !first {
-            // Asking for more: the invocation is over. Hold the request, as
-            // Lambda does while it has no work.
-            let _ = idle.send(()).await;
-            std::future::pending::<()>().await;
-        }
-        let deadline = chrono::Utc::now().timestamp_millis() + 30_000;
-        return Response::builder()
-            .status(200)
-            .header("Lambda-Runtime-Aws-Request-Id", "bench-request-1")
-            .header("Lambda-Runtime-Deadline-Ms", deadline.to_string())
-            .header(
-                "Lambda-Runtime-Invoked-Function-Arn",
-                format!("arn:aws:lambda:us-east-1:123456789012:function:{name}"),
-            )
-            .header(
-                "Lambda-Runtime-Trace-Id",
-                "Root=1-00000000-000000000000000000000000",
-            )
-            .body(Full::new(Bytes::from(event.to_string())))
-            .expect("a valid response");
-    }
-    let body = request
-        .into_body()
-        .collect()
-        .await
-        .map(|b| b.to_bytes())
-        .unwrap_or_default();
-    if path.contains("/runtime/invocation/") || path.contains("/runtime/init/error") {
-        let text = String::from_utf8_lossy(&body).into_owned();
-        let outcome = if path.ends_with("/response") {
-            text
-        } else {
-            format!("error: {text}")
-        };
-        seen.lock().expect("not poisoned").response = Some((now, outcome));
-    }
-    Response::builder()
-        .status(202)
-        .body(Full::new(Bytes::from_static(b"{\"status\":\"OK\"}")))
-        .expect("a valid response")
 }

@@ -11,4 +11,4 @@ pub mod fake;
 pub mod invoke_api;
 mod pool;
 
-pub use pool::{FunctionReport, FunctionSpec, Functions, Launch, OutputSink};
+pub use pool::{FunctionReport, FunctionSpec, Functions, InstanceState, Launch, OutputSink};

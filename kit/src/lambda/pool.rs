@@ -109,6 +109,24 @@ impl Functions {
         reports
     }
 
+    /// The instances of `function` as they are now, oldest first (none for a
+    /// function not in the pools): for a caller that measures an instance's
+    /// process at a known point of its life, its memory once it has answered.
+    pub fn instances(&self, function: &str) -> Vec<InstanceState> {
+        let Some(pool) = self.pools.get(function) else {
+            return Vec::new();
+        };
+        let inner = pool.lock();
+        let mut ids: Vec<u32> = inner.instances.keys().copied().collect();
+        ids.sort_unstable();
+        ids.into_iter()
+            .map(|id| InstanceState {
+                pid: inner.instances[&id].pid,
+                waiting: inner.idle.iter().any(|(waiting, _)| *waiting == id),
+            })
+            .collect()
+    }
+
     /// Stops every instance and waits for them to end.
     pub async fn stop(&self) {
         let mut watchers = Vec::new();
@@ -163,6 +181,15 @@ pub struct FunctionReport {
     pub async_failures: u64,
 }
 
+/// One instance of a function, as [`Functions::instances`] sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InstanceState {
+    /// Its process's id, once the process has started.
+    pub pid: Option<u32>,
+    /// It has asked for work and waits for it: it has answered what it was given.
+    pub waiting: bool,
+}
+
 /// One queued invocation. `reply` is absent for an asynchronous one: nobody waits.
 struct Job {
     payload: Bytes,
@@ -201,6 +228,8 @@ struct Slot {
     kill: Option<oneshot::Sender<()>>,
     /// Being stopped (its invocation timed out): it takes no more work.
     doomed: bool,
+    /// The process's id, once it has started.
+    pid: Option<u32>,
 }
 
 #[derive(Default)]
@@ -381,6 +410,7 @@ impl Pool {
                         current: None,
                         kill: None,
                         doomed: false,
+                        pid: None,
                     },
                 );
                 id
@@ -465,6 +495,7 @@ impl Pool {
         if let Some(out) = child.stdout.take() {
             (self.launch.stdout)(out);
         }
+        let pid = child.id();
         let pool = self.clone();
         let server = tokio::spawn(invoke_api::serve(listener, move |request| {
             let pool = pool.clone();
@@ -497,7 +528,10 @@ impl Pool {
         inner.watchers.push(watcher);
         let stopping = inner.stopping;
         match inner.instances.get_mut(&id) {
-            Some(slot) if !stopping => slot.kill = Some(kill),
+            Some(slot) if !stopping => {
+                slot.kill = Some(kill);
+                slot.pid = pid;
+            }
             // The pools were stopped while it started.
             _ => {
                 let _ = kill.send(());

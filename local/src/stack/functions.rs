@@ -171,8 +171,6 @@ pub(super) fn start_pools(
     )?))
 }
 
-/// The event source mapping: the table's stream polled for the consumer.
-
 /// A port that was free a moment ago, on 127.0.0.1.
 fn free_port() -> std::io::Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?

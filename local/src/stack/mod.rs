@@ -313,6 +313,7 @@ async fn warm_dynamodb(dynamodb: &aws_sdk_dynamodb::Client) -> Result<(), BoxErr
     Ok(())
 }
 
+/// The event source mapping: the table's stream polled for the consumer.
 async fn start_poller(
     dynamodb: &aws_sdk_dynamodb::Client,
     streams: aws_sdk_dynamodbstreams::Client,
