@@ -47,6 +47,15 @@ impl Config {
     }
 }
 
+/// Variables from a list of pairs rather than the environment, for
+/// `from_lookup`: settings held elsewhere, and tests.
+pub fn lookup_in<'a>(vars: &'a [(&str, &str)]) -> impl Fn(&str) -> Option<String> + 'a {
+    move |name| {
+        let found = vars.iter().find(|(key, _)| *key == name);
+        found.map(|(_, value)| (*value).to_owned())
+    }
+}
+
 /// Typed reads of variables, so every function's settings parse and fail the same way.
 pub struct Env<'a>(pub &'a dyn Fn(&str) -> Option<String>);
 
@@ -102,14 +111,9 @@ impl Env<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashMap;
 
     fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let vars: HashMap<String, String> = vars
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        Config::from_lookup(|name| vars.get(name).cloned())
+        Config::from_lookup(lookup_in(vars))
     }
 
     #[test]

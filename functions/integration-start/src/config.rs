@@ -69,14 +69,9 @@ impl StartConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashMap;
 
     fn config(vars: &[(&str, &str)]) -> Result<StartConfig, ConfigError> {
-        let vars: HashMap<_, _> = vars
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        StartConfig::from_lookup(|name| vars.get(name).cloned())
+        StartConfig::from_lookup(shared::config::lookup_in(vars))
     }
 
     #[test]

@@ -53,6 +53,18 @@ pub(super) struct AnyItem {
 }
 
 impl Store {
+    /// A whole item written in a transaction, replacing what was there.
+    pub(super) fn put(&self, item: impl Serialize) -> TransactWriteItem {
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(
+                to_item(item).expect("a typed record always converts to an item"),
+            ))
+            .build()
+            .expect("table and item are set");
+        TransactWriteItem::builder().put(put).build()
+    }
+
     pub(super) fn change_item(
         &self,
         contact_id: &ContactId,
@@ -72,14 +84,7 @@ impl Store {
                     value: value.clone(),
                     expiry: self.expiry(now),
                 };
-                let put = Put::builder()
-                    .table_name(&self.table)
-                    .set_item(Some(
-                        to_item(item).expect("a state record always converts to an item"),
-                    ))
-                    .build()
-                    .expect("table and item are set");
-                TransactWriteItem::builder().put(put).build()
+                self.put(item)
             }
             None => {
                 let delete = Delete::builder()

@@ -4,11 +4,10 @@
 use std::{collections::HashMap, time::Duration};
 
 use aws_sdk_dynamodb::types::{
-    AttributeValue, CancellationReason, Put, ReturnValuesOnConditionCheckFailure,
-    TransactWriteItem, Update,
+    AttributeValue, CancellationReason, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
+    Update,
 };
 use chrono::{DateTime, Utc};
-use serde_dynamo::aws_sdk_dynamodb_1::to_item;
 
 use super::{
     items::{status_record, StatusItem},
@@ -64,15 +63,8 @@ impl Store {
             ended_at: None,
             pending_shard: Some(table::pending_shard(contact_id.as_str())),
         };
-        let status = Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(
-                to_item(status).expect("a status record always converts to an item"),
-            ))
-            .build()
-            .expect("table and item are set");
         let items = vec![
-            TransactWriteItem::builder().put(status).build(),
+            self.put(status),
             self.change_item(
                 contact_id,
                 &ItemChange::put(INTEGRATION_START, format_rules_engine(now)),
