@@ -4,32 +4,53 @@
 //! search, so that an empty log directory cannot pass for a clean one.
 //!
 //! Usage: `scan-logs FIXTURE_DIR LOG_FILE_OR_DIR...` (scripts/test runs it on the
-//! suite's logs, `TEST_LOG_DIR`, and the demo's function logs).
+//! suite's logs, `TEST_LOG_DIR`, and the demo's function logs). Exits 0 when
+//! the logs are clean, 1 when personal data or no log line was found, and 2
+//! when it cannot search (bad usage, unreadable fixtures or logs).
 
-use std::{collections::BTreeSet, path::Path, process::ExitCode};
+use std::{
+    collections::BTreeSet,
+    path::{Path, PathBuf},
+    process::ExitCode,
+};
 
+use clap::Parser;
 use serde_json::Value;
 
+/// Searches log files for the personal data of the Connect event fixtures.
+#[derive(Parser)]
+#[command(name = "scan-logs")]
+struct Args {
+    /// The folder of Connect event fixtures whose personal data is searched for.
+    #[arg(value_name = "FIXTURE_DIR")]
+    fixtures: PathBuf,
+    /// Log files, and folders searched through for them.
+    #[arg(value_name = "LOG_FILE_OR_DIR", required = true)]
+    logs: Vec<PathBuf>,
+}
+
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let Some((fixtures, logs)) = args.split_first().filter(|(_, logs)| !logs.is_empty()) else {
-        eprintln!("usage: scan-logs FIXTURE_DIR LOG_FILE_OR_DIR...");
-        return ExitCode::from(2);
-    };
-    let personal = match personal_values(Path::new(fixtures)) {
+    let Args { fixtures, logs } = Args::parse();
+    let personal = match personal_values(&fixtures) {
         Ok(values) if !values.is_empty() => values,
         Ok(_) => {
-            eprintln!("scan-logs: no personal data found in the fixtures of {fixtures}");
+            eprintln!(
+                "scan-logs: no personal data found in the fixtures of {}",
+                fixtures.display()
+            );
             return ExitCode::from(2);
         }
         Err(err) => {
-            eprintln!("scan-logs: reading the fixtures of {fixtures}: {err}");
+            eprintln!(
+                "scan-logs: reading the fixtures of {}: {err}",
+                fixtures.display()
+            );
             return ExitCode::from(2);
         }
     };
     let mut files = Vec::new();
-    for log in logs {
-        collect_files(Path::new(log), &mut files);
+    for log in &logs {
+        collect_files(log, &mut files);
     }
     let (mut lines, mut found) = (0usize, 0usize);
     for file in &files {
@@ -98,7 +119,7 @@ fn personal_values(dir: &Path) -> std::io::Result<BTreeSet<String>> {
     Ok(values)
 }
 
-fn collect_files(path: &Path, files: &mut Vec<std::path::PathBuf>) {
+fn collect_files(path: &Path, files: &mut Vec<PathBuf>) {
     if path.is_dir() {
         if let Ok(entries) = std::fs::read_dir(path) {
             let mut entries: Vec<_> = entries.flatten().map(|e| e.path()).collect();

@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use shared::{Store, SystemClock};
 use stream_consumer::{Consumer, ConsumerConfig, MetricsSink, Outcome};
 
-use crate::support::{fixture, ids, outcomes, records, Harness};
+use crate::support::{consumer_on, fixture, ids, local_sdk, outcomes, records, Harness};
 
 /// A store whose DynamoDB is unreachable: every call fails, and may be retried.
 async fn unreachable_store() -> Store {
@@ -17,11 +17,7 @@ async fn unreachable_store() -> Store {
         .and_then(|listener| listener.local_addr())
         .expect("a free port")
         .port();
-    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
-            "t", "t", None, None, "test",
-        ))
+    let sdk = local_sdk()
         .endpoint_url(format!("http://127.0.0.1:{port}"))
         .retry_config(aws_config::retry::RetryConfig::disabled())
         .load()
@@ -62,8 +58,7 @@ async fn a_failing_record_in_the_middle_stops_the_batch_and_the_retry_measures_e
         .to_owned();
 
     // WHEN a consumer that cannot reach DynamoDB gets it
-    let broken_sink = Arc::new(CaptureSink::default());
-    let broken = Consumer::new(unreachable_store().await, impatient(), broken_sink.clone());
+    let (broken, broken_sink) = consumer_on(unreachable_store().await, impatient());
     let report = broken.stream_batch(&batch).await;
 
     // THEN it stops at the first completion and reports it as the batch item failure
@@ -151,12 +146,7 @@ async fn a_fault_after_measured_records_is_retried_from_there_and_nothing_is_mea
     let harness = Harness::new().await;
     let (batch, runs) = three_completions(&harness).await;
     let fault = FailNth::new("UpdateItem", 2);
-    let sink = Arc::new(CaptureSink::default());
-    let faulty = Consumer::new(
-        harness.table.store_intercepted(fault.clone()),
-        impatient(),
-        sink.clone(),
-    );
+    let (faulty, sink) = consumer_on(harness.table.store_intercepted(fault.clone()), impatient());
 
     // WHEN it gets the batch
     let report = faulty.stream_batch(&batch).await;
@@ -247,12 +237,8 @@ async fn a_stamp_that_landed_but_whose_answer_was_lost_is_recognised_and_measure
     let harness = Harness::new().await;
     let (batch, runs) = three_completions(&harness).await;
     let fault = FailNth::answer_lost("UpdateItem", 1);
-    let sink = Arc::new(CaptureSink::default());
-    let consumer = Consumer::new(
-        harness.table.store_intercepted(fault.clone()),
-        ConsumerConfig::default(),
-        sink.clone(),
-    );
+    let store = harness.table.store_intercepted(fault.clone());
+    let (consumer, sink) = consumer_on(store, ConsumerConfig::default());
 
     // WHEN it gets the batch
     let report = consumer.stream_batch(&batch).await;
@@ -278,14 +264,10 @@ async fn without_patience_a_stamp_whose_answer_was_lost_costs_that_run_s_metric(
     // delivery finds a stamp it cannot tell from an earlier consumer's.
     let harness = Harness::new().await;
     let (batch, runs) = three_completions(&harness).await;
-    let sink = Arc::new(CaptureSink::default());
-    let consumer = Consumer::new(
-        harness
-            .table
-            .store_intercepted(FailNth::answer_lost("UpdateItem", 1)),
-        impatient(),
-        sink.clone(),
-    );
+    let store = harness
+        .table
+        .store_intercepted(FailNth::answer_lost("UpdateItem", 1));
+    let (consumer, sink) = consumer_on(store, impatient());
     let first = consumer.stream_batch(&batch).await;
     assert!(matches!(outcomes(&first)[0], Outcome::Failed(_)));
     let retry = consumer.stream_batch(&batch).await;

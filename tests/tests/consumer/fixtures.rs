@@ -97,8 +97,7 @@ async fn the_same_batch_delivered_twice_emits_each_metric_once() {
 async fn a_run_timed_out_by_the_sweep_counts_as_abandoned_not_as_a_timeout() {
     let harness = Harness::new().await;
     let event = fixture("completion-timeout-swept.json");
-    harness.seed(&event).await;
-    let report = harness.deliver(&event).await;
+    let report = harness.seed_and_deliver(&event).await;
     assert_eq!(outcomes(&report), [Outcome::AbandonedPastDeadline]);
     let (run, _) = ids(&event);
     let abandoned = harness.metric_for_run("AbandonedRuns", &run);
@@ -133,8 +132,7 @@ async fn an_open_run_replaced_by_a_new_start_is_counted_as_abandoned_once() {
 async fn an_older_writer_s_completion_is_measured_as_the_run_of_the_old_image() {
     let harness = Harness::new().await;
     let event = fixture("older-writer.json");
-    harness.seed(&event).await;
-    let report = harness.deliver(&event).await;
+    let report = harness.seed_and_deliver(&event).await;
     assert_eq!(
         outcomes(&report),
         [Outcome::Measured {
@@ -174,8 +172,7 @@ async fn removals_and_other_state_keys_are_ignored_without_a_metric() {
 async fn a_malformed_record_is_counted_and_skipped_and_the_rest_is_processed() {
     let harness = Harness::new().await;
     let event = fixture("malformed.json");
-    harness.seed(&event).await;
-    let report = harness.deliver(&event).await;
+    let report = harness.seed_and_deliver(&event).await;
     let got = outcomes(&report);
     assert!(matches!(got[0], Outcome::Ignored(_)));
     assert!(

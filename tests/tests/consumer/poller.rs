@@ -9,20 +9,13 @@ use kit::stream::{
 };
 use kit::{new_contact, TestTable};
 use serde_json::{json, Value};
-use shared::{ContactId, ItemChange, ManualClock, RunId, RunStart, Store};
+use shared::{ContactId, ItemChange, ManualClock, RunId, Store};
 use stream_consumer::FILTER_PATTERN;
 
-use crate::support::Harness;
+use crate::support::{local_sdk, open_run, Harness, ECHO};
 
 /// What a run should come to in the metrics: (metric, dimension name, dimension value).
 type Expected = (RunId, &'static str, &'static str, &'static str);
-
-fn start(function: &str, timeout_secs: u64) -> RunStart {
-    RunStart {
-        function_name: function.into(),
-        timeout: Duration::from_secs(timeout_secs),
-    }
-}
 
 /// The producer: what integration-start and integration-echo do to the table,
 /// through the same Store calls. Kept in this one function so the real handlers
@@ -30,14 +23,11 @@ fn start(function: &str, timeout_secs: u64) -> RunStart {
 async fn produce(store: &Store, clock: &ManualClock) -> Vec<Expected> {
     let mut expected = Vec::new();
     let echo = |contact: ContactId| async move {
-        let run = store
-            .start(&contact, start("dev-rules-integrationEcho", 10))
-            .await
-            .unwrap();
-        store.run(&contact, Some(&run.id)).await.unwrap();
+        let run = open_run(store, &contact, ECHO, 10).await;
+        store.run(&contact, Some(&run)).await.unwrap();
         let output = [ItemChange::put("EchoOutput", r#"{"echo":"hello"}"#)];
-        store.done(&contact, Some(&run.id), &output).await.unwrap();
-        run.id
+        store.done(&contact, Some(&run), &output).await.unwrap();
+        run
     };
     for _ in 0..3 {
         expected.push((
@@ -49,43 +39,27 @@ async fn produce(store: &Store, clock: &ManualClock) -> Vec<Expected> {
     }
     // A forced error.
     let contact = new_contact();
-    let run = store
-        .start(&contact, start("dev-rules-integrationEcho", 10))
-        .await
-        .unwrap();
-    store.run(&contact, Some(&run.id)).await.unwrap();
+    let run = open_run(store, &contact, ECHO, 10).await;
+    store.run(&contact, Some(&run)).await.unwrap();
     store
-        .error(&contact, Some(&run.id), "ForcedError", &[])
+        .error(&contact, Some(&run), "ForcedError", &[])
         .await
         .unwrap();
-    expected.push((run.id, "IntegrationCount", "Status", "ERROR"));
+    expected.push((run, "IntegrationCount", "Status", "ERROR"));
     // A run superseded by a new rule's run, which then finishes.
     let contact = new_contact();
-    let first = store
-        .start(&contact, start("dev-rules-integrationCrm", 10))
-        .await
-        .unwrap();
-    expected.push((first.id, "AbandonedRuns", "Reason", "Superseded"));
+    let first = open_run(store, &contact, "dev-rules-integrationCrm", 10).await;
+    expected.push((first, "AbandonedRuns", "Reason", "Superseded"));
     expected.push((echo(contact).await, "IntegrationCount", "Status", "DONE"));
     // A caller who hung up: nobody calls check-timeout, the sweep will.
-    let contact = new_contact();
-    let run = store
-        .start(&contact, start("dev-rules-integrationEcho", 1))
-        .await
-        .unwrap();
-    expected.push((run.id, "AbandonedRuns", "Reason", "Deadline"));
+    let run = open_run(store, &new_contact(), ECHO, 1).await;
+    expected.push((run, "AbandonedRuns", "Reason", "Deadline"));
     clock.advance(Duration::from_secs(60));
     expected
 }
 
 async fn poller<T: ConsumerTarget>(table: &TestTable, target: T) -> Poller<T> {
-    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
-            "local", "local", None, None, "tests",
-        ))
-        .load()
-        .await;
+    let sdk = local_sdk().load().await;
     let streams = aws_sdk_dynamodbstreams::Client::new(&sdk);
     let config = PollerConfig {
         retry_delay: Duration::from_millis(10),
@@ -106,10 +80,8 @@ async fn poller<T: ConsumerTarget>(table: &TestTable, target: T) -> Poller<T> {
 #[tokio::test]
 async fn start_echo_consumer_end_to_end_through_the_poller_measures_each_run_once() {
     // GIVEN runs that finish, fail, are superseded or abandoned
-    let table = TestTable::new().await;
-    let (store, clock) = table.store_with_manual_clock();
-    let expected = produce(&store, &clock).await;
-    let harness = Harness::with_store(table, store);
+    let (harness, clock) = Harness::with_manual_clock().await;
+    let expected = produce(&harness.store, &clock).await;
 
     // WHEN the poller delivers the stream, the schedule sweeps, and the poller delivers again
     let mut first = poller(&harness.table, InProcess(harness.consumer.clone())).await;
@@ -143,12 +115,12 @@ async fn start_echo_consumer_end_to_end_through_the_poller_measures_each_run_onc
 /// a Lambda Invoke API endpoint, on the system clock.
 #[tokio::test]
 async fn real_start_and_echo_runs_through_the_poller_are_measured_once_each() {
-    let table = TestTable::new().await;
-    let store = table.store();
+    let harness = Harness::new().await;
+    let store = &harness.store;
     let lambda =
         kit::lambda::fake::FakeLambda::accepting(kit::lambda::fake::real_echo(store.clone())).await;
     let config = integration_start::StartConfig::from_lookup(|name| match name {
-        "STATE_TABLE" => Some(table.name.clone()),
+        "STATE_TABLE" => Some(harness.table.name.clone()),
         "ALLOWED_FUNCTIONS" => Some("dev-rules-integration*".into()),
         _ => None,
     })
@@ -177,7 +149,7 @@ async fn real_start_and_echo_runs_through_the_poller_are_measured_once_each() {
         // start may answer before the run ends (its wait is bounded, and a busy
         // machine slows echo down): what is measured is what the run ended as.
         integration_start::handle(event, None, &deps).await;
-        let ended = finished(&store, &contact).await;
+        let ended = finished(store, &contact).await;
         let expected_status = if payload.contains("ForcedError") {
             "ERROR"
         } else {
@@ -186,7 +158,6 @@ async fn real_start_and_echo_runs_through_the_poller_are_measured_once_each() {
         assert_eq!(ended.status.as_str(), expected_status, "{payload}");
         expected.push((ended.run_id.unwrap(), expected_status));
     }
-    let harness = Harness::with_store(table, store);
 
     let mut live = poller(&harness.table, InProcess(harness.consumer.clone())).await;
     live.drain(10).await.unwrap();
@@ -244,10 +215,8 @@ impl ConsumerTarget for &FailOnce {
 
 #[tokio::test]
 async fn the_poller_delivers_again_from_the_failed_record_on() {
-    let table = TestTable::new().await;
-    let (store, clock) = table.store_with_manual_clock();
-    produce(&store, &clock).await;
-    let harness = Harness::with_store(table, store);
+    let (harness, clock) = Harness::with_manual_clock().await;
+    produce(&harness.store, &clock).await;
     let target = FailOnce {
         inner: InProcess(harness.consumer.clone()),
         deliveries: Mutex::new(Vec::new()),
@@ -271,19 +240,14 @@ async fn the_poller_delivers_again_from_the_failed_record_on() {
 
 #[tokio::test]
 async fn runs_of_one_contact_are_measured_once_however_their_records_and_newer_runs_interleave() {
-    let table = TestTable::new().await;
-    let (store, _clock) = table.store_with_manual_clock();
-    let harness = Harness::with_store(table, store.clone());
+    let (harness, _clock) = Harness::with_manual_clock().await;
     let mut live = poller(&harness.table, InProcess(harness.consumer.clone())).await;
     let finish = |contact: ContactId| {
-        let store = store.clone();
+        let store = harness.store.clone();
         async move {
-            let run = store
-                .start(&contact, start("dev-rules-integrationEcho", 10))
-                .await
-                .unwrap();
-            store.done(&contact, Some(&run.id), &[]).await.unwrap();
-            run.id
+            let run = open_run(&store, &contact, ECHO, 10).await;
+            store.done(&contact, Some(&run), &[]).await.unwrap();
+            run
         }
     };
 

@@ -1,6 +1,7 @@
-//! A consumer on a fresh table with its metrics captured, and fixture helpers.
+//! A consumer on a fresh table with its metrics captured, fixture helpers, and
+//! runs opened as start opens them.
 
-use std::{collections::HashMap, sync::Arc};
+use std::{collections::HashMap, sync::Arc, time::Duration};
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use kit::{
@@ -8,7 +9,7 @@ use kit::{
     TestTable,
 };
 use serde_json::Value;
-use shared::{store::INTEGRATION_STATUS, ContactId, Store};
+use shared::{store::INTEGRATION_STATUS, ContactId, ManualClock, RunId, RunStart, Store};
 use stream_consumer::{BatchReport, Consumer, ConsumerConfig, Outcome};
 
 /// A stream event saved under `tests/fixtures/streams/`.
@@ -22,9 +23,12 @@ pub fn records(event: &Value) -> Vec<Value> {
     event["Records"].as_array().expect("a stream event").clone()
 }
 
+pub const ECHO: &str = "dev-rules-integrationEcho";
+
 /// The consumer on its own table, writing metrics into a buffer.
 pub struct Harness {
     pub table: TestTable,
+    pub store: Store,
     pub sink: Arc<CaptureSink>,
     pub consumer: Arc<Consumer>,
 }
@@ -36,17 +40,20 @@ impl Harness {
         Self::with_store(table, store)
     }
 
+    /// The consumer on a store with a manual clock, and the clock.
+    pub async fn with_manual_clock() -> (Self, ManualClock) {
+        let table = TestTable::new().await;
+        let (store, clock) = table.store_with_manual_clock();
+        (Self::with_store(table, store), clock)
+    }
+
     pub fn with_store(table: TestTable, store: Store) -> Self {
-        let sink = Arc::new(CaptureSink::default());
-        let consumer = Arc::new(Consumer::new(
-            store.clone(),
-            ConsumerConfig::default(),
-            sink.clone(),
-        ));
+        let (consumer, sink) = consumer_on(store.clone(), ConsumerConfig::default());
         Self {
             table,
+            store,
             sink,
-            consumer,
+            consumer: Arc::new(consumer),
         }
     }
 
@@ -80,6 +87,12 @@ impl Harness {
         self.consumer.stream_batch(&records(event)).await
     }
 
+    /// Seeds the table as `event`'s records left it, then delivers them.
+    pub async fn seed_and_deliver(&self, event: &Value) -> BatchReport {
+        self.seed(event).await;
+        self.deliver(event).await
+    }
+
     /// Every document written so far, each checked to be valid EMF.
     pub fn documents(&self) -> Vec<Value> {
         let documents = self.sink.documents();
@@ -110,6 +123,31 @@ impl Harness {
         let contact = ContactId::parse(contact).expect("a valid contact id");
         self.table.raw_status(&contact).await
     }
+}
+
+/// A consumer on `store` with `config`, writing metrics into a buffer of its own.
+pub fn consumer_on(store: Store, config: ConsumerConfig) -> (Consumer, Arc<CaptureSink>) {
+    let sink = Arc::new(CaptureSink::default());
+    (Consumer::new(store, config, sink.clone()), sink)
+}
+
+/// The SDK's configuration for a local endpoint: a fixed region and stand-in
+/// credentials.
+pub fn local_sdk() -> aws_config::ConfigLoader {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+            "local", "local", None, None, "tests",
+        ))
+}
+
+/// Opens a run of `function` for `contact`, as start does.
+pub async fn open_run(store: &Store, contact: &ContactId, function: &str, timeout_s: u64) -> RunId {
+    let start = RunStart {
+        function_name: function.into(),
+        timeout: Duration::from_secs(timeout_s),
+    };
+    store.start(contact, start).await.unwrap().id
 }
 
 pub fn outcomes(report: &BatchReport) -> Vec<Outcome> {

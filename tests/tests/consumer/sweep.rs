@@ -3,30 +3,22 @@
 use std::time::Duration;
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use kit::{new_contact, TestTable};
+use kit::new_contact;
 use serde_json::json;
-use shared::{store::TIMED_OUT_BY, IntegrationStatus, RunStart, Transition};
+use shared::{store::TIMED_OUT_BY, IntegrationStatus, Transition};
 
-use crate::support::Harness;
-
-fn start(timeout_secs: u64) -> RunStart {
-    RunStart {
-        function_name: "dev-rules-integrationEcho".into(),
-        timeout: Duration::from_secs(timeout_secs),
-    }
-}
+use crate::support::{open_run, Harness, ECHO};
 
 #[tokio::test]
 async fn the_sweep_times_out_only_runs_past_their_deadline_plus_the_grace_period() {
     // GIVEN three open runs: due, past the deadline but within the grace, not due
-    let table = TestTable::new().await;
-    let (store, clock) = table.store_with_manual_clock();
-    let harness = Harness::with_store(table, store.clone());
+    let (harness, clock) = Harness::with_manual_clock().await;
+    let store = &harness.store;
     let (due, in_grace, open) = (new_contact(), new_contact(), new_contact());
-    store.start(&due, start(1)).await.unwrap();
+    open_run(store, &due, ECHO, 1).await;
     clock.advance(Duration::from_secs(20));
-    store.start(&in_grace, start(1)).await.unwrap();
-    store.start(&open, start(60)).await.unwrap();
+    open_run(store, &in_grace, ECHO, 1).await;
+    open_run(store, &open, ECHO, 60).await;
     // 32 s after the first start: its deadline (1 s) plus 30 s grace has passed;
     // the second's deadline has passed too, its grace has not.
     clock.advance(Duration::from_secs(12));
@@ -66,16 +58,15 @@ async fn the_sweep_times_out_only_runs_past_their_deadline_plus_the_grace_period
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_sweep_racing_check_timeout_applies_exactly_one_timeout_per_run() {
-    let table = TestTable::new().await;
-    let (store, clock) = table.store_with_manual_clock();
-    let harness = Harness::with_store(table, store.clone());
+    let (harness, clock) = Harness::with_manual_clock().await;
+    let store = &harness.store;
     for round in 0..8 {
         // GIVEN runs past their deadline and the grace period
         let mut runs = Vec::new();
         for _ in 0..6 {
             let contact = new_contact();
-            let run = store.start(&contact, start(1)).await.unwrap();
-            runs.push((contact, run.id));
+            let run = open_run(store, &contact, ECHO, 1).await;
+            runs.push((contact, run));
         }
         clock.advance(Duration::from_secs(40));
 

@@ -10,7 +10,8 @@ use shared::{
     ContactId, ContactState,
 };
 
-use crate::mutate::{fixture, hostile_key, hostile_value, leaks, matching, mutated};
+use crate::inputs::{hostile_key, hostile_value, leaks, matching};
+use crate::mutate::{fixture, mutated};
 
 fn seeds() -> Vec<Value> {
     vec![

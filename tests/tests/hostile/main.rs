@@ -7,12 +7,14 @@
 //!
 //! The inputs are adversarial rather than random: the real fixture shapes,
 //! mutated ([`mutate`]) with wrong types, missing fields, huge strings, deep
-//! nesting, `__proto__` keys, bad JSON escapes and truncated JSON.
+//! nesting, `__proto__` keys, bad JSON escapes and truncated JSON, drawn from
+//! the generators of [`inputs`].
 //!
 //! `cargo test -p integration-tests --test hostile -- --nocapture` shows the
 //! figures of each run.
 
 mod connect;
+mod inputs;
 mod mutate;
 mod requests;
 mod state;

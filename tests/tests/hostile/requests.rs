@@ -8,7 +8,8 @@ use shared::{
     ContactId, RunId,
 };
 
-use crate::mutate::{fixture, leaks, mutated};
+use crate::inputs::leaks;
+use crate::mutate::{fixture, mutated};
 use proptest::prelude::*;
 
 fn seeds() -> Vec<Value> {

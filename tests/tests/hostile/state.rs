@@ -14,7 +14,7 @@ use shared::{
     ContactState,
 };
 
-use crate::mutate::{hostile_string, hostile_value, json_looking_text, leaks, matching};
+use crate::inputs::{hostile_string, hostile_value, json_looking_text, leaks, matching};
 
 /// Top-level keys, few so that writes often land in JSON already there.
 const TOPS: [&str; 5] = ["customer", "a", "__proto__", "orders", "EchoResult"];

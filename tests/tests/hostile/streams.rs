@@ -5,7 +5,8 @@ use serde_json::Value;
 use shared::{store::INTEGRATION_STATUS, ContactId};
 use stream_consumer::record::{read, Change};
 
-use crate::mutate::{fixture, leaks, mutated};
+use crate::inputs::leaks;
+use crate::mutate::{fixture, mutated};
 
 /// Every record of every stream fixture.
 fn seeds() -> Vec<Value> {

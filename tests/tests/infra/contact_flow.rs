@@ -7,6 +7,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
+use crate::root;
+
 /// Placeholders and the stack output (or flow) that replaces each.
 const PLACEHOLDERS: &[&str] = &["StartFunctionArn", "CheckTimeoutFunctionArn", "NextFlowArn"];
 
@@ -18,10 +20,6 @@ const FORBIDDEN: &[char] = &[
 /// The most check-timeout calls in a row without a message to the caller: each
 /// waits up to 2 s, so the caller hears something at least every few seconds.
 const MOST_SILENT_POLLS: u64 = 2;
-
-fn root() -> std::path::PathBuf {
-    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
-}
 
 fn flow_text() -> String {
     std::fs::read_to_string(root().join("infra/contact-flows/integration.json"))
