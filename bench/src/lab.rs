@@ -137,11 +137,12 @@ impl Lab {
         }
     }
 
-    /// Seeds a contact with `keys` state keys as an integration rule leaves them:
-    /// the rule's function, output key, timeout and payload, and customer data.
+    /// Seeds a contact with `keys_wanted` state keys (at least the rule's
+    /// four) as an integration rule leaves them: the rule's function, output
+    /// key, timeout and payload, and customer data.
     pub async fn seed(
         &self,
-        keys: usize,
+        keys_wanted: usize,
         function: &str,
         timeout_s: u32,
         payload: &str,
@@ -154,14 +155,15 @@ impl Lab {
             timeout_s,
             payload,
         };
-        let rule_keys = rule.keys().len();
-        let customer = (rule_keys..keys).map(|i| {
-            (
+        // The keys start and the function read, then customer data, as many as asked.
+        let mut keys = rule.function_keys();
+        for i in keys.len()..keys_wanted {
+            keys.push((
                 format!("Customer_{i:03}"),
                 json!(format!("value of customer key {i:03}")),
-            )
-        });
-        rule.seed(&self.table.store(), &contact, customer)
+            ));
+        }
+        kit::contacts::write_state(&self.table.store(), &contact, keys)
             .await
             .expect("seeding a contact");
         contact

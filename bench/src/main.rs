@@ -96,7 +96,7 @@ async fn main() -> ExitCode {
     match run(&options).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            say(&err.to_string());
+            say(&shared::telemetry::error_chain(err.as_ref()));
             ExitCode::FAILURE
         }
     }
@@ -112,9 +112,9 @@ async fn run(options: &Options) -> Result<(), Error> {
     };
     let lab = Arc::new(lab::Lab::new().await);
     // In the declared order, the consumer last: after its thousands of
-    // completions DynamoDB Local answers every request more slowly (it did for
-    // the rest of a run, its table deleted or not: ours' detection latency at
-    // 0 ms went from 15 to 27 ms), and the latency rows measure request times.
+    // completions DynamoDB Local answers every request more slowly, for the
+    // rest of a run, its table deleted or not, and the latency rows measure
+    // request times.
     // The consumer's own figure for unrelated records makes no request.
     for section in Section::value_variants() {
         if options.sections.contains(section) {

@@ -51,13 +51,7 @@ fn is_final(state: &State) -> bool {
 impl Naive {
     /// The whole partition, consistently, every page.
     pub async fn load(&self, contact: &str) -> Result<State, Error> {
-        let mut pages = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("ContactId = :c")
-            .expression_attribute_values(":c", AttributeValue::S(contact.into()))
-            .consistent_read(true)
+        let mut pages = kit::aws::contact_query(&self.client, &self.table, contact)
             .into_paginator()
             .send();
         let mut state = State::new();

@@ -192,6 +192,14 @@ fn launch(lab: &Lab, bin_dir: &Path) -> Result<Launch, String> {
         ("AWS_ENDPOINT_URL_LAMBDA", lab.lambda_url()),
         ("RUST_LOG", "warn".to_owned()),
     ];
+    // Lambda's environment and the bench's endpoints only, nothing of the
+    // bench's own: what a function reads at start-up is what it would read there.
+    let endpoints = [
+        "AWS_ENDPOINT_URL_DYNAMODB",
+        "AWS_ENDPOINT_URL_DYNAMODB_STREAMS",
+    ]
+    .into_iter()
+    .filter_map(|name| Some((name.to_owned(), std::env::var(name).ok()?)));
     // Read to the end, not dropped: a runtime that writes to a closed pipe fails.
     let stdout: OutputSink = Arc::new(|mut out| {
         tokio::spawn(async move {
@@ -204,7 +212,12 @@ fn launch(lab: &Lab, bin_dir: &Path) -> Result<Launch, String> {
         .map_err(|err| format!("opening /dev/null for the instances' logs: {err}"))?;
     Ok(Launch {
         bin_dir: bin_dir.to_owned(),
-        env: env.map(|(name, value)| (name.to_owned(), value)).to_vec(),
+        env: env
+            .map(|(name, value)| (name.to_owned(), value))
+            .into_iter()
+            .chain(endpoints)
+            .collect(),
+        inherit_env: false,
         log,
         stdout,
     })

@@ -2,9 +2,9 @@
 
 use aws_sdk_dynamodb::{
     types::{
-        AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType,
-        Projection, ProjectionType, ScalarAttributeType, StreamSpecification, StreamViewType,
-        TimeToLiveSpecification,
+        AttributeDefinition, AttributeValue, BillingMode, GlobalSecondaryIndex, KeySchemaElement,
+        KeyType, Projection, ProjectionType, ScalarAttributeType, StreamSpecification,
+        StreamViewType, TimeToLiveSpecification,
     },
     Client,
 };
@@ -14,6 +14,12 @@ use shared::table::{KeyAttribute, TableDefinition};
 /// `AWS_ENDPOINT_URL_*`); DynamoDB Local takes any credentials and region, so
 /// stand-ins are used when none are set.
 pub async fn sdk_config() -> aws_config::SdkConfig {
+    sdk_loader().load().await
+}
+
+/// [`sdk_config`] before it is loaded, for a caller that sets more (an
+/// endpoint, retries).
+pub fn sdk_loader() -> aws_config::ConfigLoader {
     let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
     if std::env::var_os("AWS_REGION").is_none() && std::env::var_os("AWS_DEFAULT_REGION").is_none()
     {
@@ -24,7 +30,22 @@ pub async fn sdk_config() -> aws_config::SdkConfig {
             "local", "local", None, None, "local",
         ));
     }
-    loader.load().await
+    loader
+}
+
+/// A consistent Query of every item of one contact (one page; page on with
+/// `into_paginator`), as a poller of the original Rules Engine reads its state.
+pub fn contact_query(
+    client: &Client,
+    table: &str,
+    contact_id: &str,
+) -> aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder {
+    client
+        .query()
+        .table_name(table)
+        .key_condition_expression("ContactId = :c")
+        .expression_attribute_values(":c", AttributeValue::S(contact_id.to_owned()))
+        .consistent_read(true)
 }
 
 /// Creates a state table from `definition` (keys, stream, index, TTL), as the

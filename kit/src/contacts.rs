@@ -46,47 +46,64 @@ pub struct Rule<'a> {
 }
 
 impl Rule<'_> {
-    /// The state keys the Rules Engine writes for the rule.
-    pub fn keys(&self) -> Vec<(String, Value)> {
+    /// The keys the integration functions read: the rule's function, its
+    /// output key, timeout and payload.
+    pub fn function_keys(&self) -> Vec<(String, Value)> {
         [
-            ("CurrentRuleSet", json!("Customer lookup")),
-            ("CurrentRule", json!(self.name)),
-            ("CurrentRuleType", json!("Integration")),
             ("CurrentRule_functionArn", json!(self.function)),
-            ("CurrentRule_functionName", json!(self.function)),
-            ("CurrentRule_functionPayload", json!(self.payload)),
             ("CurrentRule_functionOutputKey", json!(self.output_key)),
             (
                 "CurrentRule_functionTimeout",
                 json!(self.timeout_s.to_string()),
             ),
+            ("CurrentRule_functionPayload", json!(self.payload)),
         ]
         .into_iter()
         .map(|(key, value)| (key.to_owned(), value))
         .collect()
     }
 
-    /// Writes the rule's keys and `more` into the contact's state, as the
-    /// Rules Engine does when the rule fires.
+    /// Every key the Rules Engine writes when the rule fires: the rule set,
+    /// the rule's name and type, its function's name, and [`Self::function_keys`].
+    pub fn keys(&self) -> Vec<(String, Value)> {
+        let named = [
+            ("CurrentRuleSet", json!("Customer lookup")),
+            ("CurrentRule", json!(self.name)),
+            ("CurrentRuleType", json!("Integration")),
+            ("CurrentRule_functionName", json!(self.function)),
+        ];
+        named
+            .into_iter()
+            .map(|(key, value)| (key.to_owned(), value))
+            .chain(self.function_keys())
+            .collect()
+    }
+
+    /// Writes [`Self::keys`] and `more` into the contact's state, as the Rules
+    /// Engine does when the rule fires.
     pub async fn seed(
         &self,
         store: &Store,
         contact: &ContactId,
         more: impl IntoIterator<Item = (String, Value)>,
     ) -> Result<(), StoreError> {
-        let mut state = ContactState::default();
-        let changes: Vec<ItemChange> = self
-            .keys()
-            .into_iter()
-            .chain(more)
-            .map(|(key, value)| {
-                state
-                    .set(&key, value)
-                    .expect("the rule's keys are plain keys")
-            })
-            .collect();
-        store.write(contact, &changes).await
+        write_state(store, contact, self.keys().into_iter().chain(more)).await
     }
+}
+
+/// Writes top-level `keys` into a contact's state, with the Rules Engine's
+/// semantics, in one transaction.
+pub async fn write_state(
+    store: &Store,
+    contact: &ContactId,
+    keys: impl IntoIterator<Item = (String, Value)>,
+) -> Result<(), StoreError> {
+    let mut state = ContactState::default();
+    let changes: Vec<ItemChange> = keys
+        .into_iter()
+        .map(|(key, value)| state.set(&key, value).expect("plain keys"))
+        .collect();
+    store.write(contact, &changes).await
 }
 
 /// Percentiles of durations, nearest rank: p50, p95, p99 and the largest;

@@ -104,15 +104,7 @@ impl TestTable {
         &self,
         contact_id: &ContactId,
     ) -> Vec<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
-        self.client
-            .query()
-            .table_name(&self.name)
-            .key_condition_expression("ContactId = :c")
-            .expression_attribute_values(
-                ":c",
-                aws_sdk_dynamodb::types::AttributeValue::S(contact_id.to_string()),
-            )
-            .consistent_read(true)
+        crate::aws::contact_query(&self.client, &self.name, contact_id.as_str())
             .into_paginator()
             .items()
             .send()

@@ -17,7 +17,7 @@ pub enum IdError {
     BadCharacter { what: &'static str },
 }
 
-fn check(what: &'static str, value: &str, max: usize) -> Result<(), IdError> {
+fn check(what: &'static str, value: String, max: usize) -> Result<String, IdError> {
     if value.is_empty() {
         return Err(IdError::Empty { what });
     }
@@ -27,7 +27,7 @@ fn check(what: &'static str, value: &str, max: usize) -> Result<(), IdError> {
     if value.chars().any(|c| c.is_control() || c.is_whitespace()) {
         return Err(IdError::BadCharacter { what });
     }
-    Ok(())
+    Ok(value)
 }
 
 /// A contact's state key: Connect's `InitialContactId`, so that every leg of a
@@ -42,9 +42,7 @@ impl ContactId {
     pub const MAX_LEN: usize = 256;
 
     pub fn parse(value: impl Into<String>) -> Result<Self, IdError> {
-        let value = value.into();
-        check("contact id", &value, Self::MAX_LEN)?;
-        Ok(Self(value))
+        check("contact id", value.into(), Self::MAX_LEN).map(Self)
     }
 
     pub fn as_str(&self) -> &str {
@@ -67,9 +65,7 @@ impl RunId {
     }
 
     pub fn parse(value: impl Into<String>) -> Result<Self, IdError> {
-        let value = value.into();
-        check("run id", &value, Self::MAX_LEN)?;
-        Ok(Self(value))
+        check("run id", value.into(), Self::MAX_LEN).map(Self)
     }
 
     pub fn as_str(&self) -> &str {

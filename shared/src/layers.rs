@@ -1,7 +1,10 @@
 //! Holds the modules to the layers written in `lib.rs`: a module may use its
 //! own layer and those before it, never one after it.
 
-use std::{collections::HashMap, path::Path};
+use std::{
+    collections::{BTreeMap, BTreeSet, HashMap},
+    path::{Path, PathBuf},
+};
 
 /// Each module's layer, and each re-exported name's module, read from `lib.rs`.
 fn layers(lib: &str) -> (HashMap<String, usize>, HashMap<String, String>) {
@@ -57,42 +60,116 @@ fn uses(text: &str) -> Vec<String> {
     found
 }
 
+/// Every `.rs` file of `module`: its own file, and all below its folder.
+fn files_of(src: &Path, module: &str) -> Vec<PathBuf> {
+    let mut files = vec![src.join(format!("{module}.rs"))];
+    let mut folders = vec![src.join(module)];
+    while let Some(folder) = folders.pop() {
+        for entry in std::fs::read_dir(&folder).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                folders.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                files.push(path);
+            }
+        }
+    }
+    files.retain(|file| file.exists());
+    files
+}
+
+/// Each module of `lib.rs`, with the other modules its files use.
+fn graph(
+    src: &Path,
+    modules: &HashMap<String, usize>,
+    names: &HashMap<String, String>,
+) -> BTreeMap<String, BTreeSet<String>> {
+    let mut graph = BTreeMap::new();
+    for module in modules.keys() {
+        let mut used = BTreeSet::new();
+        for file in files_of(src, module) {
+            let text = std::fs::read_to_string(&file).expect("a module's source");
+            for name in uses(&text) {
+                let target = names.get(&name).unwrap_or(&name);
+                if modules.contains_key(target) && target != module {
+                    used.insert(target.clone());
+                }
+            }
+        }
+        graph.insert(module.clone(), used);
+    }
+    graph
+}
+
+/// A cycle of `graph`, if it has one.
+fn cycle(graph: &BTreeMap<String, BTreeSet<String>>) -> Option<Vec<String>> {
+    fn visit(
+        at: &str,
+        graph: &BTreeMap<String, BTreeSet<String>>,
+        path: &mut Vec<String>,
+        done: &mut BTreeSet<String>,
+    ) -> Option<Vec<String>> {
+        if let Some(start) = path.iter().position(|m| m == at) {
+            return Some(path[start..].to_vec());
+        }
+        if !done.insert(at.to_owned()) {
+            return None;
+        }
+        path.push(at.to_owned());
+        for next in &graph[at] {
+            if let Some(found) = visit(next, graph, path, done) {
+                return Some(found);
+            }
+        }
+        path.pop();
+        None
+    }
+    let mut done = BTreeSet::new();
+    graph
+        .keys()
+        .find_map(|module| visit(module, graph, &mut Vec::new(), &mut done))
+}
+
 #[test]
 fn every_module_uses_only_its_own_layer_and_those_before_it() {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     let lib = std::fs::read_to_string(src.join("lib.rs")).expect("lib.rs");
     let (modules, names) = layers(&lib);
     assert!(modules.len() >= 15, "lib.rs lists its modules: {modules:?}");
-    let mut broken = Vec::new();
-    for (module, &layer) in &modules {
-        let file = src.join(format!("{module}.rs"));
-        let mut files = vec![if file.exists() {
-            file
-        } else {
-            src.join(module).join("mod.rs")
-        }];
-        if let Ok(dir) = std::fs::read_dir(src.join(module)) {
-            files.extend(dir.filter_map(|entry| Some(entry.ok()?.path())));
-        }
-        for file in files
-            .iter()
-            .filter(|f| f.extension().is_some_and(|e| e == "rs"))
-        {
-            let text = std::fs::read_to_string(file).expect("a module's source");
-            for used in uses(&text) {
-                let target = names.get(&used).unwrap_or(&used);
-                if let Some(&used_layer) = modules.get(target) {
-                    if used_layer > layer {
-                        broken.push(format!(
-                            "{} (layer {layer}) uses {target} (layer {used_layer})",
-                            file.strip_prefix(&src).unwrap_or(file).display()
-                        ));
-                    }
-                }
-            }
-        }
-    }
+    let graph = graph(&src, &modules, &names);
+    let broken: Vec<String> = graph
+        .iter()
+        .flat_map(|(module, used)| used.iter().map(move |target| (module, target)))
+        .filter(|(module, target)| modules[*target] > modules[*module])
+        .map(|(module, target)| {
+            format!(
+                "{module} (layer {}) uses {target} (layer {})",
+                modules[module], modules[target]
+            )
+        })
+        .collect();
     assert!(broken.is_empty(), "{}", broken.join("\n"));
+    assert_eq!(cycle(&graph), None, "modules that use each other");
+}
+
+#[test]
+fn a_cycle_is_found() {
+    let graph = |edges: &[(&str, &str)]| {
+        let mut graph: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for (from, to) in edges {
+            graph
+                .entry(from.to_string())
+                .or_default()
+                .insert(to.to_string());
+            graph.entry(to.to_string()).or_default();
+        }
+        graph
+    };
+    assert_eq!(cycle(&graph(&[("a", "b"), ("b", "c")])), None);
+    assert_eq!(
+        cycle(&graph(&[("a", "b"), ("b", "c"), ("c", "b")])),
+        Some(vec!["b".to_owned(), "c".to_owned()])
+    );
 }
 
 #[test]

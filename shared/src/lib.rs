@@ -16,7 +16,9 @@
 //!    Rules Engine's rules for writing keys (dotted paths, JSON-looking strings,
 //!    deletes), pure logic; [`runs`]: what a run is, and what a transition can
 //!    come back with.
-//! 3. **The store**, [`store`]: the only module that talks to DynamoDB.
+//! 3. **The store**, [`store`]: every read and write of a contact's state and
+//!    runs (the stream consumer adds its stamp and its sweep's query, through
+//!    the store's client, in its own crate).
 //! 4. **Connect's contract and waiting.** [`connect`]: what Amazon Connect
 //!    sends and accepts back (a lenient reading of its events, the keep-warm
 //!    ping, the flat, size-limited answer); [`waiting`]: how start and

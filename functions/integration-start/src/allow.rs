@@ -211,44 +211,36 @@ mod tests {
     #[test]
     fn other_functions_accounts_regions_qualifiers_and_odd_names_are_refused() {
         let refused = |target: &str| allow().check(target, Some(&own())).unwrap_err();
-        assert!(matches!(
-            refused("dev-rules-engine-connectintegrationstart"),
-            Refused::NotAllowed { .. }
-        ));
-        assert!(matches!(
-            refused("prod-rules-engine-integrationEcho"),
-            Refused::NotAllowed { .. }
-        ));
-        assert!(matches!(
-            refused("Dev-rules-engine-integrationEcho"),
-            Refused::NotAllowed { .. }
-        ));
-        assert!(matches!(
-            refused("dev-rules-engine-integrationEcho:live"),
-            Refused::Qualified { .. }
-        ));
-        assert!(matches!(
-            refused("arn:aws:lambda:eu-west-2:123456789012:function:dev-rules-engine-integrationEcho:$LATEST"),
-            Refused::Qualified { .. }
-        ));
-        assert!(matches!(
-            refused(
-                "arn:aws:lambda:eu-west-2:999999999999:function:dev-rules-engine-integrationEcho"
+        let kind = |target: &str| match refused(target) {
+            Refused::NotAllowed { .. } => "not allowed",
+            Refused::Qualified { .. } => "qualified",
+            Refused::ElsewhereHosted { .. } => "elsewhere hosted",
+            _ => "refused otherwise",
+        };
+        for (target, expected) in [
+            ("dev-rules-engine-connectintegrationstart", "not allowed"),
+            ("prod-rules-engine-integrationEcho", "not allowed"),
+            ("Dev-rules-engine-integrationEcho", "not allowed"),
+            ("dev-rules-engine-integrationEcho:live", "qualified"),
+            (
+                "arn:aws:lambda:eu-west-2:123456789012:function:dev-rules-engine-integrationEcho:$LATEST",
+                "qualified",
             ),
-            Refused::ElsewhereHosted { .. }
-        ));
-        assert!(matches!(
-            refused(
-                "arn:aws:lambda:us-east-1:123456789012:function:dev-rules-engine-integrationEcho"
+            (
+                "arn:aws:lambda:eu-west-2:999999999999:function:dev-rules-engine-integrationEcho",
+                "elsewhere hosted",
             ),
-            Refused::ElsewhereHosted { .. }
-        ));
-        assert!(matches!(
-            refused(
-                "arn:aws-cn:lambda:eu-west-2:123456789012:function:dev-rules-engine-integrationEcho"
+            (
+                "arn:aws:lambda:us-east-1:123456789012:function:dev-rules-engine-integrationEcho",
+                "elsewhere hosted",
             ),
-            Refused::ElsewhereHosted { .. }
-        ));
+            (
+                "arn:aws-cn:lambda:eu-west-2:123456789012:function:dev-rules-engine-integrationEcho",
+                "elsewhere hosted",
+            ),
+        ] {
+            assert_eq!(kind(target), expected, "{target}");
+        }
         for odd in [
             "",
             "dev-rules-engine-integration Echo",

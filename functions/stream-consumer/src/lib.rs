@@ -12,7 +12,8 @@
 //! - **Scheduled events**, which sweep the pending-runs index for runs past their
 //!   deadline plus a grace period ([`sweep`]). Stream batches sweep too, throttled.
 //!
-//! Metrics are CloudWatch Embedded Metric Format lines ([`metrics`], [`emit`]).
+//! Metrics are CloudWatch Embedded Metric Format lines ([`metrics`], [`emit`]);
+//! the stamp that makes each run measured once is written by [`stamp`].
 
 pub mod config;
 pub mod emit;

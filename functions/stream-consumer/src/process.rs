@@ -13,6 +13,11 @@ use crate::{
     Consumer,
 };
 
+/// The longest pause between two attempts of a stamp or a mark: long enough
+/// for a throttled table to recover, short enough that a batch is not held
+/// long after DynamoDB answers again.
+const LONGEST_PAUSE: Duration = Duration::from_secs(4);
+
 /// What the consumer did with one record.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
@@ -238,7 +243,7 @@ impl Consumer {
     fn patience(&self) -> Patience {
         Patience {
             for_at_most: self.config.measure_patience,
-            longest_pause: Duration::from_secs(4),
+            longest_pause: LONGEST_PAUSE,
         }
     }
 

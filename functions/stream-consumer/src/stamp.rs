@@ -14,12 +14,12 @@
 //!
 //! Every write here is one conditional UpdateItem on the status item.
 
-use std::{collections::HashMap, time::Duration};
+use std::{collections::HashMap, future::Future, time::Duration};
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use shared::{
-    store::{patiently, Item, Patience},
+    store::{patiently, Conditional, Item, Patience},
     table,
     telemetry::error_chain,
     time::to_epoch_ms,
@@ -84,9 +84,9 @@ pub(crate) trait Stamps {
         request: &StampRequest<'_>,
         patience: Patience,
     ) -> Result<Stamp, StoreError> {
-        let token = uuid::Uuid::new_v4().to_string();
-        patiently(self.store().clock(), patience, log_retry, || {
-            stamp_once(self.store(), contact_id, request, &token)
+        let store = self.store();
+        with_token(store, patience, |token| {
+            stamp_once(store, contact_id, request, token)
         })
         .await
     }
@@ -99,9 +99,9 @@ pub(crate) trait Stamps {
         key: &str,
         patience: Patience,
     ) -> Result<Mark, StoreError> {
-        let token = uuid::Uuid::new_v4().to_string();
-        patiently(self.store().clock(), patience, log_retry, || {
-            mark_once(self.store(), contact_id, key, &token)
+        let store = self.store();
+        with_token(store, patience, |token| {
+            mark_once(store, contact_id, key, token)
         })
         .await
     }
@@ -122,15 +122,13 @@ pub(crate) trait Stamps {
             ("#runs".to_owned(), MEASURED_RUNS.to_owned()),
         ]);
         let values = HashMap::from([(":keys".to_owned(), AttributeValue::Ss(keys.to_vec()))]);
-        self.store()
-            .update_status(
-                contact_id,
-                "ADD #runs :keys".into(),
-                "attribute_exists(#what)".into(),
-                names,
-                values,
-            )
-            .await
+        let conditional = Conditional {
+            update: "ADD #runs :keys".into(),
+            condition: "attribute_exists(#what)".into(),
+            names,
+            values,
+        };
+        self.store().update_status(contact_id, conditional).await
     }
 }
 
@@ -144,7 +142,7 @@ async fn stamp_once(
     store: &Store,
     contact_id: &ContactId,
     request: &StampRequest<'_>,
-    token: &str,
+    token: String,
 ) -> Result<Stamp, StoreError> {
     let now = to_epoch_ms(store.clock().now());
     let mut set = vec!["#at = :now", "#by = :token"];
@@ -157,7 +155,7 @@ async fn stamp_once(
     ]);
     let mut values = HashMap::from([
         (":now".to_owned(), AttributeValue::N(now.to_string())),
-        (":token".to_owned(), AttributeValue::S(token.to_owned())),
+        (":token".to_owned(), AttributeValue::S(token.clone())),
         (
             ":key".to_owned(),
             AttributeValue::Ss(vec![request.key.to_owned()]),
@@ -188,7 +186,15 @@ async fn stamp_once(
         "{run_condition} AND #v = :status AND attribute_not_exists(#at) AND NOT contains(#runs, :k)"
     );
     if store
-        .update_status(contact_id, update, condition, names, values)
+        .update_status(
+            contact_id,
+            Conditional {
+                update,
+                condition,
+                names,
+                values,
+            },
+        )
         .await?
     {
         return Ok(Stamp::Stamped);
@@ -197,7 +203,7 @@ async fn stamp_once(
     let Some(current) = store.raw_status(contact_id).await? else {
         return Ok(Stamp::Gone);
     };
-    Ok(if written_by(&current, token) {
+    Ok(if written_by(&current, &token) {
         Stamp::Stamped
     } else if holds_key(&current, request.key) {
         Stamp::AlreadyMeasured
@@ -210,7 +216,7 @@ async fn mark_once(
     store: &Store,
     contact_id: &ContactId,
     key: &str,
-    token: &str,
+    token: String,
 ) -> Result<Mark, StoreError> {
     let names = HashMap::from([
         ("#what".to_owned(), table::WHAT.to_owned()),
@@ -220,15 +226,17 @@ async fn mark_once(
     let values = HashMap::from([
         (":key".to_owned(), AttributeValue::Ss(vec![key.to_owned()])),
         (":k".to_owned(), AttributeValue::S(key.to_owned())),
-        (":token".to_owned(), AttributeValue::S(token.to_owned())),
+        (":token".to_owned(), AttributeValue::S(token.clone())),
     ]);
     if store
         .update_status(
             contact_id,
-            "SET #by = :token ADD #runs :key".into(),
-            "attribute_exists(#what) AND NOT contains(#runs, :k)".into(),
-            names,
-            values,
+            Conditional {
+                update: "SET #by = :token ADD #runs :key".into(),
+                condition: "attribute_exists(#what) AND NOT contains(#runs, :k)".into(),
+                names,
+                values,
+            },
         )
         .await?
     {
@@ -236,9 +244,27 @@ async fn mark_once(
     }
     Ok(match store.raw_status(contact_id).await? {
         None => Mark::Gone,
-        Some(current) if written_by(&current, token) => Mark::Marked,
+        Some(current) if written_by(&current, &token) => Mark::Marked,
         Some(_) => Mark::AlreadyMarked,
     })
+}
+
+/// Runs `attempt` with `patience`, every retry with the same fresh token, so
+/// that a write which landed while its answer was lost is recognised as this
+/// caller's.
+async fn with_token<T, Fut>(
+    store: &Store,
+    patience: Patience,
+    attempt: impl Fn(String) -> Fut,
+) -> Result<T, StoreError>
+where
+    Fut: Future<Output = Result<T, StoreError>>,
+{
+    let token = uuid::Uuid::new_v4().to_string();
+    patiently(store.clock(), patience, log_retry, || {
+        attempt(token.clone())
+    })
+    .await
 }
 
 /// Each retry of a stamp or a mark, in the log.

@@ -28,7 +28,10 @@ use super::invoke_api::{self, Invocation, InvocationType, Reply};
 use instance::find_binary;
 
 mod instance;
+mod report;
 mod runtime_api;
+
+pub use report::{FunctionReport, InstanceState};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -55,6 +58,10 @@ pub struct Launch {
     pub bin_dir: PathBuf,
     /// Variables on top of Lambda's own.
     pub env: Vec<(String, String)>,
+    /// Whether the instances also get this process's environment (the local
+    /// stack's endpoints and credentials); without it they get only Lambda's
+    /// variables and `env`, as on Lambda.
+    pub inherit_env: bool,
     /// Where the instances' standard error goes.
     pub log: std::fs::File,
     pub stdout: OutputSink,
@@ -103,32 +110,6 @@ impl Functions {
         }
     }
 
-    /// What each function's pool has done so far, by function name.
-    pub fn report(&self) -> Vec<FunctionReport> {
-        let mut reports: Vec<FunctionReport> =
-            self.pools.values().map(|pool| pool.report()).collect();
-        reports.sort_by(|a, b| a.name.cmp(b.name));
-        reports
-    }
-
-    /// The instances of `function` as they are now, oldest first (none for a
-    /// function not in the pools): for a caller that measures an instance's
-    /// process at a known point of its life, its memory once it has answered.
-    pub fn instances(&self, function: &str) -> Vec<InstanceState> {
-        let Some(pool) = self.pools.get(function) else {
-            return Vec::new();
-        };
-        let inner = pool.lock();
-        let mut ids: Vec<u32> = inner.instances.keys().copied().collect();
-        ids.sort_unstable();
-        ids.into_iter()
-            .map(|id| InstanceState {
-                pid: inner.instances[&id].pid,
-                waiting: inner.idle.iter().any(|(waiting, _)| *waiting == id),
-            })
-            .collect()
-    }
-
     /// Stops every instance and waits for them to end.
     pub async fn stop(&self) {
         let mut watchers = Vec::new();
@@ -156,40 +137,6 @@ impl Functions {
             let _ = tokio::time::timeout(Duration::from_secs(10), watcher).await;
         }
     }
-}
-
-/// What one function's pool did.
-#[derive(Debug, Clone, Default)]
-pub struct FunctionReport {
-    pub name: &'static str,
-    pub limit: u32,
-    pub sync_invocations: u64,
-    pub async_invocations: u64,
-    /// Synchronous invocations refused at the concurrency limit.
-    pub throttled: u64,
-    /// From an instance's process start to its first request for work.
-    pub cold_starts: Vec<Duration>,
-    /// The most invocations running at once.
-    pub peak_concurrency: u32,
-    /// How long each asynchronous invocation waited for an instance.
-    pub async_queue_delays: Vec<Duration>,
-    /// Invocations that outlived the function's timeout.
-    pub timed_out: u64,
-    /// Instances that ended on their own (a crash, or an init that failed),
-    /// not stopped for a timeout or by the pool.
-    pub crashed: u64,
-    /// Asynchronous invocations whose function failed (Lambda would retry them
-    /// twice, minutes later; the pools do not).
-    pub async_failures: u64,
-}
-
-/// One instance of a function, as [`Functions::instances`] sees it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct InstanceState {
-    /// Its process's id, once the process has started.
-    pub pid: Option<u32>,
-    /// It has asked for work and waits for it: it has answered what it was given.
-    pub waiting: bool,
 }
 
 /// One queued invocation. `reply` is absent for an asynchronous one: nobody waits.
@@ -418,14 +365,6 @@ impl Pool {
                 id
             })
             .collect()
-    }
-
-    fn report(&self) -> FunctionReport {
-        FunctionReport {
-            name: self.spec.name,
-            limit: self.spec.limit,
-            ..self.lock().report.clone()
-        }
     }
 }
 

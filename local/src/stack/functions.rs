@@ -162,6 +162,8 @@ pub(super) fn start_pools(
     let launch = Launch {
         bin_dir: bin_dir.to_owned(),
         env,
+        // The endpoints and credentials the demo was started with.
+        inherit_env: true,
         log: log.try_clone()?,
         stdout,
     };

@@ -1,5 +1,7 @@
-//! The only module that talks to DynamoDB: reading a contact's state, writing keys,
-//! and the run transitions, each one conditional write.
+//! Where the functions talk to DynamoDB: reading a contact's state, writing
+//! keys, and the run transitions, each one conditional write. The stream
+//! consumer's own attributes (its stamp) go through [`Store::update_status`],
+//! and its sweep queries the pending-runs index through [`Store::client`].
 //!
 //! Items are typed records converted with `serde_dynamo` ([`items`]); attribute
 //! maps are built by hand only for key and expression values. The run
@@ -23,6 +25,31 @@ use crate::{
 };
 use items::{item_what, status_record, AnyItem};
 
+/// Points a request builder at a contact's status item: GetItem's,
+/// UpdateItem's and a transaction's Update builders have these setters, but
+/// no trait in common.
+/// With a [`Conditional`], also sets its update and condition.
+macro_rules! at_status_item {
+    ($builder:expr, $store:expr, $contact_id:expr) => {
+        $builder
+            .table_name(&$store.table)
+            .set_key(Some(Store::key($contact_id, INTEGRATION_STATUS)))
+    };
+    ($builder:expr, $store:expr, $contact_id:expr, $conditional:expr) => {{
+        let Conditional {
+            update,
+            condition,
+            names,
+            values,
+        } = $conditional;
+        at_status_item!($builder, $store, $contact_id)
+            .update_expression(update)
+            .condition_expression(condition)
+            .set_expression_attribute_names(Some(names))
+            .set_expression_attribute_values(Some(values))
+    }};
+}
+
 mod items;
 pub mod limits;
 mod retry;
@@ -32,6 +59,16 @@ pub use retry::{patiently, Patience};
 
 /// An item as DynamoDB holds it.
 pub type Item = HashMap<String, AttributeValue>;
+
+/// An update of the status item and the condition it is made on, with the
+/// attribute names and values both use.
+#[derive(Debug, Clone, Default)]
+pub struct Conditional {
+    pub update: String,
+    pub condition: String,
+    pub names: HashMap<String, String>,
+    pub values: HashMap<String, AttributeValue>,
+}
 
 // The names and limits the store writes by, where its callers have long found them.
 pub use crate::keys::{
@@ -153,7 +190,7 @@ impl Store {
     }
 
     /// The key of a contact's item `what`.
-    pub fn key(contact_id: &ContactId, what: &str) -> Item {
+    fn key(contact_id: &ContactId, what: &str) -> Item {
         HashMap::from([
             (
                 table::CONTACT_ID.to_owned(),
@@ -230,11 +267,7 @@ impl Store {
 
     /// The status item as stored, every attribute, read consistently.
     pub async fn raw_status(&self, contact_id: &ContactId) -> Result<Option<Item>, StoreError> {
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(Self::key(contact_id, INTEGRATION_STATUS)))
+        let output = at_status_item!(self.client.get_item(), self, contact_id)
             .consistent_read(true)
             .send()
             .await
@@ -247,20 +280,10 @@ impl Store {
     pub async fn update_status(
         &self,
         contact_id: &ContactId,
-        update: String,
-        condition: String,
-        names: HashMap<String, String>,
-        values: HashMap<String, AttributeValue>,
+        conditional: Conditional,
     ) -> Result<bool, StoreError> {
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(Self::key(contact_id, INTEGRATION_STATUS)))
-            .update_expression(update)
-            .condition_expression(condition)
-            .set_expression_attribute_names(Some(names))
-            .set_expression_attribute_values(Some(values))
+        let update = self.client.update_item();
+        let result = at_status_item!(update, self, contact_id, conditional)
             .return_values(ReturnValue::None)
             .send()
             .await;

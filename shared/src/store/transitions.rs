@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 
 use super::{
     items::{status_record, StatusItem},
-    request_error, Item, Store, StoreError, INTEGRATION_END, INTEGRATION_ERROR_CAUSE,
+    request_error, Conditional, Item, Store, StoreError, INTEGRATION_END, INTEGRATION_ERROR_CAUSE,
     INTEGRATION_START, INTEGRATION_STATUS, MAX_TRANSACTION_ITEMS, TIMEOUT_CAUSE,
 };
 use crate::{
@@ -104,10 +104,9 @@ impl Store {
         run: Option<&RunId>,
         output: &[ItemChange],
     ) -> Result<Transition, StoreError> {
-        let mut changes = output.to_vec();
-        changes.push(ItemChange::delete(INTEGRATION_ERROR_CAUSE));
-        self.finish(contact_id, run, IntegrationStatus::Done, changes)
-            .await
+        let cause = ItemChange::delete(INTEGRATION_ERROR_CAUSE);
+        let to = IntegrationStatus::Done;
+        self.finish(contact_id, run, to, output, cause, &[]).await
     }
 
     /// `START`/`RUN` → `ERROR`, with the cause, `IntegrationEnd`, and the output
@@ -121,12 +120,12 @@ impl Store {
         cause: &str,
         output_removal: &[ItemChange],
     ) -> Result<Transition, StoreError> {
-        let mut changes = output_removal.to_vec();
-        changes.push(ItemChange::put(
+        let cause = ItemChange::put(
             INTEGRATION_ERROR_CAUSE,
             super::limits::cut_to(cause, MAX_CAUSE_BYTES),
-        ));
-        self.finish(contact_id, run, IntegrationStatus::Error, changes)
+        );
+        let to = IntegrationStatus::Error;
+        self.finish(contact_id, run, to, output_removal, cause, &[])
             .await
     }
 
@@ -148,27 +147,30 @@ impl Store {
         run: Option<&RunId>,
         marks: &[(&str, AttributeValue)],
     ) -> Result<Transition, StoreError> {
-        let changes = vec![
-            ItemChange::put(INTEGRATION_ERROR_CAUSE, TIMEOUT_CAUSE),
-            ItemChange::put(INTEGRATION_END, format_rules_engine(self.clock.now())),
-        ];
+        let cause = ItemChange::put(INTEGRATION_ERROR_CAUSE, TIMEOUT_CAUSE);
         let to = IntegrationStatus::Timeout;
-        self.transition(contact_id, run, to, sources::FINISH, changes, marks)
-            .await
+        self.finish(contact_id, run, to, &[], cause, marks).await
     }
 
+    /// `START`/`RUN` → `to`, a terminal status: `output`, then `cause` (the
+    /// cause written or removed), then `IntegrationEnd`, all with the status
+    /// or nothing, and `marks` as [`Self::transition`] sets them.
     async fn finish(
         &self,
         contact_id: &ContactId,
         run: Option<&RunId>,
         to: IntegrationStatus,
-        mut changes: Vec<ItemChange>,
+        output: &[ItemChange],
+        cause: ItemChange,
+        marks: &[(&str, AttributeValue)],
     ) -> Result<Transition, StoreError> {
+        let mut changes = output.to_vec();
+        changes.push(cause);
         changes.push(ItemChange::put(
             INTEGRATION_END,
             format_rules_engine(self.clock.now()),
         ));
-        self.transition(contact_id, run, to, sources::FINISH, changes, &[])
+        self.transition(contact_id, run, to, sources::FINISH, changes, marks)
             .await
     }
 
@@ -274,13 +276,13 @@ impl Store {
         };
         let condition = format!("{run_condition} AND #v IN ({})", sources.join(", "));
 
-        Update::builder()
-            .table_name(&self.table)
-            .set_key(Some(Self::key(contact_id, INTEGRATION_STATUS)))
-            .update_expression(update)
-            .condition_expression(condition)
-            .set_expression_attribute_names(Some(names))
-            .set_expression_attribute_values(Some(values))
+        let conditional = Conditional {
+            update,
+            condition,
+            names,
+            values,
+        };
+        at_status_item!(Update::builder(), self, contact_id, conditional)
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .build()
             .expect("table, key and update expression are set")

@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use shared::{Store, SystemClock};
 use stream_consumer::{Consumer, ConsumerConfig, MetricsSink, Outcome};
 
-use crate::support::{consumer_on, fixture, ids, local_sdk, outcomes, records, Harness};
+use crate::support::{consumer_on, fixture, ids, outcomes, records, Harness};
 
 /// A store whose DynamoDB is unreachable: every call fails, and may be retried.
 async fn unreachable_store() -> Store {
@@ -17,7 +17,7 @@ async fn unreachable_store() -> Store {
         .and_then(|listener| listener.local_addr())
         .expect("a free port")
         .port();
-    let sdk = local_sdk()
+    let sdk = kit::aws::sdk_loader()
         .endpoint_url(format!("http://127.0.0.1:{port}"))
         .retry_config(aws_config::retry::RetryConfig::disabled())
         .load()

@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 use shared::{ContactId, ItemChange, ManualClock, RunId, Store};
 use stream_consumer::FILTER_PATTERN;
 
-use crate::support::{local_sdk, open_run, Harness, ECHO};
+use crate::support::{open_run, Harness, ECHO};
 
 /// What a run should come to in the metrics: (metric, dimension name, dimension value).
 type Expected = (RunId, &'static str, &'static str, &'static str);
@@ -59,7 +59,7 @@ async fn produce(store: &Store, clock: &ManualClock) -> Vec<Expected> {
 }
 
 async fn poller<T: ConsumerTarget>(table: &TestTable, target: T) -> Poller<T> {
-    let sdk = local_sdk().load().await;
+    let sdk = kit::aws::sdk_config().await;
     let streams = aws_sdk_dynamodbstreams::Client::new(&sdk);
     let config = PollerConfig {
         retry_delay: Duration::from_millis(10),

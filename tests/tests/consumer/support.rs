@@ -131,16 +131,6 @@ pub fn consumer_on(store: Store, config: ConsumerConfig) -> (Consumer, Arc<Captu
     (Consumer::new(store, config, sink.clone()), sink)
 }
 
-/// The SDK's configuration for a local endpoint: a fixed region and stand-in
-/// credentials.
-pub fn local_sdk() -> aws_config::ConfigLoader {
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
-            "local", "local", None, None, "tests",
-        ))
-}
-
 /// Opens a run of `function` for `contact`, as start does.
 pub async fn open_run(store: &Store, contact: &ContactId, function: &str, timeout_s: u64) -> RunId {
     let start = RunStart {

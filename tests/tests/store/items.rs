@@ -88,13 +88,7 @@ async fn a_contact_state_over_one_megabyte_is_read_completely() {
         store.write(&contact, &changes).await.unwrap();
     }
 
-    let first_page = table
-        .client
-        .query()
-        .table_name(&table.name)
-        .key_condition_expression("ContactId = :c")
-        .expression_attribute_values(":c", AttributeValue::S(contact.to_string()))
-        .consistent_read(true)
+    let first_page = kit::aws::contact_query(&table.client, &table.name, contact.as_str())
         .send()
         .await
         .unwrap();

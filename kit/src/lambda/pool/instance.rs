@@ -66,7 +66,11 @@ impl Pool {
         listener.set_nonblocking(true)?;
         let runtime_api = listener.local_addr()?.to_string();
         let listener = TcpListener::from_std(listener)?;
-        let mut child = Command::new(&self.binary)
+        let mut command = Command::new(&self.binary);
+        if !self.launch.inherit_env {
+            command.env_clear();
+        }
+        let mut child = command
             .envs(
                 self.launch
                     .env

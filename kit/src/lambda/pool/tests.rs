@@ -63,6 +63,8 @@ fn pool_of(script: &str, limit: u32, timeout: Duration) -> TestPools {
     let launch = Launch {
         bin_dir: dir.clone(),
         env: Vec::new(),
+        // The shell runtime needs PATH for curl.
+        inherit_env: true,
         log: std::fs::File::create(dir.join("stderr.log")).unwrap(),
         stdout,
     };
@@ -92,6 +94,16 @@ fn report(functions: &Functions) -> FunctionReport {
 fn error_type(reply: &Reply) -> String {
     let body: serde_json::Value = serde_json::from_slice(&reply.body).unwrap_or_default();
     body["errorType"].as_str().unwrap_or_default().to_owned()
+}
+
+/// Answers the next invocation well (on a new instance, where the last one
+/// ended), and reports the pool after it.
+async fn served_again(functions: &Functions) -> FunctionReport {
+    let next = functions
+        .invoke(invocation(InvocationType::RequestResponse, "0"))
+        .await;
+    assert_eq!((next.status, next.function_error), (200, None));
+    report(functions)
 }
 
 #[tokio::test]
@@ -211,11 +223,7 @@ async fn an_instance_that_dies_is_answered_for_and_replaced() {
     // one is served by a new instance
     assert_eq!(died.function_error.as_deref(), Some("Unhandled"));
     assert_eq!(error_type(&died), "Runtime.ExitError");
-    let next = functions
-        .invoke(invocation(InvocationType::RequestResponse, "0"))
-        .await;
-    assert_eq!((next.status, next.function_error), (200, None));
-    let report = report(&functions);
+    let report = served_again(&functions).await;
     assert_eq!((report.crashed, report.cold_starts.len()), (1, 2));
     functions.stop().await;
 }
@@ -239,11 +247,7 @@ async fn an_invocation_past_the_timeout_is_answered_as_lambda_answers_it() {
         began.elapsed()
     );
     assert_eq!(error_type(&reply), "Sandbox.Timedout");
-    let next = functions
-        .invoke(invocation(InvocationType::RequestResponse, "0"))
-        .await;
-    assert_eq!((next.status, next.function_error), (200, None));
-    let report = report(&functions);
+    let report = served_again(&functions).await;
     assert_eq!((report.timed_out, report.cold_starts.len()), (1, 2));
     // Stopped for its timeout, not crashed.
     assert_eq!(report.crashed, 0);

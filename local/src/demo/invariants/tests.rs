@@ -18,40 +18,27 @@ fn checked(held: bool, late_while_overloaded: usize) -> Checked {
     }
 }
 
+/// The verdict of a run of 32 contacts in flight on a machine under `load`.
+fn verdict(held: bool, late_while_overloaded: usize, load: Load) -> Verdict {
+    checked(held, late_while_overloaded).verdict(32, "fewer", load)
+}
+
 #[test]
 fn late_calls_on_an_overloaded_machine_are_the_machines_verdict() {
-    assert_eq!(
-        checked(true, 3).verdict(32, "fewer", load(1.0, 12)),
-        Verdict::Overloaded
-    );
+    assert_eq!(verdict(true, 3, load(1.0, 12)), Verdict::Overloaded);
 }
 
 #[test]
 fn a_broken_promise_fails_the_demo_whatever_the_load() {
-    assert_eq!(
-        checked(false, 3).verdict(32, "fewer", load(1.0, 12)),
-        Verdict::Failed
-    );
-    assert_eq!(
-        checked(false, 0).verdict(32, "fewer", load(1.0, 12)),
-        Verdict::Failed
-    );
-    assert_eq!(
-        checked(false, 0).verdict(32, "fewer", load(0.3, 1)),
-        Verdict::Failed
-    );
+    assert_eq!(verdict(false, 3, load(1.0, 12)), Verdict::Failed);
+    assert_eq!(verdict(false, 0, load(1.0, 12)), Verdict::Failed);
+    assert_eq!(verdict(false, 0, load(0.3, 1)), Verdict::Failed);
 }
 
 #[test]
 fn an_overloaded_machine_on_which_everything_held_passes() {
-    assert_eq!(
-        checked(true, 0).verdict(32, "fewer", load(1.0, 12)),
-        Verdict::Held
-    );
-    assert_eq!(
-        checked(true, 0).verdict(32, "fewer", load(0.3, 1)),
-        Verdict::Held
-    );
+    assert_eq!(verdict(true, 0, load(1.0, 12)), Verdict::Held);
+    assert_eq!(verdict(true, 0, load(0.3, 1)), Verdict::Held);
 }
 
 #[test]
