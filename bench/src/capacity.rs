@@ -10,9 +10,10 @@
 use std::{sync::Arc, time::Duration};
 
 use crate::{
-    lab::{self, connect_event, Job, Lab, NAIVE_FUNCTION, OURS_FUNCTION},
+    lab::{self, Job, Lab, NAIVE_FUNCTION, OURS_FUNCTION},
     meter::{Meter, Usage},
 };
+use kit::connect_event;
 
 /// A fast integration (answered inside start) and a slow one (six seconds).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -11,7 +11,6 @@ use std::{
     time::{Duration, Instant},
 };
 
-pub use kit::{connect_event, percentile};
 use kit::{lambda::fake::FakeLambda, Rule, TestTable};
 use serde_json::{json, Value};
 use shared::{

@@ -12,10 +12,11 @@ use std::{
 use tokio::sync::Semaphore;
 
 use crate::{
-    lab::{self, connect_event, Job, Lab, NAIVE_FUNCTION, OURS_FUNCTION},
+    lab::{self, Job, Lab, NAIVE_FUNCTION, OURS_FUNCTION},
     meter::Meter,
     progress::Progress,
 };
+use kit::{connect_event, percentile};
 
 /// One side's figures for one integration length.
 #[derive(Debug, Clone)]
@@ -136,10 +137,10 @@ fn side(measured: Vec<Option<(Duration, u32)>>) -> Side {
     latencies.sort();
     measured.sort_by_key(|(_, reads)| *reads);
     Side {
-        median_ms: lab::ms(lab::percentile(&latencies, 0.5)),
-        p95_ms: lab::ms(lab::percentile(&latencies, 0.95)),
-        p99_ms: lab::ms(lab::percentile(&latencies, 0.99)),
-        reads_per_call: lab::percentile(&measured, 0.5).1,
+        median_ms: lab::ms(percentile(&latencies, 0.5)),
+        p95_ms: lab::ms(percentile(&latencies, 0.95)),
+        p99_ms: lab::ms(percentile(&latencies, 0.99)),
+        reads_per_call: percentile(&measured, 0.5).1,
         runs: latencies.len(),
         unseen,
     }

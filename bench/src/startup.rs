@@ -18,7 +18,8 @@ use kit::lambda::{
 use serde_json::{json, Value};
 use shared::{ItemChange, RunStart};
 
-use crate::lab::{self, connect_event, Job, Lab, OURS_FUNCTION};
+use crate::lab::{self, Job, Lab, OURS_FUNCTION};
+use kit::{connect_event, percentile};
 
 /// The functions, by package name (their binaries' and their instances' name).
 pub const FUNCTIONS: [&str; 4] = [
@@ -77,9 +78,9 @@ pub async fn measure(
     Ok(Figure {
         function: package,
         starts: startups.len(),
-        startup_median_ms: lab::ms(lab::percentile(&startups, 0.5)),
+        startup_median_ms: lab::ms(percentile(&startups, 0.5)),
         startup_max_ms: lab::ms(*startups.last().expect("at least one start")),
-        invocation_median_ms: lab::ms(lab::percentile(&invocations, 0.5)),
+        invocation_median_ms: lab::ms(percentile(&invocations, 0.5)),
         peak_rss_kb: rss,
         answer,
     })

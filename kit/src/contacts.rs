@@ -125,3 +125,16 @@ pub fn percentiles(mut values: Vec<Duration>) -> Option<BTreeMap<&'static str, D
 pub fn percentile<T: Copy>(sorted: &[T], p: f64) -> T {
     sorted[((sorted.len() - 1) as f64 * p).round() as usize]
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_connect_event_names_the_contact_everywhere() {
+        let contact = ContactId::parse("c-1").unwrap();
+        let event = connect_event(&contact);
+        assert_eq!(event["Details"]["ContactData"]["InitialContactId"], "c-1");
+        assert_eq!(event["Details"]["ContactData"]["ContactId"], "c-1");
+    }
+}

@@ -13,7 +13,7 @@
 //!   deadline plus a grace period ([`sweep`]). Stream batches sweep too, throttled.
 //!
 //! Metrics are CloudWatch Embedded Metric Format lines ([`metrics`], [`emit`]);
-//! the stamp that makes each run measured once is written by [`stamp`].
+//! the stamp that makes each run measured once is written by `stamp`.
 
 pub mod config;
 pub mod emit;
@@ -21,7 +21,7 @@ pub mod filter;
 pub mod metrics;
 pub mod process;
 pub mod record;
-pub mod stamp;
+mod stamp;
 pub mod sweep;
 
 use std::sync::Arc;

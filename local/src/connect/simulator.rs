@@ -9,8 +9,7 @@ use aws_sdk_lambda::primitives::Blob;
 use serde_json::{json, Map, Value};
 use shared::{store::Patience, ContactId, IntegrationStatus, RunId, Store};
 
-use kit::Rule;
-pub use kit::{connect_event, percentiles};
+use kit::{connect_event, Rule};
 
 use super::flow::{self, Contact, Ending, Flow};
 

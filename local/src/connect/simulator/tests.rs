@@ -19,11 +19,3 @@ fn the_flows_functions_map_to_the_workspaces_binaries() {
     );
     assert_eq!(local_function("integration-echo"), "integration-echo");
 }
-
-#[test]
-fn the_connect_event_names_the_contact_everywhere() {
-    let contact = ContactId::parse("c-1").unwrap();
-    let event = connect_event(&contact);
-    assert_eq!(event["Details"]["ContactData"]["InitialContactId"], "c-1");
-    assert_eq!(event["Details"]["ContactData"]["ContactId"], "c-1");
-}
