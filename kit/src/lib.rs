@@ -14,6 +14,9 @@
 //! - [`table`]: a fresh state table for every test, and a DynamoDB that hangs.
 //! - [`contacts`]: contacts as the Rules Engine leaves them, Connect's events,
 //!   and the percentiles every report quotes.
+//! - [`legacy`]: the original Rules Engine as a neighbour: its unconditional
+//!   state writes, its echo integration function (served by the
+//!   `integration-legacy` binary) and its start, for tests and the demo.
 //! - [`counting`], [`faults`], [`logs`], [`metrics`]: requests counted by
 //!   operation, failures injected into the SDK, captured logs, and the
 //!   consumer's metrics captured and checked against the EMF specification.
@@ -23,6 +26,7 @@ pub mod contacts;
 pub mod counting;
 pub mod faults;
 pub mod lambda;
+pub mod legacy;
 pub mod logs;
 pub mod metrics;
 pub mod stream;

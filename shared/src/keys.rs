@@ -7,6 +7,10 @@ pub const INTEGRATION_STATUS: &str = "IntegrationStatus";
 pub const INTEGRATION_START: &str = "IntegrationStart";
 pub const INTEGRATION_END: &str = "IntegrationEnd";
 pub const INTEGRATION_ERROR_CAUSE: &str = "IntegrationErrorCause";
+/// What an older integration function wrote after the caller had been told
+/// the run's status (a late `DONE`'s output, a late `ERROR`'s cause), moved
+/// here by the stream consumer so that nothing is lost; JSON text.
+pub const INTEGRATION_LATE_FINISH: &str = "IntegrationLateFinish";
 
 /// The cause written by a timeout, as the Rules Engine writes it.
 pub const TIMEOUT_CAUSE: &str = "The request timed out";

@@ -42,6 +42,12 @@ pub const DEADLINE: &str = "Deadline";
 pub const FUNCTION_NAME: &str = "FunctionName";
 pub const ENDED_AT: &str = "EndedAt";
 pub const PENDING_SHARD: &str = "PendingShard";
+/// The cause of an `ERROR`, kept on the status item too: an older writer's
+/// late put may delete `IntegrationErrorCause`, and a repair puts it back from here.
+pub const CAUSE: &str = "Cause";
+/// When the stream consumer last repaired the status item after an older
+/// writer's put (epoch ms): how the consumer knows its own repair on the stream.
+pub const REPAIRED_AT: &str = "RepairedAt";
 
 /// The sparse index of open runs. An item is in it only while it has a
 /// `PendingShard`, which `start` sets and every finishing transition removes;

@@ -3,12 +3,12 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use shared::{ContactId, RunId};
+use shared::{ContactId, IntegrationStatus, RunId};
 
 use crate::{
     metrics::{
         Document, Unit, ABANDONED_RUNS, FUNCTION_NAME, INTEGRATION_COUNT, INTEGRATION_DURATION,
-        MALFORMED_RECORDS, REASON, STATUS, STREAM_LAG,
+        LATE_FINISHES, MALFORMED_RECORDS, REASON, STATUS, STREAM_LAG,
     },
     record::Completion,
 };
@@ -70,6 +70,32 @@ pub fn abandoned(
         .dimension(REASON, reason)
         .metric(ABANDONED_RUNS, Unit::Count, 1.0);
     run_properties(document, contact, run)
+}
+
+/// An older integration function's finish that landed after the caller had
+/// been told the run's status, and was undone: by function, with the status
+/// it wrote, the status that stands, and how long the late write stood
+/// (when the late writer's `IntegrationEnd` told when it wrote).
+pub fn late_finish(now: DateTime<Utc>, contact: &ContactId, late: &LateFinish<'_>) -> Document {
+    let mut document = Document::new(now)
+        .dimension_sets(&[&[FUNCTION_NAME]])
+        .dimension(FUNCTION_NAME, function_dimension(late.function_name))
+        .metric(LATE_FINISHES, Unit::Count, 1.0)
+        .property("LateStatus", late.late.as_str())
+        .property("ToldStatus", late.told.as_str());
+    if let Some(stood) = late.stood {
+        document = document.property("UndoneAfterMs", stood.as_millis().to_string());
+    }
+    run_properties(document, contact, late.run)
+}
+
+/// A late finish undone, for [`late_finish`].
+pub struct LateFinish<'a> {
+    pub run: Option<&'a RunId>,
+    pub function_name: Option<&'a str>,
+    pub late: IntegrationStatus,
+    pub told: IntegrationStatus,
+    pub stood: Option<Duration>,
 }
 
 /// How old the oldest record of a batch was when it was processed.

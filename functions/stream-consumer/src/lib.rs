@@ -19,6 +19,7 @@ pub mod config;
 pub mod emit;
 pub mod filter;
 pub mod metrics;
+mod older;
 pub mod process;
 pub mod record;
 mod stamp;

@@ -8,7 +8,7 @@ use shared::{store::Patience, ContactId, IntegrationStatus, RunId, StoreError};
 
 use crate::{
     emit,
-    record::{self, Change, Completion, Superseded},
+    record::{self, Change, Completion, OlderWrite, Superseded},
     stamp::{Mark, Stamp, StampRequest, Stamps},
     Consumer,
 };
@@ -33,6 +33,13 @@ pub enum Outcome {
     AbandonedSuperseded,
     /// Already measured or counted by an earlier delivery.
     AlreadyMeasured,
+    /// An older writer's put had taken an open run's identity away; it is back.
+    Adopted,
+    /// An older writer's put landed after the caller was told the run's status;
+    /// undone, the told status back.
+    LateUndone {
+        late: IntegrationStatus,
+    },
     /// Nothing to measure; why.
     Ignored(&'static str),
     Malformed(String),
@@ -60,6 +67,10 @@ impl fmt::Display for Outcome {
             Outcome::AbandonedPastDeadline => f.write_str("abandoned (timed out by the sweep)"),
             Outcome::AbandonedSuperseded => f.write_str("abandoned (superseded by a new run)"),
             Outcome::AlreadyMeasured => f.write_str("already measured"),
+            Outcome::Adopted => {
+                f.write_str("the run's identity put back after an older writer's put")
+            }
+            Outcome::LateUndone { late } => write!(f, "a late {late} undone"),
             Outcome::Ignored(why) => write!(f, "ignored ({why})"),
             Outcome::Malformed(why) => write!(f, "malformed: {why}"),
             Outcome::Failed(why) => write!(f, "failed, to be retried: {why}"),
@@ -142,6 +153,13 @@ impl Consumer {
                 self.replaced(contact, superseded.as_ref(), carry).await,
                 superseded.as_ref().map(|s| s.key.clone()),
             ),
+            (Change::Older(write), Some(contact)) => (
+                self.older(contact, write, &record.sequence, record.created)
+                    .await,
+                older_run(write),
+            ),
+            (Change::Repair, _) => (Ok(Outcome::Ignored("the consumer's own repair")), None),
+            (Change::OtherTable, _) => (Ok(Outcome::Ignored("another table's record")), None),
             (Change::Unrelated, _) => (Ok(Outcome::Ignored("not the integration status")), None),
             (Change::Stamp, _) => (Ok(Outcome::Ignored("the metrics stamp's own write")), None),
             (Change::Removed, _) => (Ok(Outcome::Ignored("status item removed")), None),
@@ -161,7 +179,8 @@ impl Consumer {
             Some(contact),
             Outcome::Measured { .. }
             | Outcome::AbandonedPastDeadline
-            | Outcome::AbandonedSuperseded,
+            | Outcome::AbandonedSuperseded
+            | Outcome::LateUndone { .. },
         ) = (&record.contact_id, &outcome)
         {
             tracing::info!(contact_id = %contact, run = run.as_deref(), sequence = %record.sequence, outcome = %outcome, "RUN_MEASURED");
@@ -174,7 +193,11 @@ impl Consumer {
         }
     }
 
-    async fn complete(&self, contact: &ContactId, run: &Completion) -> Result<Outcome, StoreError> {
+    pub(crate) async fn complete(
+        &self,
+        contact: &ContactId,
+        run: &Completion,
+    ) -> Result<Outcome, StoreError> {
         let request = StampRequest {
             item_run: run.item_run.as_ref(),
             status: run.status,
@@ -240,7 +263,7 @@ impl Consumer {
         Ok(outcome)
     }
 
-    fn patience(&self) -> Patience {
+    pub(crate) fn patience(&self) -> Patience {
         Patience {
             for_at_most: self.config.measure_patience,
             longest_pause: LONGEST_PAUSE,
@@ -257,4 +280,15 @@ impl Consumer {
         let now = self.store.clock().now();
         self.emit(emit::abandoned(now, contact, run, function, reason));
     }
+}
+
+/// The run an older writer's record is about, for the report: the one it
+/// stripped or landed late on, when that run named itself.
+fn older_run(write: &OlderWrite) -> Option<String> {
+    let run = match write {
+        OlderWrite::Stripped { run, .. } => run,
+        OlderWrite::Late { told, .. } => told,
+        OlderWrite::Unnamed { .. } => return None,
+    };
+    run.run_id.as_ref().map(|id| id.to_string())
 }

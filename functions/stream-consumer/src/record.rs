@@ -23,11 +23,19 @@ pub struct StatusImage {
     pub status: IntegrationStatus,
     pub run_id: Option<RunId>,
     pub started_at: Option<DateTime<Utc>>,
+    pub deadline: Option<i64>,
     pub function_name: Option<String>,
     pub ended_at: Option<DateTime<Utc>>,
     pub measured: bool,
     pub measured_runs: Vec<String>,
     pub swept: bool,
+    /// The TTL the write set (epoch seconds): with the status, what tells one
+    /// put of an older writer from the next.
+    pub expiry: Option<i64>,
+    /// The stream consumer's repair wrote this image.
+    pub repaired: bool,
+    /// The cause of an `ERROR`, as the status item keeps it.
+    pub cause: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -36,12 +44,16 @@ struct RawImage {
     value: String,
     run_id: Option<String>,
     started_at: Option<i64>,
+    deadline: Option<i64>,
     function_name: Option<String>,
     ended_at: Option<i64>,
     measured_at: Option<i64>,
     #[serde(default)]
     measured_runs: Vec<String>,
     timed_out_by: Option<String>,
+    expiry: Option<i64>,
+    repaired_at: Option<i64>,
+    cause: Option<String>,
 }
 
 /// A run that finished with this record.
@@ -69,10 +81,13 @@ pub struct Superseded {
 }
 
 /// What a record is about.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Change {
     /// Another state key of a contact.
     Unrelated,
+    /// A record of another table (another stream mapped to the consumer by
+    /// mistake, or a replay of the wrong file).
+    OtherTable,
     /// The metrics stamp's own write.
     Stamp,
     /// The status item was deleted (TTL or otherwise).
@@ -84,12 +99,42 @@ pub enum Change {
         superseded: Option<Superseded>,
         carry: Vec<String>,
     },
+    /// A put without run attributes: an integration function (or start)
+    /// written for the original Rules Engine, or one of ours on such a run.
+    // Boxed: it holds two images and the old item whole.
+    Older(Box<OlderWrite>),
+    /// The consumer's own repair of an older writer's put.
+    Repair,
     /// Any other change of the status item (open to open, a mark being added).
     Other,
 }
 
+/// What a write without run attributes did, by what it replaced.
+#[derive(Debug, Clone, PartialEq)]
+pub enum OlderWrite {
+    /// It landed on a finished run, whose status the caller was told: a late
+    /// finish (or a late `RUN`) to undo. `told_item` is the status item as it
+    /// was, every attribute, to put back.
+    Late {
+        told: StatusImage,
+        told_item: shared::store::Item,
+        late: StatusImage,
+    },
+    /// It replaced an open run that named itself (the original's `RUN` over
+    /// our `START`, or its finish over a run whose identity we put back):
+    /// the identity to put back, and the write, maybe a completion.
+    Stripped {
+        run: StatusImage,
+        write: StatusImage,
+    },
+    /// A run that never named itself finished (opened by an older start, or
+    /// stripped before its identity could be put back): a completion to
+    /// measure from what the state holds.
+    Unnamed { write: StatusImage },
+}
+
 /// A record read: its sequence number, when it was written, whose it is, and what about.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Record {
     pub sequence: String,
     pub created: Option<DateTime<Utc>>,
@@ -120,18 +165,18 @@ pub fn read(raw: &Value) -> Result<Record, Malformed> {
     let created = change["ApproximateCreationDateTime"]
         .as_f64()
         .and_then(|secs| DateTime::from_timestamp_millis((secs * 1000.0) as i64));
+    let unrelated = |change: Change| Record {
+        sequence: sequence.clone(),
+        created,
+        contact_id: None,
+        change,
+    };
+    if !of_table(change) {
+        return Ok(unrelated(Change::OtherTable));
+    }
     // The cheap test first: most records of the table are other state keys.
-    match change["Keys"]["What"]["S"].as_str() {
-        Some(INTEGRATION_STATUS) => {}
-        Some(_) => {
-            return Ok(Record {
-                sequence,
-                created,
-                contact_id: None,
-                change: Change::Unrelated,
-            })
-        }
-        None => return Err(malformed("its Keys have no string What".into())),
+    if change["Keys"]["What"]["S"].as_str() != Some(INTEGRATION_STATUS) {
+        return Ok(unrelated(Change::Unrelated));
     }
     // serde's messages quote the value they could not read: cut the record's
     // values out of them, as any of them may be personal data.
@@ -158,12 +203,10 @@ pub fn read(raw: &Value) -> Result<Record, Malformed> {
         };
     let change = match image(&record.change.new_image, "new")? {
         None => Change::Removed,
-        Some(new) => classify(
-            new,
-            image(&record.change.old_image, "old")?,
-            &sequence,
-            created,
-        ),
+        Some(new) => {
+            let old = image(&record.change.old_image, "old")?;
+            classify(new, old, &record.change.old_image, &sequence, created)
+        }
     };
     Ok(Record {
         sequence,
@@ -173,9 +216,19 @@ pub fn read(raw: &Value) -> Result<Record, Malformed> {
     })
 }
 
+/// Whether a record is the state table's: its keys are the table's two
+/// strings, `ContactId` and `What`. DynamoDB holds every item of the table to
+/// them, so a record without them is another table's (a stream mapped to the
+/// consumer by mistake, a replay of the wrong file), not a malformed record.
+fn of_table(change: &Value) -> bool {
+    let is_string = |key: &str| change["Keys"][key]["S"].is_string();
+    let keys = change["Keys"].as_object().map_or(0, |keys| keys.len());
+    keys == 2 && is_string(shared::table::CONTACT_ID) && is_string(shared::table::WHAT)
+}
+
 /// The status item of an image. `reason` words serde's errors; the others
 /// (an unknown status, a bad run id) never quote more than a status word.
-fn status_image(
+pub(crate) fn status_image(
     item: serde_dynamo::Item,
     reason: &dyn Fn(&dyn std::fmt::Display) -> String,
 ) -> Result<StatusImage, String> {
@@ -191,17 +244,40 @@ fn status_image(
             .transpose()
             .map_err(|err| err.to_string())?,
         started_at: raw.started_at.and_then(from_epoch_ms),
+        deadline: raw.deadline,
         function_name: raw.function_name,
         ended_at: raw.ended_at.and_then(from_epoch_ms),
         measured: raw.measured_at.is_some(),
         measured_runs: raw.measured_runs,
         swept: raw.timed_out_by.as_deref() == Some(SWEEP),
+        expiry: raw.expiry,
+        repaired: raw.repaired_at.is_some(),
+        cause: raw.cause,
     })
+}
+
+/// What a write without run attributes did, by what it replaced; `None` for
+/// one that neither replaced a finished or named run nor finished one.
+fn older_write(
+    new: StatusImage,
+    old: Option<StatusImage>,
+    old_item: &serde_dynamo::Item,
+) -> Option<OlderWrite> {
+    match old {
+        Some(told) if told.status.is_terminal() => Some(OlderWrite::Late {
+            told,
+            told_item: old_item.clone().into(),
+            late: new,
+        }),
+        Some(run) if run.run_id.is_some() => Some(OlderWrite::Stripped { run, write: new }),
+        _ if new.status.is_terminal() => Some(OlderWrite::Unnamed { write: new }),
+        _ => None,
+    }
 }
 
 /// The key of a run in `MeasuredRuns`: its id, or for a run written without one
 /// the sequence number of the record that shows it, which replays keep.
-fn run_key(run: Option<&RunId>, sequence: &str) -> String {
+pub(crate) fn run_key(run: Option<&RunId>, sequence: &str) -> String {
     match run {
         Some(id) => id.to_string(),
         None => format!("record:{sequence}"),
@@ -211,11 +287,22 @@ fn run_key(run: Option<&RunId>, sequence: &str) -> String {
 fn classify(
     new: StatusImage,
     old: Option<StatusImage>,
+    old_item: &serde_dynamo::Item,
     sequence: &str,
     created: Option<DateTime<Utc>>,
 ) -> Change {
     if new.measured {
         return Change::Stamp;
+    }
+    let old_unnamed = old.as_ref().is_some_and(|old| old.run_id.is_none());
+    if new.repaired && old_unnamed {
+        return Change::Repair;
+    }
+    // A new START is a new run, whoever wrote it: handled below.
+    if new.run_id.is_none() && new.status != IntegrationStatus::Start {
+        if let Some(write) = older_write(new.clone(), old.clone(), old_item) {
+            return Change::Older(Box::new(write));
+        }
     }
     let old_open = old.as_ref().is_none_or(|old| old.status.is_open());
     if new.status.is_terminal() && old_open {

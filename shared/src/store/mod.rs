@@ -52,9 +52,11 @@ macro_rules! at_status_item {
 
 mod items;
 pub mod limits;
+mod repair;
 mod retry;
 mod transitions;
 
+pub use repair::Repair;
 pub use retry::{patiently, Patience};
 
 /// An item as DynamoDB holds it.

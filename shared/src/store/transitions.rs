@@ -120,12 +120,12 @@ impl Store {
         cause: &str,
         output_removal: &[ItemChange],
     ) -> Result<Transition, StoreError> {
-        let cause = ItemChange::put(
-            INTEGRATION_ERROR_CAUSE,
-            super::limits::cut_to(cause, MAX_CAUSE_BYTES),
-        );
+        let cause = super::limits::cut_to(cause, MAX_CAUSE_BYTES);
+        // Kept on the status item too, for the repair of an older writer's late put.
+        let kept = [(table::CAUSE, AttributeValue::S(cause.to_owned()))];
+        let cause = ItemChange::put(INTEGRATION_ERROR_CAUSE, cause);
         let to = IntegrationStatus::Error;
-        self.finish(contact_id, run, to, output_removal, cause, &[])
+        self.finish(contact_id, run, to, output_removal, cause, &kept)
             .await
     }
 
@@ -344,9 +344,15 @@ pub(super) struct Refused {
     current: Option<Item>,
 }
 
+/// A transaction refused for a condition: the first item's, which is the
+/// only one a run transition sets, or another's (a repair's guards).
 fn refusal(reasons: &[CancellationReason]) -> Option<Refused> {
-    let first = reasons.first()?;
-    (first.code() == Some("ConditionalCheckFailed")).then(|| Refused {
-        current: first.item.clone(),
+    let failed = |r: &CancellationReason| r.code() == Some("ConditionalCheckFailed");
+    if !reasons.iter().any(failed) {
+        return None;
+    }
+    let first = reasons.first().filter(|r| failed(r));
+    Some(Refused {
+        current: first.and_then(|r| r.item.clone()),
     })
 }

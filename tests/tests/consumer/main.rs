@@ -3,6 +3,7 @@
 
 mod failures;
 mod fixtures;
+mod older;
 mod poller;
 mod support;
 mod sweep;

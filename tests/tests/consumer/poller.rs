@@ -58,7 +58,7 @@ async fn produce(store: &Store, clock: &ManualClock) -> Vec<Expected> {
     expected
 }
 
-async fn poller<T: ConsumerTarget>(table: &TestTable, target: T) -> Poller<T> {
+pub async fn poller<T: ConsumerTarget>(table: &TestTable, target: T) -> Poller<T> {
     let sdk = kit::aws::sdk_config().await;
     let streams = aws_sdk_dynamodbstreams::Client::new(&sdk);
     let config = PollerConfig {
