@@ -32,8 +32,10 @@ pub enum EventError {
     Shape(#[source] serde_json::Error),
     #[error("the event has no Details.ContactData.InitialContactId or ContactId")]
     NoContactId,
+    /// The id error is said in the message and not kept as a source as well, so
+    /// that a chain of sources says it once.
     #[error("the event's contact id is invalid: {0}")]
-    BadContactId(#[source] IdError),
+    BadContactId(IdError),
 }
 
 /// What start and check-timeout can be invoked with.
@@ -46,6 +48,18 @@ pub enum ConnectRequest {
 }
 
 impl ConnectRequest {
+    /// Whether `value` is meant for a function Connect invokes: a keep-warm ping,
+    /// or an event with Connect's shape (a `Details` member, which holds
+    /// `ContactData`), whatever its `Name`: Connect names its events
+    /// `ContactFlowEvent`, Lambda's sample Connect events say
+    /// `ContactFlowExecution`, and the name is not read. What it holds is for
+    /// [`ConnectRequest::from_value`] to read, or to refuse by name.
+    pub fn recognises(value: &Value) -> bool {
+        value.get("keepWarm").is_some() || value.get("Details").is_some()
+    }
+
+    /// Reads a keep-warm ping or a contact flow event, the one reader of both for
+    /// start, check-timeout and an integration function in native async mode.
     pub fn from_value(value: Value) -> Result<Self, EventError> {
         if let Some(ping) = value.get("keepWarm") {
             // A ping with odd fields is still a ping: answer it, never touch state.
@@ -112,6 +126,7 @@ impl Default for Instance {
 }
 
 /// A Connect contact flow event, read leniently: only what this project uses.
+/// Its `Name` is not read (see [`ConnectRequest::recognises`]).
 #[derive(Debug, Clone)]
 pub struct ContactFlowEvent {
     /// The contact's state key: `InitialContactId`, else `ContactId`.

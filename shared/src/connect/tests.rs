@@ -121,3 +121,38 @@ fn a_keep_warm_ping_is_recognised_and_bad_events_are_named() {
         "the event is not shaped as Connect sends it"
     );
 }
+
+#[test]
+fn an_event_is_recognised_by_its_shape_whatever_its_name() {
+    // Lambda's sample Connect event names itself `ContactFlowExecution`
+    // (awslabs/aws-lambda-rust-runtime, lambda-events/src/fixtures/example-connect-event.json).
+    for name in ["ContactFlowEvent", "ContactFlowExecution"] {
+        let event = json!({
+            "Name": name,
+            "Details": {"ContactData": {"InitialContactId": "c-1"}, "Parameters": {}}
+        });
+        assert!(ConnectRequest::recognises(&event));
+        assert!(matches!(
+            ConnectRequest::from_value(event),
+            Ok(ConnectRequest::Contact(read)) if read.contact_id.as_str() == "c-1"
+        ));
+    }
+    assert!(ConnectRequest::recognises(&json!({"Details": {}})));
+    assert!(ConnectRequest::recognises(&json!({"keepWarm": {}})));
+    assert!(!ConnectRequest::recognises(
+        &json!({"Name": "ContactFlowEvent", "ContactId": "c"})
+    ));
+    assert!(!ConnectRequest::recognises(&json!("Details")));
+}
+
+#[test]
+fn a_bad_contact_id_is_said_once_in_the_chain() {
+    let err = ConnectRequest::from_value(json!({
+        "Details": {"ContactData": {"InitialContactId": "a\tb"}}
+    }))
+    .unwrap_err();
+    assert_eq!(
+        crate::telemetry::error_chain(&err),
+        "the event's contact id is invalid: contact id contains a control character or white space"
+    );
+}

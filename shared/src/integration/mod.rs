@@ -11,10 +11,14 @@
 //! it opens the run itself, does the same, and answers with the flat string map
 //! Connect expects. A keep-warm ping is answered without touching state.
 //!
-//! What reaches Lambda: a malformed request is an error (so an on-failure
+//! What reaches Lambda: a malformed integration request, or an invocation that is
+//! neither a request, a Connect event nor a ping, is an error (so an on-failure
 //! destination records it); a DynamoDB failure is an error (so Lambda's retry can
 //! redo the work, which `run` allows); a refused transition (superseded run,
-//! already timed out) is logged and is a success, since no retry can help.
+//! already timed out) is logged and is a success, since no retry can help. An
+//! event with Connect's shape (`Details`), whatever its `Name`, is never a
+//! Lambda error: one it cannot use (no contact id, no output key...) is answered
+//! with `IntegrationStatus` `ERROR` and a cause, as start and check-timeout do.
 
 mod analytics;
 mod native;
@@ -179,12 +183,20 @@ impl fmt::Display for Cause {
 #[derive(Debug, thiserror::Error)]
 pub enum IntegrationError {
     /// The request cannot be served; a retry cannot help, the on-failure
-    /// destination records it.
+    /// destination records it. The request error is said in the message and not
+    /// kept as a source as well, so that Lambda's error message (the chain of
+    /// sources) says it once.
     #[error("bad request: {0}")]
-    BadRequest(#[from] RequestError),
+    BadRequest(RequestError),
     /// DynamoDB failed; Lambda's retry may succeed, and may redo the work.
     #[error("the contact's state could not be read or written")]
     Store(#[from] StoreError),
+}
+
+impl From<RequestError> for IntegrationError {
+    fn from(err: RequestError) -> Self {
+        Self::BadRequest(err)
+    }
 }
 
 impl From<IntegrationError> for Diagnostic {

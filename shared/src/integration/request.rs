@@ -2,13 +2,19 @@
 //! integration request from start, a Connect contact flow event (native async
 //! mode), or the Rules Engine's keep-warm ping.
 //!
+//! The event and the ping are recognised and read as start and check-timeout
+//! read them ([`ConnectRequest`]): by Connect's shape, whatever the event's
+//! `Name`, so an event with Connect's shape is never taken for a malformed
+//! integration request.
+//!
 //! Errors name the field at fault, never its value: the request carries the
-//! Connect event, and with it the caller's phone number.
+//! Connect event, and with it the caller's phone number. An error that says its
+//! cause in its message keeps no source, so a chain of sources says it once.
 
 use serde_json::Value;
 
 use crate::{
-    connect::{ContactFlowEvent, EventError, KeepWarm},
+    connect::{ConnectRequest, ContactFlowEvent, EventError, KeepWarm},
     ContactId, IdError, RunId,
 };
 
@@ -19,19 +25,19 @@ pub enum RequestError {
     NotAnObject,
     #[error(
         "the request is neither an integration request (ContactId, Payload, OriginalRequest), \
-         a Connect ContactFlowEvent nor a keep-warm ping"
+         a Connect event (Details.ContactData) nor a keep-warm ping"
     )]
     Unrecognised,
     #[error("the integration request has no {field}")]
     Missing { field: &'static str },
     #[error("the integration request's {field} is not a string")]
     NotAString { field: &'static str },
-    #[error("the integration request's {field} is invalid: {source}")]
+    #[error("the integration request's {field} is invalid: {reason}")]
     BadId {
         field: &'static str,
-        #[source]
-        source: IdError,
+        reason: IdError,
     },
+    /// A Connect event that cannot be read: answered, not failed (see `handle`).
     #[error(transparent)]
     Event(#[from] EventError),
 }
@@ -44,6 +50,7 @@ pub enum Invocation {
     /// Sent by start (or the original Rules Engine) with `InvocationType=Event`.
     Request(IntegrationRequest),
     /// Sent by Connect's own "Invoke AWS Lambda function" block: native async mode.
+    /// Any event with Connect's shape, whatever its `Name`.
     Native(ContactFlowEvent),
 }
 
@@ -64,17 +71,13 @@ impl Invocation {
         let Some(fields) = value.as_object() else {
             return Err(RequestError::NotAnObject);
         };
-        if let Some(ping) = fields.get("keepWarm") {
-            // A ping with odd fields is still a ping: answer it, never touch state.
-            return Ok(Self::KeepWarm(
-                serde_json::from_value(ping.clone()).unwrap_or_default(),
-            ));
-        }
-        let is_contact_flow_event = fields.get("Name").and_then(Value::as_str)
-            == Some("ContactFlowEvent")
-            && value.pointer("/Details/ContactData").is_some();
-        if is_contact_flow_event {
-            return Ok(Self::Native(ContactFlowEvent::from_value(value)?));
+        if ConnectRequest::recognises(&value) {
+            // Read as start and check-timeout read it; an event that cannot be
+            // read is an `Event` error, which is answered for the flow to route on.
+            return Ok(match ConnectRequest::from_value(value)? {
+                ConnectRequest::KeepWarm(ping) => Self::KeepWarm(ping),
+                ConnectRequest::Contact(event) => Self::Native(event),
+            });
         }
         if ["ContactId", "Payload", "RunId"]
             .iter()
@@ -89,19 +92,19 @@ impl Invocation {
 impl IntegrationRequest {
     fn from_value(value: &Value) -> Result<Self, RequestError> {
         let contact_id =
-            ContactId::parse(required_string(value, "ContactId")?).map_err(|source| {
+            ContactId::parse(required_string(value, "ContactId")?).map_err(|reason| {
                 RequestError::BadId {
                     field: "ContactId",
-                    source,
+                    reason,
                 }
             })?;
         let run_id = match value.get("RunId") {
             None | Some(Value::Null) => None,
             Some(Value::String(id)) => {
                 Some(
-                    RunId::parse(id.as_str()).map_err(|source| RequestError::BadId {
+                    RunId::parse(id.as_str()).map_err(|reason| RequestError::BadId {
                         field: "RunId",
-                        source,
+                        reason,
                     })?,
                 )
             }
@@ -217,6 +220,118 @@ mod tests {
             "the request is not a JSON object".to_owned()
         );
         assert!(err(json!({"Other": 1})).starts_with("the request is neither"));
+    }
+
+    /// The shape of the Connect event in Lambda's own sample data, named
+    /// `ContactFlowExecution` (awslabs/aws-lambda-rust-runtime,
+    /// lambda-events/src/fixtures/example-connect-event.json), here trimmed.
+    fn contact_flow_execution() -> Value {
+        json!({
+            "Name": "ContactFlowExecution",
+            "Details": {
+                "Parameters": {"key1": "value1"},
+                "ContactData": {
+                    "ContactId": "leg-2",
+                    "InitialContactId": "leg-1",
+                    "Channel": "Voice",
+                    "InstanceARN": "",
+                    "SystemEndpoint": {"Type": "TELEPHONE_NUMBER", "Address": "01234567"},
+                    "Queue": {"Name": "PrimaryPhoneQueue", "ARN": ""},
+                    "Attributes": {"key1": "value"}
+                }
+            }
+        })
+    }
+
+    #[test]
+    fn a_contact_flow_execution_event_is_native_and_read_as_start_reads_it() {
+        let event = contact_flow_execution();
+        let Ok(ConnectRequest::Contact(read_by_start)) = ConnectRequest::from_value(event.clone())
+        else {
+            panic!("start reads the event")
+        };
+        let Ok(Invocation::Native(read)) = Invocation::from_value(event.clone()) else {
+            panic!("native mode reads the event")
+        };
+        assert_eq!(read.contact_id, read_by_start.contact_id);
+        assert_eq!(read.contact_id.as_str(), "leg-1");
+        assert_eq!(read.parameter("key1"), Some("value1"));
+        assert_eq!(read.raw, event);
+        // Whatever the name, or none: the shape says it is Connect's.
+        for name in [
+            json!("ContactFlowEvent"),
+            json!("Other"),
+            json!(7),
+            Value::Null,
+        ] {
+            let mut named = event.clone();
+            named["Name"] = name;
+            assert!(matches!(
+                Invocation::from_value(named),
+                Ok(Invocation::Native(read)) if read.contact_id.as_str() == "leg-1"
+            ));
+        }
+    }
+
+    #[test]
+    fn an_event_with_connect_s_shape_it_cannot_use_is_an_event_error_never_a_bad_request() {
+        let mut no_ids = contact_flow_execution();
+        let data = no_ids["Details"]["ContactData"].as_object_mut().unwrap();
+        data.remove("ContactId");
+        data.remove("InitialContactId");
+        let mut blank_id = contact_flow_execution();
+        blank_id["Details"]["ContactData"]["InitialContactId"] = json!("a b");
+        blank_id["Details"]["ContactData"]["ContactId"] = Value::Null;
+        let unusable = [
+            (no_ids, EventError::NoContactId.to_string()),
+            (
+                json!({"Name": "ContactFlowExecution", "Details": {}}),
+                "the event is not shaped as Connect sends it".to_owned(),
+            ),
+            (
+                json!({"Details": {"ContactData": "x"}, "ContactId": "c", "Payload": "x"}),
+                "the event is not shaped as Connect sends it".to_owned(),
+            ),
+            (
+                blank_id,
+                "the event's contact id is invalid: contact id contains a control character \
+                 or white space"
+                    .to_owned(),
+            ),
+        ];
+        for (event, message) in unusable {
+            match Invocation::from_value(event) {
+                Err(RequestError::Event(err)) => assert_eq!(err.to_string(), message),
+                other => panic!("expected an event error, got {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn a_refusal_reaches_lambda_with_its_chain_said_once() {
+        use crate::{integration::IntegrationError, telemetry::error_chain};
+        let lambda_message = |value: Value| {
+            let err = IntegrationError::from(Invocation::from_value(value).unwrap_err());
+            let chain = error_chain(&err);
+            let diagnostic = lambda_runtime::Diagnostic::from(err);
+            assert_eq!(diagnostic.error_type, "BadRequest");
+            assert_eq!(diagnostic.error_message, chain);
+            chain
+        };
+        assert_eq!(
+            lambda_message(json!({"Name": "ContactFlowExecution"})),
+            "bad request: the request is neither an integration request (ContactId, Payload, \
+             OriginalRequest), a Connect event (Details.ContactData) nor a keep-warm ping"
+        );
+        assert_eq!(
+            lambda_message(json!({"ContactId": "a b", "Payload": "x", "OriginalRequest": "{}"})),
+            "bad request: the integration request's ContactId is invalid: contact id contains \
+             a control character or white space"
+        );
+        assert_eq!(
+            lambda_message(json!({"ContactId": "c", "RunId": "", "Payload": "x"})),
+            "bad request: the integration request's RunId is invalid: run id is empty"
+        );
     }
 
     #[test]

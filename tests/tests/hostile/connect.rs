@@ -17,6 +17,8 @@ fn seeds() -> Vec<Value> {
     vec![
         fixture("connect", "contact-flow-event.json"),
         fixture("connect", "transferred-contact-event.json"),
+        // Lambda's sample Connect event, named `ContactFlowExecution`.
+        fixture("connect", "contact-flow-execution.json"),
         fixture("connect", "keep-warm.json"),
     ]
 }

@@ -28,8 +28,31 @@ fn seeds() -> Vec<Value> {
             "OriginalRequest": event.clone(),
         }),
         event,
+        // Lambda's sample Connect event, named `ContactFlowExecution`.
+        fixture("connect", "contact-flow-execution.json"),
         fixture("connect", "keep-warm.json"),
     ]
+}
+
+/// Whether `request` has Connect's shape (a `Details` member), whatever its
+/// `Name`: then it is read as start reads it, never as an integration request.
+fn connect_shaped(request: &Value) -> bool {
+    request.get("Details").is_some()
+}
+
+/// Whether some error of `err`'s chain says its source in its message and
+/// keeps it as its source too, so that the chain says it twice.
+fn says_a_cause_twice(err: &dyn std::error::Error) -> bool {
+    let mut layer = Some(err);
+    while let Some(err) = layer {
+        if let Some(source) = err.source() {
+            if err.to_string().contains(&source.to_string()) {
+                return true;
+            }
+        }
+        layer = err.source();
+    }
+    false
 }
 
 /// Whether `request` is an integration request with everything right, which
@@ -37,10 +60,8 @@ fn seeds() -> Vec<Value> {
 fn well_formed(request: &Value) -> bool {
     let text = |field: &str| request.get(field).and_then(Value::as_str);
     let present = |field: &str| request.get(field).is_some_and(|v| !v.is_null());
-    let is_event = text("Name") == Some("ContactFlowEvent")
-        && request.pointer("/Details/ContactData").is_some();
     request.get("keepWarm").is_none()
-        && !is_event
+        && !connect_shaped(request)
         && text("ContactId").is_some_and(|id| ContactId::parse(id).is_ok())
         && present("Payload")
         && present("OriginalRequest")
@@ -57,7 +78,7 @@ fn integration_requests_are_read_or_refused_by_name_never_panicking() {
         match Invocation::from_value(request.clone()) {
             Ok(Invocation::KeepWarm(_)) => prop_assert!(request.get("keepWarm").is_some()),
             Ok(Invocation::Native(event)) => {
-                prop_assert_eq!(request.get("Name"), Some(&json!("ContactFlowEvent")));
+                prop_assert!(connect_shaped(&request));
                 prop_assert_eq!(&event.raw, &request);
             }
             Ok(Invocation::Request(read)) => {
@@ -86,11 +107,25 @@ fn integration_requests_are_read_or_refused_by_name_never_panicking() {
             }
             Err(err) => {
                 prop_assert!(!well_formed(&request), "refused a good request: {err}");
-                // What Lambda records for a refused request is the whole chain;
-                // a Connect event's error is answered, with its message only.
-                let text = match &err {
-                    RequestError::Event(_) => err.to_string(),
-                    _ => error_chain(&IntegrationError::BadRequest(err)),
+                // An event with Connect's shape that cannot be read is answered
+                // (ERROR), never a Lambda error.
+                prop_assert_eq!(
+                    matches!(err, RequestError::Event(_)),
+                    connect_shaped(&request),
+                    "{}",
+                    err
+                );
+                // What Lambda records for a refused request is the whole chain,
+                // each cause said once; a Connect event's error is answered, with
+                // its message only.
+                let text = match err {
+                    RequestError::Event(err) => err.to_string(),
+                    err => {
+                        let err = IntegrationError::BadRequest(err);
+                        let text = error_chain(&err);
+                        prop_assert!(!says_a_cause_twice(&err), "said twice: {}", text);
+                        text
+                    }
                 };
                 prop_assert!(!text.is_empty());
                 prop_assert!(!leaks(&text), "the error echoes personal data: {text}");

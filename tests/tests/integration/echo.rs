@@ -107,6 +107,24 @@ async fn a_request_without_contact_id_or_not_an_object_is_an_error_and_state_is_
 }
 
 #[tokio::test]
+async fn an_invocation_that_is_nothing_it_serves_is_a_lambda_error_that_says_why_once() {
+    let setup = Setup::new().await;
+
+    let err = setup
+        .invoke(json!({"Name": "ContactFlowExecution", "Parameters": {}}))
+        .await
+        .unwrap_err();
+
+    let diagnostic = lambda_runtime::Diagnostic::from(err);
+    assert_eq!(diagnostic.error_type, "BadRequest");
+    assert_eq!(
+        diagnostic.error_message,
+        "bad request: the request is neither an integration request (ContactId, Payload, \
+         OriginalRequest), a Connect event (Details.ContactData) nor a keep-warm ping"
+    );
+}
+
+#[tokio::test]
 async fn a_rule_without_an_output_key_ends_the_run_in_error_with_a_cause() {
     let setup = Setup::new().await;
     let contact = new_contact();

@@ -178,7 +178,12 @@ pub fn fixture(name: &str) -> Value {
 /// The Connect event fixture with `parameters` set on it, its contact's
 /// integration rule seeded, and the contact.
 pub async fn native_setup(setup: &Setup, parameters: Value) -> (Value, ContactId) {
-    let mut event = fixture("contact-flow-event.json");
+    native_setup_of(setup, "contact-flow-event.json", parameters).await
+}
+
+/// [`native_setup`] with the Connect event fixture `name`.
+pub async fn native_setup_of(setup: &Setup, name: &str, parameters: Value) -> (Value, ContactId) {
+    let mut event = fixture(name);
     for (name, value) in parameters.as_object().unwrap() {
         event["Details"]["Parameters"][name] = value.clone();
     }
