@@ -93,7 +93,8 @@ enum LambdaHost {
 #[derive(Debug, Args)]
 struct DemoArgs {
     /// The scenarios to play first: all, none, or a list of fast, slow, error,
-    /// timeout, hang-up.
+    /// timeout, hang-up, and the same on the original Rules Engine's echo:
+    /// legacy-fast, legacy-slow, legacy-error, legacy-timeout, legacy-hang-up.
     #[arg(long, default_value = "all", value_parser = scenario_list)]
     scenarios: ScenarioList,
     /// Contacts in the mixed run.

@@ -5,14 +5,16 @@
 
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use serde_json::Value;
-use shared::{store::dynamodb_client, Config};
+use shared::Config;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     shared::telemetry::init();
     let config = Config::from_env()?;
+    // The SDK's own defaults, not the workspace's bounded timeouts: the
+    // original's writes wait and retry as its SDK does, however slow the store.
     // Built once per execution environment, lent to every invocation.
-    let client = dynamodb_client(&config).await;
+    let client = aws_sdk_dynamodb::Client::new(&kit::aws::sdk_config().await);
     let table = config.state_table.as_str();
     lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| {
         let client = &client;

@@ -6,82 +6,22 @@
 use std::time::{Duration, Instant};
 
 use aws_sdk_lambda::primitives::Blob;
-use serde_json::{json, Map, Value};
-use shared::{store::Patience, ContactId, IntegrationStatus, RunId, Store};
+use serde_json::{Map, Value};
+use shared::{
+    keys::{INTEGRATION_ERROR_CAUSE, INTEGRATION_STATUS},
+    store::Patience,
+    ContactId, IntegrationStatus, RunId, Store,
+};
 
 use kit::{connect_event, Rule};
 
 use super::flow::{self, Contact, Ending, Flow};
 
+pub use scenarios::{scenarios, Scenario, ECHO, LEGACY, OUTPUT_KEY};
 pub use timeline::timeline;
 
+mod scenarios;
 mod timeline;
-
-/// The integration function the scenarios' rule invokes, by its local name.
-pub const ECHO: &str = "integration-echo";
-/// Where the rule puts its output.
-pub const OUTPUT_KEY: &str = "EchoResult";
-
-/// What a contact's integration rule asks for, and what the caller does.
-#[derive(Debug, Clone)]
-pub struct Scenario {
-    pub name: &'static str,
-    pub summary: &'static str,
-    /// The rule's payload for the echo function.
-    pub payload: Value,
-    /// The rule's timeout, in seconds.
-    pub timeout_s: u32,
-    /// The caller hangs up during this comfort message (1 = the first).
-    pub hang_up_at_message: Option<u32>,
-    /// The status the run should end in.
-    pub expect: IntegrationStatus,
-}
-
-/// The single-contact scenarios, in the order the demo plays them.
-pub fn scenarios() -> Vec<Scenario> {
-    vec![
-        Scenario {
-            name: "fast",
-            summary: "the integration answers at once: DONE inside start",
-            payload: json!({"Account": "A-1"}),
-            timeout_s: 8,
-            hang_up_at_message: None,
-            expect: IntegrationStatus::Done,
-        },
-        Scenario {
-            name: "slow",
-            summary: "the integration takes 5 s: DONE across several check-timeout calls",
-            payload: json!({"SleepTime": 5}),
-            timeout_s: 15,
-            hang_up_at_message: None,
-            expect: IntegrationStatus::Done,
-        },
-        Scenario {
-            name: "error",
-            summary: "the integration fails: ERROR with its cause",
-            payload: json!({"SleepTime": "0.5", "ForcedError": "Billing system unavailable"}),
-            timeout_s: 8,
-            hang_up_at_message: None,
-            expect: IntegrationStatus::Error,
-        },
-        Scenario {
-            name: "timeout",
-            summary: "the integration takes 8 s, the rule allows 4 s: TIMEOUT by check-timeout",
-            payload: json!({"SleepTime": 8}),
-            timeout_s: 4,
-            hang_up_at_message: None,
-            expect: IntegrationStatus::Timeout,
-        },
-        Scenario {
-            name: "hang-up",
-            summary: "the caller hangs up during the first comfort message: the consumer's sweep times the run out",
-            payload: json!({"SleepTime": 12}),
-            timeout_s: 3,
-            hang_up_at_message: Some(1),
-            expect: IntegrationStatus::Timeout,
-        },
-    ]
-}
 
 /// One thing that happened to a contact, at `at` after the call began.
 #[derive(Debug, Clone)]
@@ -97,6 +37,10 @@ pub enum StepKind {
         took: Duration,
         status: Option<String>,
         error: Option<String>,
+        /// The answer carried the contact's state: the function read it, so
+        /// its status is the run's (an `ERROR` said without it, when the
+        /// store could not be reached, says nothing of the run).
+        from_state: bool,
     },
     Message(String),
     HungUp,
@@ -124,6 +68,26 @@ impl Played {
             }
             _ => None,
         })
+    }
+
+    /// The status the caller was told: the last one a call answered from the
+    /// contact's state, or `TIMEOUT` for a caller who hung up while the run
+    /// was open (the sweep must come to it). `None` when the last call
+    /// answered no status, or an `ERROR` without the state, neither of which
+    /// says anything of the run.
+    pub fn told(&self) -> Option<IntegrationStatus> {
+        if self.ending == Ending::HungUp {
+            return Some(IntegrationStatus::Timeout);
+        }
+        let last = self.steps.iter().rev().find_map(|s| match &s.what {
+            StepKind::Call {
+                status, from_state, ..
+            } => Some((status.as_deref(), *from_state)),
+            _ => None,
+        });
+        let (status, from_state) = last?;
+        let status = status?.parse::<IntegrationStatus>().ok()?;
+        (from_state || status != IntegrationStatus::Error).then_some(status)
     }
 
     /// When the contact's call ended (its last step).
@@ -223,7 +187,7 @@ impl Simulator {
         let payload = scenario.payload.to_string();
         let rule = Rule {
             name: &name,
-            function: ECHO,
+            function: scenario.function,
             output_key: OUTPUT_KEY,
             timeout_s: scenario.timeout_s,
             payload: &payload,
@@ -304,6 +268,11 @@ impl Contact for Caller<'_> {
                     .and_then(Value::as_str)
                     .map(str::to_owned),
                 error: result.as_ref().err().cloned(),
+                from_state: result.as_ref().is_ok_and(|answer| {
+                    answer
+                        .keys()
+                        .any(|k| k != INTEGRATION_STATUS && k != INTEGRATION_ERROR_CAUSE)
+                }),
             },
         });
         result

@@ -7,8 +7,12 @@ use std::{
 };
 
 use shared::{keys::INTEGRATION_ERROR_CAUSE, ContactState, IntegrationStatus};
+use stream_consumer::emit::UNKNOWN_FUNCTION;
 
-use super::{completions, BoxError, Load, LoadWatch, Verdict, Window, CONNECT_LIMIT};
+use super::{
+    evidence::{completions, expects_late_finish, late_finishes, LateFinishes, Measured},
+    BoxError, Load, LoadWatch, Verdict, Window, CONNECT_LIMIT,
+};
 use crate::{
     connect::simulator::{Played, OUTPUT_KEY},
     stack::Stack,
@@ -96,6 +100,7 @@ impl Count {
 #[derive(Default)]
 struct Tally {
     terminal: Count,
+    told: Count,
     one_metric: Count,
     final_measured: Count,
     output_iff_done: Count,
@@ -103,14 +108,17 @@ struct Tally {
     routable: Count,
     unopened_error: Count,
     refused_error: Count,
+    late_undone: Count,
     overloaded: Vec<Load>,
     problems: Vec<String>,
 }
 
-/// What the contacts are checked against: the run's metrics by run, the
-/// contacts whose invocations the front refused, and when the store was down.
+/// What the contacts are checked against: the run's metrics by run (its
+/// completions, and the late finishes undone), the contacts whose invocations
+/// the front refused, and when the store was down.
 struct Evidence<'a> {
-    measured: BTreeMap<String, Vec<String>>,
+    measured: BTreeMap<String, Vec<Measured>>,
+    late: LateFinishes,
     refused: std::collections::HashSet<String>,
     outage: Window,
     load: &'a LoadWatch,
@@ -125,6 +133,7 @@ pub(super) async fn check(
 ) -> Result<Checked, BoxError> {
     let evidence = Evidence {
         measured: completions(&stack.metrics),
+        late: late_finishes(&stack.metrics),
         refused: stack.front_refusals(),
         outage,
         load,
@@ -186,7 +195,7 @@ impl Tally {
         if evidence.refused.contains(p.contact.as_str()) {
             self.refused(p, state, evidence.outage);
         }
-        self.run(p, state, &evidence.measured);
+        self.run(p, state, evidence);
         self.check(
             |t| &mut t.in_time,
             calls.late == excused,
@@ -217,36 +226,66 @@ impl Tally {
         }
     }
 
-    /// The run's end, its metrics and its output.
-    fn run(&mut self, p: &Played, state: &ContactState, measured: &BTreeMap<String, Vec<String>>) {
+    /// The run's end, what the caller was told, its metrics and its output.
+    fn run(&mut self, p: &Played, state: &ContactState, evidence: &Evidence) {
         let record = state.status();
         let status = record.map(|r| r.status);
-        let ours = record.and_then(|r| r.run_id.as_ref()) == p.run_id.as_ref();
+        // A status item that names no run is not this run's end: an older
+        // writer's put took its identity, and nothing put it back.
+        let ours =
+            p.run_id.is_some() && record.and_then(|r| r.run_id.as_ref()) == p.run_id.as_ref();
         self.check(
             |t| &mut t.terminal,
             ours && status.is_some_and(IntegrationStatus::is_terminal),
-            || format!("{}: run not finished ({status:?})", p.contact),
+            || {
+                format!(
+                    "{}: run not finished ({status:?}, run named: {ours})",
+                    p.contact
+                )
+            },
         );
-        let statuses = p
-            .run_id
-            .as_ref()
-            .and_then(|r| measured.get(r.as_str()))
+        if let Some(told) = p.told() {
+            self.check(
+                |t| &mut t.told,
+                status == Some(told),
+                || {
+                    format!(
+                        "{}: the caller was told {told}, the state holds {status:?}",
+                        p.contact
+                    )
+                },
+            );
+        }
+        let run = p.run_id.as_ref().map(|r| r.as_str());
+        let measured = run
+            .and_then(|r| evidence.measured.get(r))
             .cloned()
             .unwrap_or_default();
+        let named = measured
+            .iter()
+            .all(|m| !m.function.is_empty() && m.function != UNKNOWN_FUNCTION);
         self.check(
             |t| &mut t.one_metric,
-            statuses.len() == 1,
-            || format!("{}: {} completion metrics", p.contact, statuses.len()),
+            measured.len() == 1 && named,
+            || {
+                let functions: Vec<&str> = measured.iter().map(|m| m.function.as_str()).collect();
+                format!(
+                    "{}: {} completion metrics, for functions {functions:?}",
+                    p.contact,
+                    measured.len()
+                )
+            },
         );
         // A run measured as TIMEOUT (or anything) must still hold that status:
         // a DONE landing after the TIMEOUT would show here.
-        let final_measured = statuses
+        let final_measured = measured
             .iter()
-            .all(|s| Some(s.as_str()) == status.map(IntegrationStatus::as_str));
+            .all(|m| Some(m.status.as_str()) == status.map(IntegrationStatus::as_str));
         self.check(
             |t| &mut t.final_measured,
             final_measured,
             || {
+                let statuses: Vec<&str> = measured.iter().map(|m| m.status.as_str()).collect();
                 format!(
                     "{}: measured {statuses:?}, state holds {status:?}",
                     p.contact
@@ -263,6 +302,21 @@ impl Tally {
                 format!("{}: output {present} with status {status:?}", p.contact)
             },
         );
+        let late = run
+            .and_then(|r| evidence.late.by_run.get(r))
+            .copied()
+            .unwrap_or(0);
+        let expected = usize::from(expects_late_finish(p));
+        self.check(
+            |t| &mut t.late_undone,
+            late == expected,
+            || {
+                format!(
+                    "{}: {late} late finishes undone, {expected} expected",
+                    p.contact
+                )
+            },
+        );
     }
 
     /// The invariants, as the demo prints them.
@@ -271,9 +325,11 @@ impl Tally {
         let late = overload_note(&self.overloaded);
         let mut invariants = vec![
             (format!("every run ended in exactly one terminal status ({})", said(self.terminal)), self.terminal.holds()),
-            (format!("exactly one completion metric per run ({})", said(self.one_metric)), self.one_metric.holds()),
+            (format!("the final status is the one the caller was told, TIMEOUT after a hang-up ({})", said(self.told)), self.told.holds()),
+            (format!("exactly one completion metric per run, naming its function ({})", said(self.one_metric)), self.one_metric.holds()),
             (format!("no DONE after TIMEOUT: the measured status is the final one ({})", said(self.final_measured)), self.final_measured.holds()),
             (format!("no output without DONE ({})", said(self.output_iff_done)), self.output_iff_done.holds()),
+            (format!("every late finish of the original's echo undone, once: a LateFinishes per legacy run told TIMEOUT, none elsewhere ({})", said(self.late_undone)), self.late_undone.holds()),
             (format!("every Connect-facing call answered within 8 s ({}){late}", said(self.in_time)), self.in_time.holds()),
             (format!("every Connect-facing call answered within 8 s with a status the flow routes on ({} contacts){late}", said(self.routable)), self.routable.holds()),
         ];

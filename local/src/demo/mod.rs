@@ -2,25 +2,26 @@
 //! single-contact [`scenarios`], each with its timeline, then a [`mixed`] run
 //! of many concurrent contacts with a progress line, then its [`summary`] and
 //! the [`invariants`], judged beside how busy the machine was ([`load`]).
+//! Before judging, it waits for what lands after the contacts have played
+//! ([`evidence`]): the consumer's metrics, and the late writes of the original
+//! Rules Engine's echo and their repair.
 
 use std::{
-    collections::BTreeMap,
     path::PathBuf,
     sync::Arc,
     time::{Duration, Instant},
 };
-
-use shared::IntegrationStatus;
 
 use crate::{
     connect::{
         flow::Flow,
         simulator::{self, Played, Scenario, Simulator},
     },
-    stack::{faults::StoreOutage, function_specs, Host, Metrics, Stack, StackOptions},
+    stack::{faults::StoreOutage, function_specs, Host, Stack, StackOptions},
 };
 use load::{Load, LoadWatch};
 
+mod evidence;
 mod invariants;
 pub mod load;
 mod mixed;
@@ -180,47 +181,6 @@ async fn play_all(
         ),
     }
     Ok(verdict)
-}
-
-/// Waits until every run has its completion metric, or `limit` passes.
-async fn await_metrics(stack: &Stack, runs: &[String], limit: Duration) {
-    let until = Instant::now() + limit;
-    let mut swept = Instant::now();
-    while Instant::now() < until {
-        let measured = completions(&stack.metrics);
-        if runs.iter().all(|run| measured.contains_key(run)) {
-            return;
-        }
-        // The schedule sweeps too; sweeping here as well only makes the wait shorter.
-        if swept.elapsed() > Duration::from_secs(2) {
-            let _ = stack.sweep_now().await;
-            swept = Instant::now();
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-}
-
-/// Completion documents by run id, with the status each gave: `IntegrationCount`
-/// for a run that ended while the caller waited, `AbandonedRuns` with reason
-/// `Deadline` for one the consumer's sweep timed out.
-fn completions(metrics: &Metrics) -> BTreeMap<String, Vec<String>> {
-    let mut by_run: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for doc in metrics.all() {
-        let status = if doc.get("IntegrationCount").is_some() {
-            doc["Status"].as_str()
-        } else if doc.get("AbandonedRuns").is_some() && doc["Reason"] == "Deadline" {
-            Some(IntegrationStatus::Timeout.as_str())
-        } else {
-            None
-        };
-        if let (Some(run), Some(status)) = (doc["RunId"].as_str(), status) {
-            by_run
-                .entry(run.to_owned())
-                .or_default()
-                .push(status.to_owned());
-        }
-    }
-    by_run
 }
 
 /// The machine's load from the first contact's call to the last one's end.

@@ -10,8 +10,10 @@ use kit::{lambda::FunctionReport, percentiles};
 use shared::IntegrationStatus;
 
 use super::{
-    invariants, mixed::peak_in_flight, played_load, BoxError, DemoOptions, LoadWatch, Verdict,
-    Window,
+    evidence::{expects_late_finish, late_finishes},
+    invariants,
+    mixed::peak_in_flight,
+    played_load, BoxError, DemoOptions, LoadWatch, Verdict, Window,
 };
 use crate::{connect::simulator::Played, stack::Stack};
 
@@ -33,6 +35,7 @@ pub(super) async fn mixed(
     outcomes(stack, played).await?;
     latencies(played);
     metrics(stack, played);
+    legacy(stack, played);
     println!("Invariants:");
     let checked = invariants::check(stack, played, outage, load).await?;
     for (what, held) in &checked.invariants {
@@ -114,13 +117,54 @@ fn metrics(stack: &Stack, played: &[Played]) {
     };
     let count = |name: &str| all.iter().filter(|d| d.get(name).is_some()).count();
     println!(
-        "\nMetrics the consumer emitted for these runs: {} IntegrationCount documents, {} AbandonedRuns documents; \
-         since the stack started: {} StreamLag and {} MalformedRecords documents.\n",
+        "\nMetrics the consumer emitted for these runs: {} IntegrationCount documents, {} AbandonedRuns documents, \
+         {} LateFinishes documents; since the stack started: {} StreamLag and {} MalformedRecords documents.\n",
         of_these_runs("IntegrationCount"),
         of_these_runs("AbandonedRuns"),
+        of_these_runs("LateFinishes"),
         count("StreamLag"),
         count("MalformedRecords")
     );
+}
+
+/// The contacts that met the original Rules Engine's echo, and its late
+/// finishes that the consumer undid.
+fn legacy(stack: &Stack, played: &[Played]) {
+    let legacy: Vec<&Played> = played.iter().filter(|p| p.scenario.is_legacy()).collect();
+    if legacy.is_empty() {
+        return;
+    }
+    let mut by_scenario: BTreeMap<&str, usize> = BTreeMap::new();
+    for p in &legacy {
+        *by_scenario.entry(p.scenario.name).or_default() += 1;
+    }
+    let late = late_finishes(&stack.metrics);
+    let undone: usize = legacy
+        .iter()
+        .filter_map(|p| p.run_id.as_ref())
+        .filter_map(|run| late.by_run.get(run.as_str()))
+        .sum();
+    let expected = legacy.iter().filter(|p| expects_late_finish(p)).count();
+    let scenarios: Vec<String> = by_scenario
+        .iter()
+        .map(|(name, n)| format!("{n} {name}"))
+        .collect();
+    println!(
+        "The original Rules Engine's echo (integration-legacy) ran {} of the {} runs ({}); \
+         the consumer undid {undone} late finishes of them ({expected} expected: the legacy runs \
+         whose caller was told TIMEOUT).\n",
+        legacy.len(),
+        played.len(),
+        scenarios.join(", ")
+    );
+    if let Some(stood) = percentiles(late.stood.clone()) {
+        println!(
+            "A late finish stood {} ms (median) and {} ms at most before the consumer undid it              (from the late writer's IntegrationEnd to the repair; {} late finishes).\n",
+            stood["p50"].as_millis(),
+            stood["max"].as_millis(),
+            late.stood.len()
+        );
+    }
 }
 
 /// What the process pools did.

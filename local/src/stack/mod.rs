@@ -1,4 +1,5 @@
-//! The local stack: the four functions as their real binaries, in process
+//! The local stack: the four functions and the original Rules Engine's echo
+//! (the kit's `integration-legacy`) as their real binaries, in process
 //! pools that scale, throttle and queue as Lambda does ([`kit::lambda`]) or
 //! under `cargo lambda watch`; the front that every invocation goes through;
 //! the stream poller standing in for the event source mapping; and the
@@ -170,6 +171,9 @@ impl Stack {
             ("integration-start", ping.clone()),
             ("check-timeout", ping.clone()),
             ("integration-echo", ping.clone()),
+            // The original's echo takes the ping for a request without its
+            // fields: it answers, writing nothing, as the original does.
+            ("integration-legacy", ping.clone()),
             ("stream-consumer", json!({"Records": []})),
         ] {
             let mut tries = 0;
@@ -194,8 +198,9 @@ impl Stack {
         Ok(())
     }
 
-    /// Starts instances of start, check-timeout (`in_flight` each) and echo
-    /// (twice that) with concurrent keep-warm pings, so contacts do not wait for
+    /// Starts instances of start, check-timeout (`in_flight` each), echo
+    /// (twice that) and the original's echo (one in four contacts meets it in
+    /// the mixed run) with concurrent keep-warm pings, so contacts do not wait for
     /// `cargo lambda watch` to start instances, which takes far longer than a
     /// Lambda cold start.
     async fn warm_up(&self, in_flight: u32) {
@@ -205,6 +210,7 @@ impl Stack {
             ("integration-start", in_flight),
             ("check-timeout", in_flight),
             ("integration-echo", 2 * in_flight),
+            ("integration-legacy", in_flight.div_ceil(2)),
         ] {
             for _ in 0..instances {
                 let (lambda, ping) = (self.lambda.clone(), ping.clone());

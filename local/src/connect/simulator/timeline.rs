@@ -63,7 +63,7 @@ pub fn timeline(played: &Played, state: Option<&ContactState>, metrics: &[Value]
             .filter_map(|m| m["Name"].as_str())
             .map(|name| format!("{name}={}", doc[name]))
             .collect();
-        let dims: Vec<String> = ["FunctionName", "Status", "Reason"]
+        let dims: Vec<String> = ["FunctionName", "Status", "Reason", "LateStatus"]
             .iter()
             .filter_map(|d| doc[*d].as_str().map(|v| format!("{d}={v}")))
             .collect();

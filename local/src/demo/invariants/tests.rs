@@ -83,3 +83,136 @@ fn a_failure_outweighs_an_overload_and_an_overload_a_pass() {
     assert_eq!(Overloaded.and(Failed), Failed);
     assert_eq!(Held.and(Held), Held);
 }
+
+mod legacy_runs {
+    use std::collections::{BTreeMap, HashSet};
+
+    use serde_json::json;
+    use shared::{ContactId, RunId, StatusRecord};
+
+    use super::*;
+    use crate::connect::{
+        flow::Ending,
+        simulator::{scenarios, Step, StepKind},
+    };
+
+    const RUN: &str = "run-1";
+
+    /// A legacy-timeout contact that check-timeout told TIMEOUT.
+    fn timed_out() -> Played {
+        let call = |status: &str| Step {
+            at: Duration::ZERO,
+            what: StepKind::Call {
+                function: "check-timeout".into(),
+                took: Duration::from_millis(20),
+                status: Some(status.into()),
+                error: None,
+                from_state: true,
+            },
+        };
+        Played {
+            contact: ContactId::parse("c-1").unwrap(),
+            scenario: scenarios()
+                .into_iter()
+                .find(|s| s.name == "legacy-timeout")
+                .unwrap(),
+            steps: vec![call("RUN"), call("TIMEOUT")],
+            ending: Ending::Block("DisconnectParticipant".into()),
+            run_id: Some(RunId::parse(RUN).unwrap()),
+            began: Instant::now(),
+        }
+    }
+
+    /// The final state: `status`, on a status item that names the run if `named`.
+    fn state(status: IntegrationStatus, named: bool) -> ContactState {
+        let record = StatusRecord {
+            contact_id: ContactId::parse("c-1").unwrap(),
+            status,
+            run_id: named.then(|| RunId::parse(RUN).unwrap()),
+            started_at: None,
+            deadline: None,
+            function_name: Some("integration-legacy".into()),
+            ended_at: None,
+        };
+        let values = BTreeMap::from([("IntegrationStatus".to_owned(), json!(status.as_str()))]);
+        ContactState::new(values, Some(record))
+    }
+
+    /// The run's completion metric and `late` late finishes.
+    fn evidence<'a>(load: &'a LoadWatch, function: &str, late: usize) -> Evidence<'a> {
+        let measured = Measured {
+            status: "TIMEOUT".into(),
+            function: function.into(),
+        };
+        let mut undone = LateFinishes::default();
+        if late > 0 {
+            undone.by_run.insert(RUN.into(), late);
+            undone.by_contact.insert("c-1".into(), late);
+        }
+        Evidence {
+            measured: BTreeMap::from([(RUN.to_owned(), vec![measured])]),
+            late: undone,
+            refused: HashSet::new(),
+            outage: None,
+            load,
+        }
+    }
+
+    /// Which invariants failed for the contact, by their counts.
+    fn failed(state: &ContactState, evidence: &Evidence) -> Vec<&'static str> {
+        let mut tally = Tally::default();
+        tally.run(&timed_out(), state, evidence);
+        [
+            ("terminal", tally.terminal),
+            ("told", tally.told),
+            ("one_metric", tally.one_metric),
+            ("final_measured", tally.final_measured),
+            ("output_iff_done", tally.output_iff_done),
+            ("late_undone", tally.late_undone),
+        ]
+        .into_iter()
+        .filter(|(_, count)| !count.holds())
+        .map(|(name, _)| name)
+        .collect()
+    }
+
+    #[test]
+    fn a_late_legacy_done_undone_once_holds_every_invariant() {
+        let load = LoadWatch::from_samples(Vec::new(), 2);
+        let evidence = evidence(&load, "integration-legacy", 1);
+        assert_eq!(
+            failed(&state(IntegrationStatus::Timeout, true), &evidence),
+            Vec::<&str>::new()
+        );
+    }
+
+    #[test]
+    fn a_late_done_left_standing_breaks_what_the_caller_was_told() {
+        let load = LoadWatch::from_samples(Vec::new(), 2);
+        let evidence = evidence(&load, "integration-legacy", 0);
+        // GIVEN the late DONE stood, without the run's identity, and nothing undid it
+        let state = state(IntegrationStatus::Done, false);
+        // THEN the run is not ours, the caller was misled, the measure is not final,
+        // and no late finish was undone
+        assert_eq!(
+            failed(&state, &evidence),
+            [
+                "terminal",
+                "told",
+                "final_measured",
+                "output_iff_done",
+                "late_undone"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_completion_for_an_unknown_function_or_a_late_finish_counted_twice_fails() {
+        let load = LoadWatch::from_samples(Vec::new(), 2);
+        let state = state(IntegrationStatus::Timeout, true);
+        let unknown = evidence(&load, "unknown", 1);
+        assert_eq!(failed(&state, &unknown), ["one_metric"]);
+        let twice = evidence(&load, "integration-legacy", 2);
+        assert_eq!(failed(&state, &twice), ["late_undone"]);
+    }
+}
