@@ -159,7 +159,8 @@ fn legacy(stack: &Stack, played: &[Played]) {
     );
     if let Some(stood) = percentiles(late.stood.clone()) {
         println!(
-            "A late finish stood {} ms (median) and {} ms at most before the consumer undid it              (from the late writer's IntegrationEnd to the repair; {} late finishes).\n",
+            "A late finish stood {} ms (median) and {} ms at most before the consumer undid it \
+             (from the late writer's IntegrationEnd to the repair; {} late finishes since the stack started).\n",
             stood["p50"].as_millis(),
             stood["max"].as_millis(),
             late.stood.len()
