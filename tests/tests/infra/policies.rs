@@ -30,12 +30,6 @@ const RESOURCE_PATTERNS: &[(&str, &str)] = &[
         "network interfaces of VPC functions are created with names not known in advance",
     ),
     (
-        "arn:aws:lambda:*:*:function:",
-        "an explicit AllowedFunctions list: CloudFormation cannot prefix each name with this \
-         account and region (a Join delimiter is a literal); start itself refuses functions \
-         of another account or region",
-    ),
-    (
         "/stream/*",
         "the state table's stream, whose label changes when it is re-enabled",
     ),
