@@ -48,6 +48,9 @@ pub const CAUSE: &str = "Cause";
 /// When the stream consumer last repaired the status item after an older
 /// writer's put (epoch ms): how the consumer knows its own repair on the stream.
 pub const REPAIRED_AT: &str = "RepairedAt";
+/// The older writers' late puts the stream consumer undid on the status item
+/// (string set of `<status>@<expiry>`): how their own records are known as undone.
+pub const UNDONE_PUTS: &str = "UndonePuts";
 
 /// The sparse index of open runs. An item is in it only while it has a
 /// `PendingShard`, which `start` sets and every finishing transition removes;

@@ -15,8 +15,8 @@
 //!
 //! Every repair is one transaction guarded by what it read (the status, the
 //! put's `Expiry`, the run's `IntegrationStart`), so it lands on the write it
-//! saw and never on a newer run. docs/reliability.md says why this way, and
-//! what it cannot prevent.
+//! saw and never on a newer run. docs/design.md ("Older writers") says why
+//! this way, and what it cannot prevent.
 
 use std::{collections::HashMap, time::Duration};
 
@@ -38,9 +38,13 @@ use crate::{
     emit,
     process::Outcome,
     record::{run_key, status_image, Completion, OlderWrite, StatusImage},
-    stamp::MEASURED_RUNS,
+    stamp::{MEASURED_BY, MEASURED_RUNS},
     Consumer,
 };
+
+/// The largest late output moved into `IntegrationLateFinish`: under
+/// DynamoDB's 400 KB item, with room for the JSON escaping of its text.
+const MAX_KEPT_OUTPUT_BYTES: usize = 150 * 1024;
 
 /// How often a repair is tried again after the item moved under it (another
 /// write landed between the read and the repair).
@@ -141,14 +145,24 @@ impl Consumer {
         created: Option<DateTime<Utc>>,
     ) -> Result<Outcome, StoreError> {
         let current = self.current_status(contact).await?;
+        if current
+            .as_ref()
+            .is_some_and(|current| current.undone.contains(&write.put_key()))
+        {
+            return Ok(Outcome::Ignored("a late put, undone already"));
+        }
+        // Named by an earlier record's repair of this very put.
         let named = current.filter(|current| {
             current.run_id.is_some()
+                && current.repaired
                 && current.status == write.status
                 && current.expiry == write.expiry
         });
+        // Known by its record whatever names it later, so a replay finds its mark.
+        let key = run_key(None, sequence);
         let completion = match named {
             Some(current) => Completion {
-                key: run_key(current.run_id.as_ref(), sequence),
+                key,
                 item_run: current.run_id.clone(),
                 run_id: current.run_id,
                 status: write.status,
@@ -163,9 +177,12 @@ impl Consumer {
                         .get_str(key)
                         .and_then(|text| parse_rules_engine(text).ok())
                 };
-                let ended = write.ended_at.or(time(INTEGRATION_END)).or(created);
+                let ended = match write.ended_at {
+                    Some(ended) => Some(ended),
+                    None => self.written_end(contact, write.expiry).await?.or(created),
+                };
                 Completion {
-                    key: run_key(None, sequence),
+                    key,
                     item_run: None,
                     run_id: None,
                     status: write.status,
@@ -213,16 +230,24 @@ impl Consumer {
                 _ => None,
             };
             let this_write = current.status == write.status && current.expiry == write.expiry;
+            if current.status == IntegrationStatus::Start && !this_write {
+                // The original start's new run: not this one.
+                return Ok(Adoption::Newer);
+            }
             let past_deadline =
-                |end: DateTime<Utc>| run.deadline.is_some_and(|d| to_epoch_ms(end) > d);
+                |end: DateTime<Utc>| run.deadline.is_some_and(|d| to_epoch_ms(end) >= d);
             if current.status.is_terminal()
                 && !this_write
                 && ended.or(current.ended_at).is_none_or(past_deadline)
             {
                 return Ok(Adoption::FinishedLate);
             }
+            let cause = match current.status {
+                IntegrationStatus::Error => self.written_cause(contact, current.expiry).await?,
+                _ => None,
+            };
             let repair = Repair {
-                status: self.adoption(contact, run, &current, ended),
+                status: self.adoption(contact, run, &current, ended, cause),
                 unchanged: started
                     .iter()
                     .map(|text| (INTEGRATION_START.to_owned(), text.clone()))
@@ -248,6 +273,7 @@ impl Consumer {
         run: &StatusImage,
         current: &StatusImage,
         ended: Option<DateTime<Utc>>,
+        cause: Option<String>,
     ) -> Conditional {
         let mut update = Update::default();
         let now = to_epoch_ms(self.store.clock().now());
@@ -271,6 +297,9 @@ impl Consumer {
         if let Some(ended) = ended {
             update.set(table::ENDED_AT, number(to_epoch_ms(ended)));
         }
+        if let Some(cause) = cause {
+            update.set(table::CAUSE, AttributeValue::S(cause));
+        }
         update.add_measured(&run.measured_runs);
         update.unchanged_since(current)
     }
@@ -282,28 +311,40 @@ impl Consumer {
         contact: &ContactId,
         told: &StatusImage,
         told_item: &Item,
-        late: &StatusImage,
+        record_late: &StatusImage,
     ) -> Result<Outcome, StoreError> {
         for _ in 0..REPAIR_ATTEMPTS {
             let Some(current) = self.current_status(contact).await? else {
                 return Ok(Outcome::Ignored("status item removed"));
             };
-            let still_late = current.run_id.is_none()
-                && current.status == late.status
-                && current.expiry == late.expiry;
-            if !still_late {
-                return Ok(
-                    if current.run_id == told.run_id && current.status == told.status {
-                        Outcome::Ignored("the late write is undone already")
-                    } else {
-                        tracing::warn!(contact_id = %contact, late = %late.status, "LATE_WRITE_REPLACED_BEFORE_UNDONE");
-                        Outcome::Ignored("a newer write replaced the late one before it was undone")
-                    },
-                );
+            if current.undone.contains(&record_late.put_key()) {
+                return Ok(Outcome::Ignored("the late write is undone already"));
             }
+            // The put to undo: this record's, or a later one of the same
+            // writer over it (its finish after a late RUN, say), not yet
+            // undone, with at most the consumer's marks added since.
+            let standing = current.marked_put
+                && current.status != IntegrationStatus::Start
+                && current.expiry.unwrap_or_default() >= record_late.expiry.unwrap_or_default();
+            if !standing {
+                tracing::warn!(contact_id = %contact, late = %record_late.status, "LATE_WRITE_REPLACED_BEFORE_UNDONE");
+                return Ok(Outcome::Ignored(
+                    "a newer write replaced the late one before it was undone",
+                ));
+            }
+            let late = &current;
             let state = self.store.load_state(contact).await?;
+            let mut undone = vec![late.put_key(), record_late.put_key()];
+            undone.dedup();
             let (repair, finished_at) = self
-                .undo(contact, told, told_item, late, state.get_str(OUTPUT_KEY))
+                .undo(
+                    contact,
+                    told,
+                    told_item,
+                    late,
+                    &undone,
+                    state.get_str(OUTPUT_KEY),
+                )
                 .await?;
             if !self.store.repair(contact, repair).await? {
                 continue;
@@ -325,7 +366,8 @@ impl Consumer {
                 };
                 self.emit(emit::late_finish(now, contact, &finish));
             }
-            return Ok(Outcome::LateUndone { late: late.status });
+            let late = late.status;
+            return Ok(Outcome::LateUndone { late });
         }
         Ok(Outcome::Ignored(
             "the state kept moving; the late write was left",
@@ -340,6 +382,7 @@ impl Consumer {
         told: &StatusImage,
         told_item: &Item,
         late: &StatusImage,
+        undone: &[String],
         output_key: Option<&str>,
     ) -> Result<(Repair, Option<DateTime<Utc>>), StoreError> {
         let mut update = Update::default();
@@ -353,25 +396,33 @@ impl Consumer {
                 table::VALUE,
                 table::EXPIRY,
                 table::REPAIRED_AT,
+                table::PENDING_SHARD,
+                table::UNDONE_PUTS,
                 MEASURED_RUNS,
+                MEASURED_BY,
             ];
             if !kept.contains(&name.as_str()) {
                 update.set(name, value.clone());
             }
         }
         update.add_measured(&told.measured_runs);
+        update.add(table::UNDONE_PUTS, undone);
         let mut repair = Repair {
             status: update.unchanged_since(late),
             ..Repair::default()
         };
-        repair.changes.push(match told.status {
-            IntegrationStatus::Timeout => ItemChange::put(INTEGRATION_ERROR_CAUSE, TIMEOUT_CAUSE),
-            IntegrationStatus::Error => match &told.cause {
-                Some(cause) => ItemChange::put(INTEGRATION_ERROR_CAUSE, cause.as_str()),
-                None => ItemChange::delete(INTEGRATION_ERROR_CAUSE),
-            },
-            _ => ItemChange::delete(INTEGRATION_ERROR_CAUSE),
-        });
+        let cause = match told.status {
+            IntegrationStatus::Timeout => {
+                Some(ItemChange::put(INTEGRATION_ERROR_CAUSE, TIMEOUT_CAUSE))
+            }
+            // An ERROR without its cause kept (an older writer's): leave the cause be.
+            IntegrationStatus::Error => told
+                .cause
+                .as_deref()
+                .map(|cause| ItemChange::put(INTEGRATION_ERROR_CAUSE, cause)),
+            _ => Some(ItemChange::delete(INTEGRATION_ERROR_CAUSE)),
+        };
+        repair.changes.extend(cause);
         // What the late put wrote beside the status, in the same batch (the same Expiry).
         let by_late =
             |item: Option<Item>| written(item.as_ref()).filter(|w| w.expiry == late.expiry);
@@ -394,11 +445,17 @@ impl Consumer {
                 if let Some(key) = output_key {
                     let output = by_late(self.store.raw_item(contact, key).await?);
                     if let Some(output) = output {
-                        repair
-                            .remove_if_expiry
-                            .push((key.to_owned(), output.expiry.unwrap_or_default()));
                         kept["OutputKey"] = key.into();
-                        kept["Output"] = output.value.into();
+                        if output.value.len() < MAX_KEPT_OUTPUT_BYTES {
+                            repair
+                                .remove_if_expiry
+                                .push((key.to_owned(), output.expiry.unwrap_or_default()));
+                            kept["Output"] = output.value.into();
+                        } else {
+                            // Too large to move into an item beside it: left where
+                            // it was written, and said so.
+                            kept["OutputLeftInPlace"] = output.value.len().into();
+                        }
                     }
                 }
             }
@@ -432,6 +489,22 @@ impl Consumer {
                 what: shared::keys::INTEGRATION_STATUS.into(),
                 reason,
             })
+    }
+
+    /// The cause the older writer wrote with its `ERROR` (the same put, so the
+    /// same `Expiry`).
+    async fn written_cause(
+        &self,
+        contact: &ContactId,
+        expiry: Option<i64>,
+    ) -> Result<Option<String>, StoreError> {
+        let cause = self
+            .store
+            .raw_item(contact, INTEGRATION_ERROR_CAUSE)
+            .await?;
+        Ok(written(cause.as_ref())
+            .filter(|cause| cause.expiry == expiry)
+            .map(|cause| cause.value))
     }
 
     /// When the older writer finished, by the `IntegrationEnd` it wrote with
@@ -474,7 +547,7 @@ fn between(start: Option<DateTime<Utc>>, end: Option<DateTime<Utc>>) -> Option<D
 #[derive(Default)]
 struct Update {
     set: Vec<String>,
-    add: Option<String>,
+    add: Vec<String>,
     names: HashMap<String, String>,
     values: HashMap<String, AttributeValue>,
 }
@@ -489,13 +562,19 @@ impl Update {
 
     /// Adds `keys` to the item's measured runs (a union with what it holds).
     fn add_measured(&mut self, keys: &[String]) {
+        self.add(MEASURED_RUNS, keys);
+    }
+
+    /// Adds `keys` to the string set `name` (a union with what it holds).
+    fn add(&mut self, name: &str, keys: &[String]) {
         if keys.is_empty() {
             return;
         }
-        self.names.insert("#runs".into(), MEASURED_RUNS.into());
+        let i = self.names.len();
+        self.names.insert(format!("#s{i}"), name.to_owned());
         self.values
-            .insert(":runs".into(), AttributeValue::Ss(keys.to_vec()));
-        self.add = Some("ADD #runs :runs".into());
+            .insert(format!(":s{i}"), AttributeValue::Ss(keys.to_vec()));
+        self.add.push(format!("#s{i} :s{i}"));
     }
 
     /// The update, on condition that the item is still exactly the put
@@ -516,9 +595,8 @@ impl Update {
             None => "attribute_not_exists(#c_exp)",
         };
         let mut update = format!("SET {}", self.set.join(", "));
-        if let Some(add) = self.add {
-            update.push(' ');
-            update.push_str(&add);
+        if !self.add.is_empty() {
+            update.push_str(&format!(" ADD {}", self.add.join(", ")));
         }
         Conditional {
             update,

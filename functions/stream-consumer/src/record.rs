@@ -36,6 +36,22 @@ pub struct StatusImage {
     pub repaired: bool,
     /// The cause of an `ERROR`, as the status item keeps it.
     pub cause: Option<String>,
+    /// Nothing but `ContactId`, `What`, `Value` and `Expiry`: a bare put, as
+    /// the original Rules Engine writes (never one of this project's writes,
+    /// which carry run attributes, or marks on the item).
+    pub bare: bool,
+    /// A bare put with at most the consumer's measure marks added since.
+    pub marked_put: bool,
+    /// The older writers' late puts the consumer undid on this item
+    /// (`<status>@<expiry>`), so their own records are known as undone.
+    pub undone: Vec<String>,
+}
+
+impl StatusImage {
+    /// What this image's put is known by in [`StatusImage::undone`].
+    pub fn put_key(&self) -> String {
+        format!("{}@{}", self.status, self.expiry.unwrap_or_default())
+    }
 }
 
 #[derive(Deserialize)]
@@ -54,6 +70,8 @@ struct RawImage {
     expiry: Option<i64>,
     repaired_at: Option<i64>,
     cause: Option<String>,
+    #[serde(default)]
+    undone_puts: Vec<String>,
 }
 
 /// A run that finished with this record.
@@ -232,6 +250,11 @@ pub(crate) fn status_image(
     item: serde_dynamo::Item,
     reason: &dyn Fn(&dyn std::fmt::Display) -> String,
 ) -> Result<StatusImage, String> {
+    let only = |names: &[&str]| item.keys().all(|name| names.contains(&name.as_str()));
+    use shared::table::{CONTACT_ID, EXPIRY, VALUE, WHAT};
+    let put = [CONTACT_ID, WHAT, VALUE, EXPIRY];
+    let bare = only(&put);
+    let marked_put = only(&[&put[..], &["MeasuredRuns", "MeasuredBy"]].concat());
     let raw: RawImage = serde_dynamo::from_item(item).map_err(|err| reason(&err))?;
     Ok(StatusImage {
         status: raw
@@ -253,6 +276,9 @@ pub(crate) fn status_image(
         expiry: raw.expiry,
         repaired: raw.repaired_at.is_some(),
         cause: raw.cause,
+        bare,
+        marked_put,
+        undone: raw.undone_puts,
     })
 }
 
@@ -264,6 +290,9 @@ fn older_write(
     old_item: &serde_dynamo::Item,
 ) -> Option<OlderWrite> {
     match old {
+        // The original check-timeout writes TIMEOUT over whatever is there once
+        // the deadline has passed, and answers TIMEOUT: what the caller was told.
+        Some(told) if told.status.is_terminal() && new.status == IntegrationStatus::Timeout => None,
         Some(told) if told.status.is_terminal() => Some(OlderWrite::Late {
             told,
             told_item: old_item.clone().into(),
@@ -300,7 +329,19 @@ fn classify(
     }
     // A new START is a new run, whoever wrote it: handled below.
     if new.run_id.is_none() && new.status != IntegrationStatus::Start {
-        if let Some(write) = older_write(new.clone(), old.clone(), old_item) {
+        let old_unnamed_open = old
+            .as_ref()
+            .is_none_or(|old| old.status.is_open() && old.run_id.is_none());
+        let older = if new.bare {
+            older_write(new.clone(), old.clone(), old_item)
+        } else if new.status.is_terminal() && old_unnamed_open {
+            // One of ours finished a run that never named itself.
+            Some(OlderWrite::Unnamed { write: new.clone() })
+        } else {
+            // The consumer's marks on an item without a run id, and the like.
+            None
+        };
+        if let Some(write) = older {
             return Change::Older(Box::new(write));
         }
     }
@@ -332,7 +373,11 @@ fn classify(
         });
     }
     match old {
-        Some(old) if new.status == IntegrationStatus::Start && old.run_id != new.run_id => {
+        // A bare START is the original start's new run, even over one of its own.
+        Some(old)
+            if new.status == IntegrationStatus::Start
+                && (old.run_id != new.run_id || (new.bare && new.run_id.is_none())) =>
+        {
             let superseded = old.status.is_open().then(|| Superseded {
                 key: run_key(old.run_id.as_ref(), sequence),
                 run_id: old.run_id,

@@ -164,13 +164,14 @@ impl Store {
         cause: ItemChange,
         marks: &[(&str, AttributeValue)],
     ) -> Result<Transition, StoreError> {
+        // One instant for IntegrationEnd and EndedAt, so a repair that puts
+        // IntegrationEnd back from EndedAt writes what was there.
+        let now = self.clock.now();
         let mut changes = output.to_vec();
         changes.push(cause);
-        changes.push(ItemChange::put(
-            INTEGRATION_END,
-            format_rules_engine(self.clock.now()),
-        ));
-        self.transition(contact_id, run, to, sources::FINISH, changes, marks)
+        changes.push(ItemChange::put(INTEGRATION_END, format_rules_engine(now)));
+        let to = (to, sources::FINISH);
+        self.transition_at(contact_id, run, to, changes, marks, now)
             .await
     }
 
@@ -189,6 +190,20 @@ impl Store {
         marks: &[(&str, AttributeValue)],
     ) -> Result<Transition, StoreError> {
         let now = self.clock.now();
+        self.transition_at(contact_id, run, (to, from), changes, marks, now)
+            .await
+    }
+
+    /// [`Self::transition`] at `now`: `to` from one of the statuses given.
+    async fn transition_at(
+        &self,
+        contact_id: &ContactId,
+        run: Option<&RunId>,
+        (to, from): (IntegrationStatus, &[IntegrationStatus]),
+        changes: Vec<ItemChange>,
+        marks: &[(&str, AttributeValue)],
+        now: DateTime<Utc>,
+    ) -> Result<Transition, StoreError> {
         let status = self.status_update(contact_id, run, to, from, marks, now);
         let mut items = vec![TransactWriteItem::builder().update(status).build()];
         for change in &changes {

@@ -417,6 +417,13 @@ async fn runs_opened_by_the_original_start_are_measured_with_the_state_s_functio
     }
     let state = items(&harness, &contacts[0].0).await;
     assert!(value(&state, INTEGRATION_START).is_some());
+
+    // WHEN a new rule's run replaces one of them, and the stream is replayed
+    open_run(&harness.store, &contacts[0].0, LEGACY, 10).await;
+    stream.deliver().await;
+    replay(&harness).await;
+    // THEN neither finished run is measured again
+    assert_eq!(harness.metric("IntegrationCount").len(), 2);
 }
 
 async fn wait_finished(harness: &Harness, contact: &ContactId) {
@@ -446,4 +453,169 @@ async fn records_of_another_table_are_ignored_not_malformed() {
         [stream_consumer::Outcome::Ignored("another table's record")]
     );
     assert!(harness.metric("MalformedRecords").is_empty());
+}
+
+/// The original check-timeout's writes: TIMEOUT with its end and cause, one batch.
+async fn legacy_timeout(harness: &Harness, contact: &ContactId) {
+    let changes = [
+        (INTEGRATION_STATUS, Some("TIMEOUT".to_owned())),
+        (
+            INTEGRATION_END,
+            Some(format_rules_engine(chrono::Utc::now())),
+        ),
+        (INTEGRATION_ERROR_CAUSE, Some(TIMEOUT_CAUSE.to_owned())),
+    ];
+    legacy::write_state(
+        &harness.table.client,
+        &harness.table.name,
+        contact,
+        &changes,
+    )
+    .await
+    .expect("the legacy batch");
+}
+
+#[tokio::test]
+async fn a_late_run_and_its_finish_both_landed_before_the_consumer_looks_are_undone_once() {
+    // GIVEN a run timed out at its deadline; then the original marks RUN and
+    // finishes, both before the consumer reads the stream
+    let harness = Harness::new().await;
+    let mut stream = Stream::new(&harness).await;
+    let (contact, run) = legacy_run(&harness, 1).await;
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    harness.store.timeout(&contact, Some(&run)).await.unwrap();
+    legacy_writes(&harness, &contact, "RUN").await;
+    legacy_writes(&harness, &contact, "DONE").await;
+
+    // WHEN the stream is delivered, then replayed
+    stream.deliver().await;
+    replay(&harness).await;
+
+    // THEN TIMEOUT stands, the finish is counted late once, the run measured once
+    let state = items(&harness, &contact).await;
+    assert_eq!(
+        value(&state, INTEGRATION_STATUS).as_deref(),
+        Some("TIMEOUT")
+    );
+    assert_eq!(value(&state, OUTPUT), None);
+    let late = harness.metric("LateFinishes");
+    assert_eq!(late.len(), 1, "{late:?}");
+    assert_eq!(late[0]["LateStatus"], "DONE");
+    assert_measured_once(&harness, &run, "IntegrationCount", ("Status", "TIMEOUT"));
+    assert_eq!(harness.metric("IntegrationCount").len(), 1);
+}
+
+#[tokio::test]
+async fn our_timeout_of_a_stripped_run_stands_against_the_late_finish() {
+    // GIVEN the original's RUN strips the run, and check-timeout times it out
+    // (without a run id) before the consumer has put the identity back
+    let harness = Harness::new().await;
+    let mut stream = Stream::new(&harness).await;
+    let (contact, _run) = legacy_run(&harness, 1).await;
+    legacy_writes(&harness, &contact, "RUN").await;
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    let told = harness.store.timeout(&contact, None).await.unwrap();
+    assert_eq!(told, shared::Transition::Applied);
+    // WHEN the original finishes late, and the stream is delivered and replayed
+    legacy_writes(&harness, &contact, "DONE").await;
+    stream.deliver().await;
+    replay(&harness).await;
+    // THEN TIMEOUT stands, counted once with its function, and the finish is counted late
+    let state = items(&harness, &contact).await;
+    assert_eq!(
+        value(&state, INTEGRATION_STATUS).as_deref(),
+        Some("TIMEOUT")
+    );
+    assert_eq!(
+        value(&state, INTEGRATION_ERROR_CAUSE).as_deref(),
+        Some(TIMEOUT_CAUSE)
+    );
+    let counts = harness.metric("IntegrationCount");
+    assert_eq!(counts.len(), 1, "{counts:?}");
+    assert_eq!(counts[0]["Status"], "TIMEOUT");
+    assert_eq!(counts[0]["FunctionName"], LEGACY);
+    assert_eq!(harness.metric("LateFinishes").len(), 1);
+}
+
+#[tokio::test]
+async fn the_original_check_timeout_s_timeout_is_what_the_caller_was_told_and_stands() {
+    // GIVEN a run of the original's start and function, finished after its
+    // deadline, then timed out by the original check-timeout (which tests the
+    // deadline before the status)
+    let harness = Harness::new().await;
+    let mut stream = Stream::new(&harness).await;
+    let contact = new_contact();
+    rule(1).seed(&harness.store, &contact, []).await.unwrap();
+    let start = [
+        (INTEGRATION_STATUS, Some("START".to_owned())),
+        (INTEGRATION_END, None),
+        (
+            INTEGRATION_START,
+            Some(format_rules_engine(chrono::Utc::now())),
+        ),
+    ];
+    legacy::write_state(&harness.table.client, &harness.table.name, &contact, &start)
+        .await
+        .unwrap();
+    legacy_writes(&harness, &contact, "RUN").await;
+    legacy_writes(&harness, &contact, "DONE").await;
+    legacy_timeout(&harness, &contact).await;
+    // WHEN the stream is delivered
+    stream.deliver().await;
+    // THEN the TIMEOUT stands, no late finish is counted, and the run is measured once
+    let state = items(&harness, &contact).await;
+    assert_eq!(
+        value(&state, INTEGRATION_STATUS).as_deref(),
+        Some("TIMEOUT")
+    );
+    assert!(harness.metric("LateFinishes").is_empty());
+    let counts = harness.metric("IntegrationCount");
+    assert_eq!(counts.len(), 1, "{counts:?}");
+    assert_eq!(counts[0]["FunctionName"], LEGACY);
+}
+
+#[tokio::test]
+async fn a_late_finish_over_our_error_brings_back_the_error_and_its_cause() {
+    let harness = Harness::new().await;
+    let mut stream = Stream::new(&harness).await;
+    let (contact, run) = legacy_run(&harness, 10).await;
+    let removal = [shared::ItemChange::delete(OUTPUT)];
+    harness
+        .store
+        .error(&contact, Some(&run), "CRM down", &removal)
+        .await
+        .unwrap();
+    legacy_writes(&harness, &contact, "DONE").await;
+    stream.deliver().await;
+    let state = items(&harness, &contact).await;
+    assert_eq!(value(&state, INTEGRATION_STATUS).as_deref(), Some("ERROR"));
+    assert_eq!(
+        value(&state, INTEGRATION_ERROR_CAUSE).as_deref(),
+        Some("CRM down")
+    );
+    assert_eq!(value(&state, OUTPUT), None, "no output without DONE");
+    assert!(value(&state, INTEGRATION_LATE_FINISH).is_some());
+    assert_measured_once(&harness, &run, "IntegrationCount", ("Status", "ERROR"));
+}
+
+#[tokio::test]
+async fn a_newer_run_between_the_strip_and_the_consumer_is_left_alone() {
+    // GIVEN the original's RUN strips run 1, and a new rule's start opens run 2
+    let harness = Harness::new().await;
+    let mut stream = Stream::new(&harness).await;
+    let (contact, _first) = legacy_run(&harness, 10).await;
+    legacy_writes(&harness, &contact, "RUN").await;
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    let second = open_run(&harness.store, &contact, "dev-rules-integrationEcho", 10).await;
+    // WHEN the stream is delivered and replayed
+    stream.deliver().await;
+    replay(&harness).await;
+    // THEN run 2's item is as start wrote it, and nothing measured it
+    let status = harness.raw_status(contact.as_str()).await;
+    assert_eq!(text(&status, "RunId").as_deref(), Some(second.as_str()));
+    assert_eq!(text(&status, "Value").as_deref(), Some("START"));
+    assert!(!status.contains_key("RepairedAt"), "{status:?}");
+    assert!(harness
+        .metric_for_run("IntegrationCount", second.as_str())
+        .is_empty());
 }

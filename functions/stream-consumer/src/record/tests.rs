@@ -176,3 +176,82 @@ fn another_table_s_records_are_told_apart_from_malformed_ones() {
     typed["dynamodb"]["Keys"]["What"] = serde_json::json!({"B": "AAEC"});
     assert_eq!(read(&typed).unwrap().change, Change::OtherTable);
 }
+#[test]
+fn a_start_over_an_open_run_supersedes_it() {
+    let Change::Replaced { superseded, carry } = only(streams!("superseded.json")).change else {
+        panic!("expected a replacement")
+    };
+    let superseded = superseded.expect("the old run was open");
+    assert_eq!(superseded.key, "0d3c7a0e-1111-4c1e-9a00-00000000005a");
+    assert_eq!(
+        superseded.function_name.as_deref(),
+        Some("dev-rules-integrationCrm")
+    );
+    assert!(carry.is_empty());
+}
+
+#[test]
+fn ttl_removals_in_aws_s_and_dynamodb_local_s_shape_are_removals() {
+    for text in [
+        streams!("ttl-removal-aws.json"),
+        streams!("ttl-removal-local.json"),
+    ] {
+        assert_eq!(only(text).change, Change::Removed);
+    }
+}
+
+#[test]
+fn other_state_keys_are_unrelated_and_a_bad_status_is_malformed_alone() {
+    for raw in fixture(streams!("unrelated-keys.json")) {
+        assert_eq!(read(&raw).unwrap().change, Change::Unrelated);
+    }
+    let records = fixture(streams!("malformed.json"));
+    assert_eq!(read(&records[0]).unwrap().change, Change::Unrelated);
+    let bad = read(&records[1]).unwrap_err();
+    assert_eq!(
+        bad.sequence,
+        records[1]["dynamodb"]["SequenceNumber"].as_str().unwrap()
+    );
+    assert!(bad.reason.contains("FINISHED"), "{}", bad.reason);
+    assert!(matches!(
+        read(&records[2]).unwrap().change,
+        Change::Completion(_)
+    ));
+}
+
+#[test]
+fn the_stamp_s_own_write_is_recognised() {
+    let mut raw = fixture(streams!("completion-done.json")).remove(0);
+    raw["dynamodb"]["NewImage"]["MeasuredAt"] = serde_json::json!({"N": "1"});
+    assert_eq!(read(&raw).unwrap().change, Change::Stamp);
+}
+
+#[test]
+fn a_malformed_record_is_named_without_quoting_its_values() {
+    let phone = "+15555550123";
+    let done = fixture(streams!("completion-done.json")).remove(0);
+    let mut wrong_type = done.clone();
+    wrong_type["dynamodb"]["NewImage"]["StartedAt"] = serde_json::json!({ "S": phone });
+    let mut unknown_variant = done.clone();
+    unknown_variant["dynamodb"]["StreamViewType"] = serde_json::json!(phone);
+    let mut not_a_status = done;
+    not_a_status["dynamodb"]["NewImage"]["Value"] = serde_json::json!({ "S": phone });
+    for raw in [wrong_type, unknown_variant, not_a_status] {
+        let bad = read(&raw).unwrap_err();
+        assert!(!bad.reason.contains(phone), "{}", bad.reason);
+        assert!(!bad.to_string().contains(phone), "{bad}");
+    }
+}
+
+#[test]
+fn the_consumer_s_marks_on_a_bare_item_and_the_original_s_timeout_are_not_late_puts() {
+    let mut raw = fixture(streams!("completion-timeout.json")).remove(0);
+    raw["dynamodb"]["OldImage"] = older_put(raw.clone(), "DONE")["dynamodb"]["NewImage"].clone();
+    // A mark: the same put, with the consumer's measured runs added.
+    let mut mark = older_put(raw.clone(), "DONE");
+    mark["dynamodb"]["NewImage"]["MeasuredRuns"] = serde_json::json!({"SS": ["record:1"]});
+    assert_eq!(read(&mark).unwrap().change, Change::Other);
+    // The original check-timeout's TIMEOUT over a finish: what the caller was told.
+    let timeout = older_put(raw, "TIMEOUT");
+    assert_eq!(read(&timeout).unwrap().change, Change::Other);
+}
