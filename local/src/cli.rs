@@ -14,7 +14,7 @@ use kit::{
     },
 };
 use local_stack::{
-    connect::simulator,
+    connect::{flow::Speech, simulator},
     demo::{self, DemoOptions, Verdict},
     replay,
     stack::{faults::Refusals, Host, StackOptions},
@@ -92,9 +92,11 @@ enum LambdaHost {
 
 #[derive(Debug, Args)]
 struct DemoArgs {
-    /// The scenarios to play first: all, none, or a list of fast, slow, error,
-    /// timeout, hang-up, and the same on the original Rules Engine's echo:
-    /// legacy-fast, legacy-slow, legacy-error, legacy-timeout, legacy-hang-up.
+    /// The scenarios to play first, on each flow that can play them: all, none,
+    /// or a list of fast, slow, error, timeout, hang-up, six-integrations,
+    /// start-refused, and on the original Rules Engine's echo (the polling flow
+    /// only): legacy-fast, legacy-slow, legacy-error, legacy-timeout,
+    /// legacy-hang-up.
     #[arg(long, default_value = "all", value_parser = scenario_list)]
     scenarios: ScenarioList,
     /// Contacts in the mixed run.
@@ -103,18 +105,23 @@ struct DemoArgs {
     /// Contacts in flight at once; the functions' concurrency limits follow from it.
     #[arg(long, default_value_t = 16)]
     in_flight: usize,
-    /// Seconds each comfort message plays.
-    #[arg(long, default_value_t = 1.5, value_parser = seconds)]
-    message_seconds: f64,
+    /// Seconds every prompt plays (default: its real length, its words at 2.5
+    /// a second, SSML's breaks included; a stored prompt 3 s).
+    #[arg(long, value_name = "S", value_parser = seconds)]
+    message_seconds: Option<f64>,
     /// Seconds past a run's deadline before the sweep counts it abandoned.
     #[arg(long, default_value_t = 2.0, value_parser = seconds)]
     grace_seconds: f64,
     /// How often the consumer's schedule fires (at least 1 s).
     #[arg(long, default_value_t = 5.0, value_parser = seconds)]
     schedule_seconds: f64,
-    /// The contact flow to play.
-    #[arg(long, default_value = "infra/contact-flows/integration.json")]
-    flow: PathBuf,
+    /// A contact flow to play, at most one of each kind (the polling flow, the
+    /// native one); give it once per flow.
+    #[arg(long, value_name = "FILE", default_values = [
+        "infra/contact-flows/integration.json",
+        "infra/contact-flows/integration-native.json",
+    ])]
+    flow: Vec<PathBuf>,
     /// Stop DynamoDB Local (started with -dbPath) for S seconds once half the
     /// mixed run's contacts have begun, then restart it.
     #[arg(long, value_name = "S", value_parser = seconds)]
@@ -313,8 +320,11 @@ fn demo_options(args: DemoArgs) -> Result<DemoOptions, Error> {
         contacts: args.contacts,
         in_flight,
         ramp: Duration::from_secs_f64(args.ramp_seconds),
-        message_time: Duration::from_secs_f64(args.message_seconds),
-        flow_file: args.flow,
+        speech: Speech {
+            fixed: args.message_seconds.map(Duration::from_secs_f64),
+            ..Speech::default()
+        },
+        flow_files: args.flow,
         stack: StackOptions {
             in_flight: in_flight as u32,
             max_instances: args.max_instances,

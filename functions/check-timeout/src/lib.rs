@@ -7,6 +7,12 @@
 //! that has just finished. Otherwise it waits up to the wait budget, and if the
 //! deadline falls inside the wait, times the run out then rather than on the
 //! next call.
+//!
+//! Invoked with the block parameter `FlowFailure`, it records instead that one
+//! of the flow's calls failed ([`failure`]), so the state says `ERROR` before the
+//! flow hands the contact back.
+
+pub mod failure;
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -19,6 +25,8 @@ use shared::{
 };
 use tracing::{info, warn, Instrument};
 
+use failure::FlowFailure;
+
 /// What the handler needs, built once per instance.
 pub struct Deps {
     pub store: Store,
@@ -29,18 +37,38 @@ pub struct Deps {
 /// Handles one invocation. Always answers: a problem is an `ERROR` answer, never
 /// a Lambda error.
 pub async fn handle(event: Value, deps: &Deps) -> Value {
-    let contact = match ConnectRequest::from_value(event) {
+    let event = match ConnectRequest::from_value(event) {
         Ok(ConnectRequest::KeepWarm(ping)) => return ping.reply(&deps.instance),
-        Ok(ConnectRequest::Contact(event)) => event.contact_id,
+        Ok(ConnectRequest::Contact(event)) => event,
         Err(err) => {
             warn!(error = %err, "not a Connect event");
             return Answer::error(&err.to_string()).into_value();
         }
     };
+    let contact = event.contact_id.clone();
     let span =
         tracing::info_span!("check_timeout", contact_id = %contact, run_id = tracing::field::Empty);
+    let failure = match event.parameter(failure::FLOW_FAILURE) {
+        None => None,
+        Some(named) => match FlowFailure::parse(named) {
+            Some(failure) => Some(failure),
+            None => {
+                warn!(contact_id = %contact, "unknown FlowFailure; nothing recorded");
+                return Answer::error("The flow named a failure check-timeout does not know")
+                    .into_value();
+            }
+        },
+    };
     // Boxed: the SDK calls make this future deep, and it is built once per call.
-    let checked = Box::pin(check(&contact, deps).instrument(span));
+    let checked = Box::pin(
+        async {
+            match failure {
+                Some(failure) => failure::record(&contact, failure, deps).await,
+                None => check(&contact, deps).await,
+            }
+        }
+        .instrument(span),
+    );
     match tokio::time::timeout(deps.wait.answer_limit(), checked).await {
         Ok(answer) => answer.into_value(),
         Err(_) => {

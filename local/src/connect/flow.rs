@@ -1,21 +1,57 @@
-//! Amazon Connect's flow language, as much of it as the integration flow in
-//! `infra/contact-flows/` uses, and an interpreter that plays it: so the contact
-//! simulator walks the very flow a contact centre imports, not a copy of its logic.
+//! Amazon Connect's flow language, as much of it as the two integration flows
+//! in `infra/contact-flows/` use, and an interpreter that plays it: so the
+//! contact simulator walks the very flows a contact centre imports, not a copy
+//! of their logic.
 //!
-//! Supported blocks: `InvokeLambdaFunction` (results under `$.External`),
-//! `Compare` (`Equals` on `$.External.*` or `$.Attributes.*`), `MessageParticipant`,
-//! `Loop`, `UpdateContactAttributes`, `Wait`, and the blocks that end a flow
-//! (`DisconnectParticipant`, `EndFlowExecution`, `TransferContactToQueue`,
-//! `TransferToFlow`). Any other block is refused when the flow is read, by name.
+//! The reference is Connect's own: the flow language (Amazon Connect API
+//! Reference, "Amazon Connect Flow language": its actions `InvokeLambdaFunction`,
+//! `Compare`, `MessageParticipant`, `Loop`, `UpdateContactAttributes`, `Wait`,
+//! `TransferToFlow`, `DisconnectParticipant`) and, for what the language pages
+//! do not spell out, the blocks' pages of the Administrator Guide ("Flow block:
+//! AWS Lambda function": the asynchronous execution mode with timeouts up to
+//! 60 s and *Load Lambda result* by the invocation's id,
+//! `$.LambdaInvocation.InvocationId`; "Flow block: Wait": the event-based wait
+//! for such an invocation). Supported:
+//!
+//! - `InvokeLambdaFunction`: synchronous (1–8 s) with its answer under
+//!   `$.External`, or `InvocationType` `ASYNCHRONOUS` (1–60 s), which goes on
+//!   at once and leaves the invocation's id in `$.LambdaInvocation.InvocationId`;
+//!   `LambdaInvocationAttributes` are sent as the event's `Details.Parameters`.
+//!   With `LambdaInvocationId` instead of a function, it is *Load Lambda
+//!   result*: the finished invocation's answer under `$.External`.
+//! - `Wait`: `TimeoutSeconds`, and with the event [`LAMBDA_RETURNED`] and a
+//!   `LambdaInvocationId`, the event-based wait for an asynchronous invocation.
+//! - `Compare` (`Equals`), `MessageParticipant` (`Text`, `SSML` or `PromptId`,
+//!   static or `$.` references), `Loop`, `UpdateContactAttributes`, and the
+//!   blocks that end a flow (`DisconnectParticipant`, `EndFlowExecution`,
+//!   `TransferContactToQueue`, `TransferToFlow`).
+//!
+//! The flow-language JSON of the two asynchronous pieces (the Wait's Lambda
+//! event and *Load Lambda result*) is not published in the reference; the
+//! parameter and event names here ([`LAMBDA_RETURNED`], `LambdaInvocationId`)
+//! follow the Administrator Guide's names for them and are to be checked
+//! against the console's own export of such a block before import.
+//!
+//! Any other block, operator or parameter shape is refused when the flow is
+//! read, by name.
 
 use std::{collections::HashMap, time::Duration};
 
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-pub use play::{play, Contact, Ending};
+pub use play::{play, Call, Contact, Ending, Memory, Prompt, Waited};
+pub use speech::Speech;
 
+mod parse;
 mod play;
+mod speech;
+
+/// The Wait block's event for an asynchronous Lambda invocation that has
+/// finished (the Administrator Guide's *Lambda Return* branch).
+pub const LAMBDA_RETURNED: &str = "LambdaReturned";
+/// The Wait block's result when its time ran out.
+pub const WAIT_COMPLETED: &str = "WaitCompleted";
 
 #[derive(Debug, thiserror::Error)]
 pub enum FlowError {
@@ -25,6 +61,8 @@ pub enum FlowError {
     Unsupported { id: String, kind: String },
     #[error("block {id} lacks parameter {parameter}")]
     MissingParameter { id: String, parameter: &'static str },
+    #[error("block {id}: {problem}")]
+    Invalid { id: String, problem: String },
     #[error("block {from} leads to {to}, which is not in the flow")]
     DanglingTransition { from: String, to: String },
     #[error("the flow took more than {0} steps; it loops without end")]
@@ -84,15 +122,24 @@ struct ErrorShape {
 /// A block of the flow.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Block {
+    /// `InvokeLambdaFunction` that invokes a function.
     Invoke {
         function_arn: String,
         time_limit: Duration,
+        asynchronous: bool,
+        /// `LambdaInvocationAttributes`, static or `$.` references.
+        attributes: Map<String, Value>,
+    },
+    /// `InvokeLambdaFunction` as *Load Lambda result*: the invocation named by
+    /// `invocation` (a reference, `$.LambdaInvocation.InvocationId`).
+    LoadResult {
+        invocation: String,
     },
     Compare {
         value: String,
     },
     Message {
-        text: String,
+        prompt: Prompt,
     },
     Loop {
         count: u32,
@@ -100,11 +147,16 @@ pub enum Block {
     SetAttributes {
         attributes: Map<String, Value>,
     },
+    /// `Wait`: for `time`, or until the asynchronous invocation `lambda` (a
+    /// reference) has returned, whichever comes first.
     Wait {
         time: Duration,
+        lambda: Option<String>,
     },
     End {
         how: String,
+        /// `TransferToFlow`'s `ContactFlowId`.
+        target: Option<String>,
     },
 }
 
@@ -112,7 +164,9 @@ pub enum Block {
 struct Action {
     block: Block,
     next: Option<String>,
+    /// `(operator, operand, next action)`.
     conditions: Vec<(String, String, String)>,
+    /// `(error type, next action)`.
     errors: Vec<(String, String)>,
 }
 
@@ -128,29 +182,29 @@ impl Flow {
         let shape: FlowShape = serde_json::from_str(text)?;
         let mut actions = HashMap::new();
         for action in shape.actions {
-            let block = block(&action)?;
+            let block = parse::block(&action)?;
+            let id = action.identifier;
             let t = action.transitions;
-            actions.insert(
-                action.identifier,
-                Action {
-                    block,
-                    next: t.next_action,
-                    conditions: t
-                        .conditions
-                        .into_iter()
-                        .map(|c| {
-                            let operand =
-                                c.condition.operands.into_iter().next().unwrap_or_default();
-                            (c.condition.operator, operand, c.next_action)
-                        })
-                        .collect(),
-                    errors: t
-                        .errors
-                        .into_iter()
-                        .map(|e| (e.error_type, e.next_action))
-                        .collect(),
-                },
-            );
+            let conditions = t
+                .conditions
+                .into_iter()
+                .map(|c| {
+                    let operand = c.condition.operands.into_iter().next().unwrap_or_default();
+                    (c.condition.operator, operand, c.next_action)
+                })
+                .collect();
+            let action = Action {
+                block,
+                next: t.next_action,
+                conditions,
+                errors: t
+                    .errors
+                    .into_iter()
+                    .map(|e| (e.error_type, e.next_action))
+                    .collect(),
+            };
+            parse::check_conditions(&id, &action)?;
+            actions.insert(id, action);
         }
         let flow = Self {
             start: shape.start_action,
@@ -197,84 +251,26 @@ impl Flow {
         arns.dedup();
         arns
     }
-}
 
-fn block(action: &ActionShape) -> Result<Block, FlowError> {
-    let id = &action.identifier;
-    let text = |name: &'static str| {
-        action
-            .parameters
-            .get(name)
-            .and_then(|v| {
-                v.as_str()
-                    .map(str::to_owned)
-                    .or_else(|| v.as_u64().map(|n| n.to_string()))
-            })
-            .ok_or_else(|| FlowError::MissingParameter {
-                id: id.clone(),
-                parameter: name,
-            })
-    };
-    let seconds = |value: String, parameter: &'static str| {
-        value
-            .parse::<f64>()
-            .ok()
-            .filter(|s| s.is_finite() && *s >= 0.0)
-            .map(Duration::from_secs_f64)
-            .ok_or(FlowError::MissingParameter {
-                id: id.clone(),
-                parameter,
-            })
-    };
-    Ok(match action.kind.as_str() {
-        "InvokeLambdaFunction" => Block::Invoke {
-            function_arn: text("LambdaFunctionARN")?,
-            time_limit: seconds(
-                text("InvocationTimeLimitSeconds").unwrap_or_else(|_| "8".into()),
-                "InvocationTimeLimitSeconds",
-            )?,
-        },
-        "Compare" => Block::Compare {
-            value: text("ComparisonValue")?,
-        },
-        "MessageParticipant" => Block::Message {
-            text: text("Text").or_else(|_| text("SSML"))?,
-        },
-        "Loop" => Block::Loop {
-            count: text("LoopCount")?
-                .parse()
-                .map_err(|_| FlowError::MissingParameter {
-                    id: id.clone(),
-                    parameter: "LoopCount",
-                })?,
-        },
-        "UpdateContactAttributes" => Block::SetAttributes {
-            attributes: action
-                .parameters
-                .get("Attributes")
-                .and_then(Value::as_object)
-                .cloned()
-                .unwrap_or_default(),
-        },
-        "Wait" => Block::Wait {
-            time: seconds(
-                text("TimeoutSeconds").or_else(|_| text("Timeout"))?,
-                "TimeoutSeconds",
-            )?,
-        },
-        "DisconnectParticipant"
-        | "EndFlowExecution"
-        | "TransferContactToQueue"
-        | "TransferToFlow" => Block::End {
-            how: action.kind.clone(),
-        },
-        other => {
-            return Err(FlowError::Unsupported {
-                id: id.clone(),
-                kind: other.to_owned(),
-            })
+    /// Whether the flow starts with an asynchronous invocation (the native
+    /// mode) rather than a synchronous one (start, then check-timeout).
+    pub fn is_native(&self) -> bool {
+        matches!(
+            self.actions[&self.start].block,
+            Block::Invoke {
+                asynchronous: true,
+                ..
+            }
+        )
+    }
+
+    /// The function the flow's first block invokes: the one that opens the run.
+    pub fn opening_function(&self) -> Option<&str> {
+        match &self.actions[&self.start].block {
+            Block::Invoke { function_arn, .. } => Some(function_arn),
+            _ => None,
         }
-    })
+    }
 }
 
 #[cfg(test)]

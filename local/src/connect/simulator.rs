@@ -1,29 +1,37 @@
 //! The contact simulator, Connect's stand-in: it seeds a contact's state as the
-//! Rules Engine does when an integration rule fires, plays the contact flow of
-//! `infra/` through the Lambda Invoke API, hears the comfort messages, maybe
-//! hangs up, and keeps a timeline of everything it did.
+//! Rules Engine does when an integration rule fires, plays a contact flow of
+//! `infra/` through the Lambda Invoke API, hears the comfort messages for their
+//! length, maybe hangs up, and keeps a timeline of everything it did.
+//!
+//! A contact whose rules fire several integrations in one call re-enters the
+//! integration flow once for each (the Rules Engine's Main → Integration →
+//! Main → …): the flow's [`Memory`] (contact attributes, Loop counts) is the
+//! contact's, kept across re-entry, and each pass is a [`Played`] of its own,
+//! with the state as the pass left it.
 
 use std::time::{Duration, Instant};
 
-use aws_sdk_lambda::primitives::Blob;
-use serde_json::{Map, Value};
-use shared::{
-    keys::{INTEGRATION_ERROR_CAUSE, INTEGRATION_STATUS},
-    store::Patience,
-    ContactId, IntegrationStatus, RunId, Store,
-};
+use serde_json::{json, Map, Value};
+use shared::{store::Patience, ContactId, ContactState, IntegrationStatus, RunId, Store};
 
-use kit::{connect_event, Rule};
+use kit::Rule;
 
-use super::flow::{self, Contact, Ending, Flow};
+use super::flow::{self, Ending, Flow, Memory, Speech};
+use crate::stack::faults::Refusals;
 
-pub use scenarios::{scenarios, Scenario, ECHO, LEGACY, OUTPUT_KEY};
+pub use caller::local_function;
+pub use scenarios::{scenarios, RuleMessage, Scenario, ECHO, LEGACY, OUTPUT_KEY};
 pub use timeline::timeline;
 
+mod caller;
 mod scenarios;
 mod timeline;
 
-/// One thing that happened to a contact, at `at` after the call began.
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// One thing that happened to a contact, at `at` after the pass began (a
+/// synchronous call, a wait: when it began; an asynchronous call's result: when
+/// it was loaded).
 #[derive(Debug, Clone)]
 pub struct Step {
     pub at: Duration,
@@ -32,75 +40,184 @@ pub struct Step {
 
 #[derive(Debug, Clone)]
 pub enum StepKind {
-    Call {
+    /// A Lambda call answered (or failed): a synchronous one, or the result of
+    /// an asynchronous one, loaded.
+    Call(CallStep),
+    /// An asynchronous invocation sent.
+    Invoked {
         function: String,
-        took: Duration,
-        status: Option<String>,
-        error: Option<String>,
-        /// The answer carried the contact's state: the function read it, so
-        /// its status is the run's (an `ERROR` said without it, when the
-        /// store could not be reached, says nothing of the run).
-        from_state: bool,
+        id: String,
     },
-    Message(String),
+    /// A wait for an asynchronous invocation: how long it waited, at most
+    /// how long, and whether the invocation returned.
+    Waited {
+        took: Duration,
+        limit: Duration,
+        returned: bool,
+    },
+    Message {
+        text: String,
+        /// `text`, `ssml` or `prompt`.
+        kind: &'static str,
+        length: Duration,
+    },
     HungUp,
     Ended(String),
 }
 
-/// A contact played to its end.
+/// A Lambda call and its answer.
+#[derive(Debug, Clone)]
+pub struct CallStep {
+    pub function: String,
+    /// When it was sent, from the pass's start.
+    pub sent_at: Duration,
+    pub took: Duration,
+    /// Connect's limit for it: the block's time limit.
+    pub limit: Duration,
+    pub asynchronous: bool,
+    /// The `FlowFailure` it recorded, for check-timeout's failure record.
+    pub failure: Option<String>,
+    pub status: Option<String>,
+    pub error: Option<String>,
+    /// The answer carried the contact's state: the function read it, so its
+    /// status is the run's (an `ERROR` said without it, when the store could
+    /// not be reached, says nothing of the run).
+    pub from_state: bool,
+}
+
+/// Which of the two flows a contact plays.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum FlowKind {
+    /// `integration.json`: start, then check-timeout between messages.
+    Polling,
+    /// `integration-native.json`: Connect's asynchronous invocation of the
+    /// integration function, a Wait for it between messages, its result loaded.
+    Native,
+}
+
+impl FlowKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FlowKind::Polling => "polling",
+            FlowKind::Native => "native",
+        }
+    }
+}
+
+/// One pass of a contact through the flow, played to its end.
 #[derive(Debug, Clone)]
 pub struct Played {
     pub contact: ContactId,
     pub scenario: Scenario,
+    pub flow: FlowKind,
+    /// Which pass of the contact's call this is (0 = the first) and of how many.
+    pub pass: (u32, u32),
     pub steps: Vec<Step>,
     pub ending: Ending,
     pub run_id: Option<RunId>,
-    /// When the call began; steps are timed from here.
+    /// When the pass began; steps are timed from here.
     pub began: Instant,
+    /// The state as the pass left it, when another pass followed (which
+    /// changes it); `None`: the state to judge is the store's.
+    pub snapshot: Option<ContactState>,
+}
+
+/// A call's timing and answer, as the invariants judge it.
+#[derive(Debug, Clone, Copy)]
+pub struct Timed<'a> {
+    pub sent: Instant,
+    pub took: Duration,
+    pub limit: Duration,
+    pub status: Option<&'a str>,
+    /// The call failed (the flow took its error branch).
+    pub failed: bool,
 }
 
 impl Played {
-    /// Each Connect-facing call: when it was sent, how long it took, what it answered.
-    pub fn call_steps(&self) -> impl Iterator<Item = (Instant, Duration, Option<&str>)> {
+    /// Each Lambda call: when it was sent, how long it took, what it answered.
+    pub fn call_steps(&self) -> impl Iterator<Item = Timed<'_>> {
         self.steps.iter().filter_map(|s| match &s.what {
-            StepKind::Call { took, status, .. } => {
-                Some((self.began + s.at, *took, status.as_deref()))
-            }
+            StepKind::Call(call) => Some(Timed {
+                sent: self.began + call.sent_at,
+                took: call.took,
+                limit: call.limit,
+                status: call.status.as_deref(),
+                failed: call.error.is_some(),
+            }),
             _ => None,
         })
     }
 
     /// The status the caller was told: the last one a call answered from the
     /// contact's state, or `TIMEOUT` for a caller who hung up while the run
-    /// was open (the sweep must come to it). `None` when the last call
-    /// answered no status, or an `ERROR` without the state, neither of which
-    /// says anything of the run.
+    /// was open (the sweep, or the native run's deadline, comes to it). `None`
+    /// when the last call answered no status, or an `ERROR` without the state,
+    /// neither of which says anything of the run.
     pub fn told(&self) -> Option<IntegrationStatus> {
         if self.ending == Ending::HungUp {
             return Some(IntegrationStatus::Timeout);
         }
         let last = self.steps.iter().rev().find_map(|s| match &s.what {
-            StepKind::Call {
-                status, from_state, ..
-            } => Some((status.as_deref(), *from_state)),
+            StepKind::Call(call) => Some(call),
             _ => None,
-        });
-        let (status, from_state) = last?;
-        let status = status?.parse::<IntegrationStatus>().ok()?;
-        (from_state || status != IntegrationStatus::Error).then_some(status)
+        })?;
+        let status = last.status.as_deref()?.parse::<IntegrationStatus>().ok()?;
+        (last.from_state || status != IntegrationStatus::Error).then_some(status)
     }
 
-    /// When the contact's call ended (its last step).
+    /// When the pass ended (its last step).
     pub fn ended(&self) -> Instant {
         self.began + self.steps.last().map_or(Duration::ZERO, |s| s.at)
     }
 
-    /// How long each Connect-facing call took, by function.
+    /// How long each Lambda call took, by function.
     pub fn calls(&self) -> impl Iterator<Item = (&str, Duration)> {
         self.steps.iter().filter_map(|s| match &s.what {
-            StepKind::Call { function, took, .. } => Some((function.as_str(), *took)),
+            StepKind::Call(call) => Some((call.function.as_str(), call.took)),
             _ => None,
         })
+    }
+}
+
+/// The flows the simulator plays, at most one of each kind.
+#[derive(Debug, Clone, Default)]
+pub struct Flows {
+    pub polling: Option<Flow>,
+    pub native: Option<Flow>,
+}
+
+impl Flows {
+    pub fn get(&self, kind: FlowKind) -> Option<&Flow> {
+        match kind {
+            FlowKind::Polling => self.polling.as_ref(),
+            FlowKind::Native => self.native.as_ref(),
+        }
+    }
+
+    /// Adds `flow` as the kind it is ([`Flow::is_native`]); `Err` if one of
+    /// that kind is there already.
+    pub fn add(&mut self, flow: Flow) -> Result<FlowKind, FlowKind> {
+        let (kind, slot) = if flow.is_native() {
+            (FlowKind::Native, &mut self.native)
+        } else {
+            (FlowKind::Polling, &mut self.polling)
+        };
+        match slot.replace(flow) {
+            None => Ok(kind),
+            Some(_) => Err(kind),
+        }
+    }
+
+    /// The kinds of flow `scenario` can play, of those here.
+    pub fn for_scenario(&self, scenario: &Scenario) -> Vec<FlowKind> {
+        let mut kinds = Vec::new();
+        if self.polling.is_some() {
+            kinds.push(FlowKind::Polling);
+        }
+        if self.native.is_some() && scenario.plays_native() {
+            kinds.push(FlowKind::Native);
+        }
+        kinds
     }
 }
 
@@ -109,19 +226,18 @@ impl Played {
 pub struct Simulator {
     pub store: Store,
     pub lambda: aws_sdk_lambda::Client,
-    pub flow: Flow,
-    /// How long a comfort message plays.
-    pub message_time: Duration,
+    pub flows: Flows,
+    pub speech: Speech,
+    /// The Lambda front's refusals: a scenario whose flow's first call fails
+    /// names its contact here.
+    pub refusals: Refusals,
 }
 
 impl Simulator {
-    /// Seeds the rule, plays the flow, and returns the timeline.
-    pub async fn play(
-        &self,
-        scenario: &Scenario,
-    ) -> Result<Played, Box<dyn std::error::Error + Send + Sync>> {
+    /// Seeds the rule, plays the flow (once per integration), and returns the passes.
+    pub async fn play(&self, scenario: &Scenario, kind: FlowKind) -> Result<Vec<Played>, BoxError> {
         let contact = self.arrive(scenario).await?;
-        self.play_arrived(contact, scenario).await
+        self.play_arrived(contact, scenario, kind).await
     }
 
     /// A new contact whose integration rule has fired: the state the Rules
@@ -134,39 +250,85 @@ impl Simulator {
         Ok(contact)
     }
 
-    /// Plays the flow for a contact that has [arrived](Self::arrive).
+    /// Plays the flow for a contact that has [arrived](Self::arrive): once for
+    /// each of the scenario's integrations, the rule fired again before each
+    /// pass after the first, until the caller hangs up.
     pub async fn play_arrived(
         &self,
         contact: ContactId,
         scenario: &Scenario,
-    ) -> Result<Played, Box<dyn std::error::Error + Send + Sync>> {
-        let mut caller = Caller {
-            sim: self,
-            contact: &contact,
-            began: Instant::now(),
-            steps: Vec::new(),
-            messages: 0,
-            hang_up_at: scenario.hang_up_at_message,
-        };
-        let ending = flow::play(&self.flow, &mut caller).await?;
-        let mut steps = caller.steps;
-        let began = caller.began;
-        let at = began.elapsed();
+        kind: FlowKind,
+    ) -> Result<Vec<Played>, BoxError> {
+        let flow = self
+            .flows
+            .get(kind)
+            .ok_or_else(|| format!("no {} flow to play", kind.as_str()))?;
+        if scenario.refuse_opening_call {
+            let opening = flow.opening_function().unwrap_or_default();
+            let function = local_function(opening, scenario.function);
+            self.refusals.refuse_call(&function, contact.as_str());
+        }
+        let mut memory = Memory::default();
+        let mut passes = Vec::new();
+        let total = scenario.integrations.max(1);
+        for pass in 0..total {
+            if pass > 0 {
+                patiently(&self.store, || self.seed(&contact, scenario)).await?;
+            }
+            // The Rules Engine's main flow enters with its rules inference's
+            // answer, the rule's keys, under $.External.
+            memory.external = scenario_answer(scenario);
+            let mut played = self
+                .pass(&contact, scenario, kind, flow, &mut memory)
+                .await?;
+            played.pass = (pass, total);
+            let hung_up = played.ending == Ending::HungUp;
+            if pass + 1 < total && !hung_up {
+                played.snapshot =
+                    Some(patiently(&self.store, || self.store.load_state(&contact)).await?);
+            }
+            passes.push(played);
+            if hung_up {
+                break;
+            }
+        }
+        Ok(passes)
+    }
+
+    /// One play of `flow` for the contact.
+    async fn pass(
+        &self,
+        contact: &ContactId,
+        scenario: &Scenario,
+        kind: FlowKind,
+        flow: &Flow,
+        memory: &mut Memory,
+    ) -> Result<Played, BoxError> {
+        let mut caller = caller::Caller::new(self, contact, scenario);
+        let ending = flow::play(flow, &mut caller, memory).await?;
+        let at = caller.began.elapsed();
+        // Connect lets an asynchronous invocation run on after the caller has
+        // gone; its run is the contact's once it has opened it.
+        caller.settle().await;
+        let (began, mut steps) = (caller.began, caller.steps);
         steps.push(Step {
             at,
             what: match &ending {
                 Ending::HungUp => StepKind::HungUp,
                 Ending::Block(how) => StepKind::Ended(how.clone()),
+                Ending::Transfer(to) => StepKind::Ended(format!("transfer to {to}")),
             },
         });
-        let run_id = self.run_of(&contact).await?;
         Ok(Played {
-            contact,
+            contact: contact.clone(),
             scenario: scenario.clone(),
+            flow: kind,
+            pass: (0, 1),
             steps,
             ending,
-            run_id,
+            run_id: self.run_of(contact).await?,
             began,
+            snapshot: None,
         })
     }
 
@@ -192,8 +354,27 @@ impl Simulator {
             timeout_s: scenario.timeout_s,
             payload: &payload,
         };
-        rule.seed(&self.store, contact, []).await
+        rule.seed(&self.store, contact, scenario.message.keys())
+            .await
     }
+}
+
+/// What the Rules Engine's rules inference answers the main flow when the rule
+/// fires: the rule's keys, as strings.
+fn scenario_answer(scenario: &Scenario) -> Map<String, Value> {
+    scenario
+        .message
+        .keys()
+        .into_iter()
+        .filter(|(_, value)| value.is_string())
+        .chain([
+            ("CurrentRuleType".to_owned(), json!("Integration")),
+            (
+                "CurrentRule_functionName".to_owned(),
+                json!(scenario.function),
+            ),
+        ])
+        .collect()
 }
 
 /// Runs a store call of the simulator's own until it succeeds or a minute
@@ -209,115 +390,6 @@ where
         longest_pause: Duration::from_millis(250),
     };
     shared::store::patiently(store.clock(), patience, |_, _| {}, call).await
-}
-
-/// The flow's view of one contact.
-struct Caller<'a> {
-    sim: &'a Simulator,
-    contact: &'a ContactId,
-    began: Instant,
-    steps: Vec<Step>,
-    messages: u32,
-    hang_up_at: Option<u32>,
-}
-
-impl Contact for Caller<'_> {
-    async fn invoke(
-        &mut self,
-        function_arn: &str,
-        time_limit: Duration,
-    ) -> Result<Map<String, Value>, String> {
-        let function = local_function(function_arn);
-        let at = self.began.elapsed();
-        let sent = Instant::now();
-        let call = self
-            .sim
-            .lambda
-            .invoke()
-            .function_name(&function)
-            .payload(Blob::new(connect_event(self.contact).to_string()))
-            .send();
-        let result = match tokio::time::timeout(time_limit, call).await {
-            Err(_) => Err(format!("no answer within {} s", time_limit.as_secs_f64())),
-            Ok(Err(err)) => Err(shared::telemetry::error_chain(
-                &aws_sdk_lambda::Error::from(err),
-            )),
-            Ok(Ok(output)) if output.function_error.is_some() => Err(format!(
-                "function error {}",
-                output.function_error.unwrap_or_default()
-            )),
-            Ok(Ok(output)) => {
-                let payload = output.payload.map(Blob::into_inner).unwrap_or_default();
-                match serde_json::from_slice::<Value>(&payload) {
-                    Ok(Value::Object(answer)) if answer.values().all(Value::is_string) => {
-                        Ok(answer)
-                    }
-                    _ => Err("the answer is not a flat map of strings".into()),
-                }
-            }
-        };
-        self.steps.push(Step {
-            at,
-            what: StepKind::Call {
-                function,
-                took: sent.elapsed(),
-                status: result
-                    .as_ref()
-                    .ok()
-                    .and_then(|a| a.get("IntegrationStatus"))
-                    .and_then(Value::as_str)
-                    .map(str::to_owned),
-                error: result.as_ref().err().cloned(),
-                from_state: result.as_ref().is_ok_and(|answer| {
-                    answer
-                        .keys()
-                        .any(|k| k != INTEGRATION_STATUS && k != INTEGRATION_ERROR_CAUSE)
-                }),
-            },
-        });
-        result
-    }
-
-    async fn play(&mut self, text: &str) -> bool {
-        self.messages += 1;
-        self.steps.push(Step {
-            at: self.began.elapsed(),
-            what: StepKind::Message(text.to_owned()),
-        });
-        if self.hang_up_at == Some(self.messages) {
-            tokio::time::sleep(self.sim.message_time / 2).await;
-            return false;
-        }
-        tokio::time::sleep(self.sim.message_time).await;
-        true
-    }
-
-    async fn wait(&mut self, time: Duration) -> bool {
-        tokio::time::sleep(time).await;
-        true
-    }
-}
-
-/// The local function behind a flow's function ARN: the flow names the deployed
-/// functions (`<stage>-<service>-connectintegrationstart`, ...) or holds
-/// placeholders for them (`{{StartFunctionArn}}`); the local stack serves the
-/// workspace's binaries by crate name.
-pub fn local_function(function_arn: &str) -> String {
-    let name = function_arn
-        .rsplit([':', '/'])
-        .next()
-        .unwrap_or(function_arn);
-    let lower = name.to_ascii_lowercase();
-    if lower.contains("checktimeout") || lower.contains("check-timeout") {
-        "check-timeout".into()
-    } else if ["integrationstart", "integration-start", "startfunction"]
-        .iter()
-        .any(|n| lower.contains(n))
-    {
-        "integration-start".into()
-    } else {
-        name.to_owned()
-    }
 }
 
 #[cfg(test)]

@@ -20,7 +20,7 @@ use super::{
     played_load, summary, BoxError, DemoOptions, LoadWatch, Verdict,
 };
 use crate::{
-    connect::simulator::{self, Played, Scenario, Simulator},
+    connect::simulator::{self, FlowKind, Flows, Played, Scenario, Simulator},
     stack::{
         faults::{OutageReport, StoreOutage},
         Stack,
@@ -64,6 +64,17 @@ fn scenario(i: usize) -> Scenario {
     scenario
 }
 
+/// The flow contact `i` plays: the native flow for one contact in four (of
+/// those the legacy echo does not play), when there is one.
+fn flow_kind(i: usize, scenario: &Scenario, flows: &Flows) -> FlowKind {
+    let kinds = flows.for_scenario(scenario);
+    match kinds.as_slice() {
+        [only] => *only,
+        _ if i.is_multiple_of(4) => FlowKind::Native,
+        _ => FlowKind::Polling,
+    }
+}
+
 /// Plays the mixed run, then its summary and invariants.
 pub(super) async fn run(
     sim: &Simulator,
@@ -84,7 +95,13 @@ pub(super) async fn run(
     );
     let started = Arc::new(AtomicUsize::new(0));
     let injected = outage.map(|(store, down)| inject(store, down, started.clone(), contacts));
-    let scenarios: Vec<Scenario> = (0..contacts).map(scenario).collect();
+    let scenarios: Vec<(Scenario, FlowKind)> = (0..contacts)
+        .map(|i| {
+            let scenario = scenario(i);
+            let kind = flow_kind(i, &scenario, &sim.flows);
+            (scenario, kind)
+        })
+        .collect();
     let arrived = arrive(sim, &scenarios).await?;
     let began = Instant::now();
     let mut played = play(sim, options, scenarios, arrived, started).await?;
@@ -152,10 +169,13 @@ fn inject(
 /// The rules' state written for every contact before the first call, as a
 /// queue of callers would have it, so that arrivals are not held back by the
 /// store's writes.
-async fn arrive(sim: &Simulator, scenarios: &[Scenario]) -> Result<Vec<ContactId>, BoxError> {
+async fn arrive(
+    sim: &Simulator,
+    scenarios: &[(Scenario, FlowKind)],
+) -> Result<Vec<ContactId>, BoxError> {
     let began = Instant::now();
     let mut arriving = tokio::task::JoinSet::new();
-    for (i, scenario) in scenarios.iter().cloned().enumerate() {
+    for (i, (scenario, _)) in scenarios.iter().cloned().enumerate() {
         let sim = sim.clone();
         arriving.spawn(async move { (i, sim.arrive(&scenario).await) });
     }
@@ -180,7 +200,7 @@ async fn arrive(sim: &Simulator, scenarios: &[Scenario]) -> Result<Vec<ContactId
 async fn play(
     sim: &Simulator,
     options: &DemoOptions,
-    scenarios: Vec<Scenario>,
+    scenarios: Vec<(Scenario, FlowKind)>,
     arrived: Vec<ContactId>,
     started: Arc<AtomicUsize>,
 ) -> Result<Vec<Played>, BoxError> {
@@ -190,7 +210,7 @@ async fn play(
     let done = Arc::new(AtomicUsize::new(0));
     let semaphore = Arc::new(tokio::sync::Semaphore::new(options.in_flight.max(1)));
     let mut tasks = tokio::task::JoinSet::new();
-    for (i, (scenario, contact)) in scenarios.into_iter().zip(arrived).enumerate() {
+    for (i, ((scenario, kind), contact)) in scenarios.into_iter().zip(arrived).enumerate() {
         let (sim, finished, semaphore) = (sim.clone(), done.clone(), semaphore.clone());
         let started = started.clone();
         tasks.spawn(async move {
@@ -201,7 +221,7 @@ async fn play(
                 .await
                 .expect("the semaphore is never closed");
             started.fetch_add(1, Ordering::Relaxed);
-            let played = sim.play_arrived(contact, &scenario).await;
+            let played = sim.play_arrived(contact, &scenario, kind).await;
             finished.fetch_add(1, Ordering::Relaxed);
             drop(permit);
             played
@@ -210,7 +230,7 @@ async fn play(
     let mut played = Vec::with_capacity(contacts);
     progress(0, contacts, began);
     while let Some(result) = tasks.join_next().await {
-        played.push(result??);
+        played.extend(result??);
         progress(done.load(Ordering::Relaxed), contacts, began);
     }
     Ok(played)
@@ -221,10 +241,12 @@ fn outage_summary(played: &[Played], began: Instant, at: Instant, report: Outage
     let until = at + report.down_for;
     let mut answers: BTreeMap<&str, usize> = BTreeMap::new();
     let mut slowest = Duration::ZERO;
-    for (sent, took, status) in played.iter().flat_map(Played::call_steps) {
-        if sent < until && sent + took > at {
-            *answers.entry(status.unwrap_or("no status")).or_default() += 1;
-            slowest = slowest.max(took);
+    for call in played.iter().flat_map(Played::call_steps) {
+        if call.sent < until && call.sent + call.took > at {
+            *answers
+                .entry(call.status.unwrap_or("no status"))
+                .or_default() += 1;
+            slowest = slowest.max(call.took);
         }
     }
     let calls: usize = answers.values().sum();

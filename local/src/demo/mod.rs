@@ -14,8 +14,8 @@ use std::{
 
 use crate::{
     connect::{
-        flow::Flow,
-        simulator::{self, Played, Scenario, Simulator},
+        flow::{Flow, Speech},
+        simulator::{self, Flows, Played, Scenario, Simulator},
     },
     stack::{faults::StoreOutage, function_specs, Host, Stack, StackOptions},
 };
@@ -30,9 +30,6 @@ mod summary;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-/// Connect gives up on a Lambda function after this long.
-const CONNECT_LIMIT: Duration = Duration::from_secs(8);
-
 #[derive(Debug, Clone)]
 pub struct DemoOptions {
     /// Single-contact scenarios to play (empty: none).
@@ -44,8 +41,11 @@ pub struct DemoOptions {
     /// Contacts of the mixed run arrive evenly over this long (zero: all at once,
     /// as fast as the in-flight limit lets them).
     pub ramp: Duration,
-    pub message_time: Duration,
-    pub flow_file: PathBuf,
+    /// How the caller hears prompts (their length).
+    pub speech: Speech,
+    /// The contact flows to play: one of each kind at most (the polling flow,
+    /// the native one).
+    pub flow_files: Vec<PathBuf>,
     pub stack: StackOptions,
     /// Stop DynamoDB Local this long once half the mixed run's contacts have begun.
     pub store_outage: Option<Duration>,
@@ -77,13 +77,7 @@ impl Verdict {
 
 /// Runs the demo and says how it ended.
 pub async fn run(options: DemoOptions) -> Result<Verdict, BoxError> {
-    let flow_text = std::fs::read_to_string(&options.flow_file).map_err(|err| {
-        format!(
-            "reading the contact flow {}: {err}",
-            options.flow_file.display()
-        )
-    })?;
-    let flow = Flow::parse(&flow_text)?;
+    let flows = read_flows(&options.flow_files)?;
     // Found before anything starts, so a missing piece is said at once.
     let outage = match options.store_outage {
         Some(_) if options.contacts == 0 => {
@@ -107,8 +101,9 @@ pub async fn run(options: DemoOptions) -> Result<Verdict, BoxError> {
     let sim = Simulator {
         store: stack.store.clone(),
         lambda: stack.lambda.clone(),
-        flow,
-        message_time: options.message_time,
+        flows,
+        speech: options.speech,
+        refusals: stack.refusals(),
     };
     let outage = outage.map(|(store, down)| (Arc::new(tokio::sync::Mutex::new(store)), down));
     let load = LoadWatch::start();
@@ -121,6 +116,23 @@ pub async fn run(options: DemoOptions) -> Result<Verdict, BoxError> {
         store.lock().await.shut_down().await;
     }
     outcome
+}
+
+/// Reads and checks the flows, at most one of each kind.
+fn read_flows(files: &[PathBuf]) -> Result<Flows, BoxError> {
+    let mut flows = Flows::default();
+    for file in files {
+        let text = std::fs::read_to_string(file)
+            .map_err(|err| format!("reading the contact flow {}: {err}", file.display()))?;
+        let flow = Flow::parse(&text).map_err(|err| format!("{}: {err}", file.display()))?;
+        if let Err(kind) = flows.add(flow) {
+            return Err(format!("{}: a second {} flow", file.display(), kind.as_str()).into());
+        }
+    }
+    if flows.polling.is_none() && flows.native.is_none() {
+        return Err("no contact flow to play".into());
+    }
+    Ok(flows)
 }
 
 /// Says what is starting, before the first build or spawn.

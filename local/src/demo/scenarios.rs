@@ -1,6 +1,7 @@
-//! The single-contact scenarios, the framework's at the same time, then the
-//! original Rules Engine's echo's at the same time, each printed as its
-//! timeline and held to the status its scenario expects.
+//! The single-contact scenarios: the framework's on the polling flow at the
+//! same time, then on the native flow, then the original Rules Engine's echo's
+//! (polling only), each printed as its timeline (a contact of several
+//! integrations, one per pass) and held to the status its scenario expects.
 
 use std::time::Duration;
 
@@ -9,7 +10,7 @@ use super::{
     invariants, played_load, BoxError, LoadWatch, Verdict,
 };
 use crate::{
-    connect::simulator::{self, Played, Scenario, Simulator},
+    connect::simulator::{self, FlowKind, Played, Scenario, Simulator},
     stack::Stack,
 };
 
@@ -20,23 +21,29 @@ pub(super) async fn play(
     chosen: &[Scenario],
     load: &LoadWatch,
 ) -> Result<Verdict, BoxError> {
-    // Two groups of at most five, so that choosing the legacy scenarios too
-    // does not double the cold starts that meet at once on a small machine.
-    let (legacy, framework): (Vec<Scenario>, Vec<Scenario>) =
-        chosen.iter().cloned().partition(Scenario::is_legacy);
-    let groups: Vec<Vec<Scenario>> = [framework, legacy]
-        .into_iter()
-        .filter(|group| !group.is_empty())
-        .collect();
-    let at_once = groups.iter().map(Vec::len).max().unwrap_or(0);
-    println!(
-        "\n== Single contacts ({} scenarios, {})\n",
-        chosen.len(),
-        if groups.len() > 1 {
-            "the framework's at the same time, then the original echo's"
-        } else {
-            "played at the same time"
+    // A group at a time, so that the legacy scenarios do not add their cold
+    // starts to the others' on a small machine.
+    let mut groups: Vec<Vec<(Scenario, FlowKind)>> = Vec::new();
+    for (legacy, kind) in [
+        (false, FlowKind::Polling),
+        (false, FlowKind::Native),
+        (true, FlowKind::Polling),
+    ] {
+        let group: Vec<(Scenario, FlowKind)> = chosen
+            .iter()
+            .filter(|s| s.is_legacy() == legacy && sim.flows.for_scenario(s).contains(&kind))
+            .map(|s| (s.clone(), kind))
+            .collect();
+        if !group.is_empty() {
+            groups.push(group);
         }
+    }
+    let at_once = groups.iter().map(Vec::len).max().unwrap_or(0);
+    let contacts: usize = groups.iter().map(Vec::len).sum();
+    println!(
+        "\n== Single contacts ({} scenario(s) on each flow that plays them, {contacts} contacts: \
+         a flow's at the same time, the original echo's last)\n",
+        chosen.len(),
     );
     let mut played = Vec::new();
     for group in &groups {
@@ -67,20 +74,24 @@ pub(super) async fn play(
     })
 }
 
-/// Every scenario played at once; what each did, in the order given.
-async fn play_together(sim: &Simulator, chosen: &[Scenario]) -> Result<Vec<Played>, BoxError> {
+/// Every scenario played at once; what each did, in the order given (a
+/// contact's passes in order).
+async fn play_together(
+    sim: &Simulator,
+    chosen: &[(Scenario, FlowKind)],
+) -> Result<Vec<Played>, BoxError> {
     let mut tasks = tokio::task::JoinSet::new();
-    for (i, scenario) in chosen.iter().cloned().enumerate() {
+    for (i, (scenario, kind)) in chosen.iter().cloned().enumerate() {
         let sim = sim.clone();
-        tasks.spawn(async move { (i, sim.play(&scenario).await) });
+        tasks.spawn(async move { (i, sim.play(&scenario, kind).await) });
     }
-    let mut played: Vec<(usize, Played)> = Vec::new();
+    let mut played: Vec<(usize, Vec<Played>)> = Vec::new();
     while let Some(joined) = tasks.join_next().await {
         let (i, result) = joined?;
         played.push((i, result?));
     }
     played.sort_by_key(|(i, _)| *i);
-    Ok(played.into_iter().map(|(_, p)| p).collect())
+    Ok(played.into_iter().flat_map(|(_, p)| p).collect())
 }
 
 /// Prints each contact's timeline; `false` when a contact did not end in the
@@ -88,7 +99,10 @@ async fn play_together(sim: &Simulator, chosen: &[Scenario]) -> Result<Vec<Playe
 async fn timelines(stack: &Stack, played: &[Played]) -> Result<bool, BoxError> {
     let mut as_expected = true;
     for p in played {
-        let state = stack.store.load_state(&p.contact).await?;
+        let state = match &p.snapshot {
+            Some(state) => state.clone(),
+            None => stack.store.load_state(&p.contact).await?,
+        };
         let metrics = p
             .run_id
             .as_ref()

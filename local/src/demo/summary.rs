@@ -15,7 +15,10 @@ use super::{
     mixed::peak_in_flight,
     played_load, BoxError, DemoOptions, LoadWatch, Verdict, Window,
 };
-use crate::{connect::simulator::Played, stack::Stack};
+use crate::{
+    connect::simulator::{FlowKind, Played},
+    stack::Stack,
+};
 
 /// The mixed run's summary, then its invariants; the verdict on both.
 pub(super) async fn mixed(
@@ -26,11 +29,14 @@ pub(super) async fn mixed(
     load: &LoadWatch,
     options: &DemoOptions,
 ) -> Result<Verdict, BoxError> {
+    let native = played.iter().filter(|p| p.flow == FlowKind::Native).count();
     println!(
-        "Played {} contacts in {:.1} s, at most {} of them in flight at once.\n",
+        "Played {} contacts in {:.1} s, at most {} of them in flight at once; {} on the polling \
+         flow, {native} on the native flow.\n",
         played.len(),
         elapsed.as_secs_f64(),
-        peak_in_flight(played)
+        peak_in_flight(played),
+        played.len() - native,
     );
     outcomes(stack, played).await?;
     latencies(played);

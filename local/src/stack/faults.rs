@@ -4,7 +4,9 @@
 //! - [`StoreOutage`]: DynamoDB Local stopped and, after a while, started again
 //!   with the same arguments (its data kept when it runs with `-dbPath`).
 //! - [`Refusals`]: the Lambda front refusing every invocation of one contact in
-//!   `every`, as Lambda does when it throttles (`TooManyRequestsException`).
+//!   `every`, as Lambda does when it throttles (`TooManyRequestsException`);
+//!   and every invocation of one function for a contact named to it (the
+//!   simulator names a contact whose flow's first call must fail).
 
 use std::{
     collections::HashSet,
@@ -166,6 +168,8 @@ pub struct Refusals {
 struct RefusalState {
     seen: HashSet<String>,
     refused: HashSet<String>,
+    /// `(function, contact)` pairs refused whatever `every` says.
+    calls: HashSet<(String, String)>,
 }
 
 impl Refusals {
@@ -188,6 +192,27 @@ impl Refusals {
             state.refused.insert(contact.to_owned());
         }
         state.refused.contains(contact)
+    }
+
+    /// Refuses every invocation of `function` for `contact` from now on.
+    pub fn refuse_call(&self, function: &str, contact: &str) {
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        state
+            .calls
+            .insert((function.to_owned(), contact.to_owned()));
+    }
+
+    /// Whether an invocation of `function` for `contact` is one
+    /// [`Self::refuse_call`] named; such a contact counts as refused.
+    pub fn refuses_call(&self, function: &str, contact: &str) -> bool {
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let refused = state
+            .calls
+            .contains(&(function.to_owned(), contact.to_owned()));
+        if refused {
+            state.refused.insert(contact.to_owned());
+        }
+        refused
     }
 
     /// The contacts refused so far.
@@ -216,5 +241,16 @@ mod tests {
         assert!(!refusals.refuses("a"));
         assert_eq!(refusals.refused().len(), 2);
         assert!(!Refusals::every(0).refuses("a"));
+    }
+
+    #[test]
+    fn a_call_named_for_a_contact_is_refused_and_counts_the_contact() {
+        let refusals = Refusals::every(0);
+        refusals.refuse_call("integration-start", "c");
+        assert!(!refusals.refuses_call("check-timeout", "c"));
+        assert!(!refusals.refuses_call("integration-start", "d"));
+        assert!(refusals.refused().is_empty());
+        assert!(refusals.refuses_call("integration-start", "c"));
+        assert!(refusals.refused().contains("c"));
     }
 }

@@ -1,7 +1,9 @@
 //! The front of the local stack's Lambda: the one Invoke API endpoint that the
 //! functions (start's asynchronous invocations) and the contact simulator talk
-//! to. It refuses the invocations of the contacts a fault plan names, as a
-//! throttled Lambda does, and passes the rest to what runs the functions:
+//! to. It refuses the invocations of the contacts a fault plan names (their
+//! integration requests, or one function's calls for a contact the simulator
+//! named), as a throttled Lambda does, and passes the rest to what runs the
+//! functions:
 //!
 //! - the process pools ([`Functions`]), which queue `Event` invocations and
 //!   throttle synchronous ones at the concurrency limit, as Lambda does;
@@ -43,10 +45,23 @@ pub fn start(
     let handler: Handler = Arc::new(move |invocation: Invocation| {
         let (backend, refusals) = (backend.clone(), refusals.clone());
         Box::pin(async move {
-            let contact = serde_json::from_slice::<serde_json::Value>(&invocation.payload)
-                .ok()
-                .and_then(|event| event["ContactId"].as_str().map(str::to_owned));
-            if contact.is_some_and(|contact| refusals.refuses(&contact)) {
+            let event = serde_json::from_slice::<serde_json::Value>(&invocation.payload).ok();
+            let field = |pointer: &str| {
+                event
+                    .as_ref()
+                    .and_then(|e| e.pointer(pointer))
+                    .and_then(|v| v.as_str())
+                    .map(str::to_owned)
+            };
+            // An integration request names its contact at the top; Connect's
+            // event, in its contact data.
+            let request = field("/ContactId");
+            let contact = request
+                .clone()
+                .or_else(|| field("/Details/ContactData/InitialContactId"));
+            let refused = request.is_some_and(|contact| refusals.refuses(&contact))
+                || contact.is_some_and(|c| refusals.refuses_call(&invocation.function, &c));
+            if refused {
                 return Reply::service_error(429, "TooManyRequestsException", "Rate Exceeded.");
             }
             match (backend, invocation.invocation_type) {

@@ -234,6 +234,11 @@ impl Stack {
         self.refusals.refused()
     }
 
+    /// The front's refusals, to name more calls to refuse.
+    pub fn refusals(&self) -> faults::Refusals {
+        self.refusals.clone()
+    }
+
     /// Runs the consumer's schedule now (the sweep for abandoned runs).
     pub async fn sweep_now(&self) -> Result<Value, BoxError> {
         invoke(

@@ -14,6 +14,13 @@
 //! Every failure is an answer with `IntegrationStatus` `ERROR` and a cause, never a
 //! bare Lambda error: the flow routes on it like on any failed integration.
 //!
+//! The run's deadline bounds the work: nothing else times a native run out
+//! while the caller waits (the consumer's sweep comes a grace period later), so
+//! at the deadline the work is dropped and the run becomes `TIMEOUT` through
+//! the same conditional transition check-timeout uses, which a `DONE` that
+//! landed first refuses. The caller then hears the rule's timeout, as in the
+//! polling flow.
+//!
 //! [`Settings::default_timeout`]: super::Settings::default_timeout
 
 use lambda_runtime::Context;
@@ -27,7 +34,7 @@ use super::{
 };
 use crate::{
     connect::{Answer, ContactFlowEvent},
-    ContactState, RunStart, StoreError,
+    ContactId, ContactState, Run, RunStart, Store, StoreError, Transition,
 };
 
 /// Serves a contact flow event and answers Connect.
@@ -111,11 +118,7 @@ where
         started_at: Some(run.started_at),
         deadline: Some(run.deadline),
     };
-    if let Ended::Refused(refusal) = perform(job, deps, work).await? {
-        // Another run took the contact over while this one worked: the answer
-        // shows the state as it now is.
-        tracing::info!(refusal = %describe(&refusal), "answering with the contact's current state");
-    }
+    by_deadline(store, &contact, &run, perform(job, deps, work)).await?;
     let after: ContactState = store.load_state(&contact).await?;
     let answer = Answer::from_state(&after);
     if !answer.left_out().is_empty() {
@@ -125,4 +128,35 @@ where
         );
     }
     Ok(answer.into_value())
+}
+
+/// Runs the work (`performed`) until the run's deadline; past it, the run is
+/// `TIMEOUT`, unless it finished (or was replaced) first, in which case the
+/// answer shows that.
+async fn by_deadline(
+    store: &Store,
+    contact: &ContactId,
+    run: &Run,
+    performed: impl std::future::Future<Output = Result<Ended, StoreError>>,
+) -> Result<(), StoreError> {
+    let remaining = (run.deadline - store.clock().now())
+        .to_std()
+        .unwrap_or_default();
+    let refusal = match tokio::time::timeout(remaining, performed).await {
+        Ok(ended) => match ended? {
+            Ended::Refused(refusal) => refusal,
+            _ => return Ok(()),
+        },
+        Err(_) => match store.timeout(contact, Some(&run.id)).await? {
+            Transition::Applied => {
+                tracing::info!("run timed out at its deadline");
+                return Ok(());
+            }
+            Transition::Refused(refusal) => refusal,
+        },
+    };
+    // Another run took the contact over, or this one ended first: the answer
+    // shows the state as it now is.
+    tracing::info!(refusal = %describe(&refusal), "answering with the contact's current state");
+    Ok(())
 }

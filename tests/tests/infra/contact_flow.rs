@@ -1,188 +1,102 @@
-//! Checks `infra/contact-flows/integration.json`, the flow to import into Connect:
-//! well-formed flow language, every transition to an existing action, loops that
-//! end, a message between every few polls, and only the placeholders the README
-//! tells how to replace.
+//! Checks the flows to import into Connect, `infra/contact-flows/integration.json`
+//! (start, then check-timeout between messages) and `integration-native.json`
+//! (Connect's asynchronous invocation, a Wait for it, its result loaded):
+//! well-formed flow language, every transition to an existing action, only the
+//! placeholders the README tells how to replace, the rule's message played as
+//! the Rules Engine's flow plays it, every failed call recorded in the state
+//! before the flow hands back, a backstop that rests on no Loop count (none
+//! survives re-entry intact), a message between every few polls, and the
+//! metadata the console's flow editor keeps beside each block.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
-use serde_json::Value;
+use check_timeout::failure::FlowFailure;
+use shared::waiting::{WaitConfig, RULE_TIMEOUTS};
 
 use crate::root;
 
-/// Placeholders and the stack output (or flow) that replaces each.
-const PLACEHOLDERS: &[&str] = &["StartFunctionArn", "CheckTimeoutFunctionArn", "NextFlowArn"];
+mod metadata;
+mod model;
+
+use model::Flow;
 
 /// Identifier characters Connect refuses.
 const FORBIDDEN: &[char] = &[
     '%', ':', '(', '\\', '/', ')', '=', '$', ',', ';', '[', ']', '{', '}',
 ];
 
-/// The most check-timeout calls in a row without a message to the caller: each
-/// waits up to 2 s, so the caller hears something at least every few seconds.
-const MOST_SILENT_POLLS: u64 = 2;
-
-fn flow_text() -> String {
-    std::fs::read_to_string(root().join("infra/contact-flows/integration.json"))
-        .expect("the flow is readable")
-}
-
-struct Flow {
-    start: String,
-    actions: BTreeMap<String, Value>,
-}
-
-impl Flow {
-    fn load() -> Self {
-        let flow: Value = serde_json::from_str(&flow_text()).expect("the flow is JSON");
-        assert_eq!(flow["Version"], "2019-10-30");
-        let mut actions = BTreeMap::new();
-        for action in flow["Actions"].as_array().expect("Actions") {
-            let id = action["Identifier"]
-                .as_str()
-                .expect("an Identifier")
-                .to_owned();
-            assert!(
-                actions.insert(id.clone(), action.clone()).is_none(),
-                "{id} is defined twice"
-            );
-        }
-        Self {
-            start: flow["StartAction"]
-                .as_str()
-                .expect("StartAction")
-                .to_owned(),
-            actions,
-        }
-    }
-
-    fn kind(&self, id: &str) -> &str {
-        self.actions
-            .get(id)
-            .and_then(|a| a["Type"].as_str())
-            .unwrap_or("")
-    }
-
-    /// `(label, target)` of every transition of an action; a label is the condition's
-    /// first operand, the error type, or `next`.
-    fn edges(&self, id: &str) -> Vec<(String, String)> {
-        let transitions = &self.actions[id]["Transitions"];
-        let mut edges = Vec::new();
-        if let Some(next) = transitions["NextAction"].as_str() {
-            edges.push(("next".to_owned(), next.to_owned()));
-        }
-        for error in transitions["Errors"].as_array().into_iter().flatten() {
-            let label = error["ErrorType"].as_str().unwrap_or("error");
-            edges.push((
-                label.to_owned(),
-                error["NextAction"]
-                    .as_str()
-                    .expect("an error target")
-                    .to_owned(),
-            ));
-        }
-        for condition in transitions["Conditions"].as_array().into_iter().flatten() {
-            let label = condition["Condition"]["Operands"][0]
-                .as_str()
-                .unwrap_or("condition");
-            edges.push((
-                label.to_owned(),
-                condition["NextAction"]
-                    .as_str()
-                    .expect("a condition target")
-                    .to_owned(),
-            ));
-        }
-        edges
-    }
-
-    fn loop_count(&self, id: &str) -> u64 {
-        let count = &self.actions[id]["Parameters"]["LoopCount"];
-        count
-            .as_str()
-            .and_then(|c| c.parse().ok())
-            .or(count.as_u64())
-            .expect("a LoopCount")
-    }
-
-    /// Actions reachable from `from` through edges `keep` accepts.
-    fn reachable(&self, from: &str, keep: &dyn Fn(&str, &str, &str) -> bool) -> BTreeSet<String> {
-        let mut seen = BTreeSet::from([from.to_owned()]);
-        let mut todo = vec![from.to_owned()];
-        while let Some(id) = todo.pop() {
-            for (label, to) in self.edges(&id) {
-                if keep(&id, &label, &to) && seen.insert(to.clone()) {
-                    todo.push(to);
-                }
-            }
-        }
-        seen
-    }
-
-    /// Whether the graph of the edges `keep` accepts has a cycle.
-    fn has_cycle(&self, keep: &dyn Fn(&str, &str, &str) -> bool) -> bool {
-        self.actions.keys().any(|id| {
-            self.edges(id).iter().any(|(label, to)| {
-                keep(id, label, to) && self.reachable(to, keep).contains(id.as_str())
-            })
-        })
-    }
-
-    fn invoking(&self, placeholder: &str) -> String {
-        let wanted = format!("{{{{{placeholder}}}}}");
-        self.actions
-            .iter()
-            .find(|(_, a)| a["Parameters"]["LambdaFunctionARN"] == wanted.as_str())
-            .map(|(id, _)| id.clone())
-            .unwrap_or_else(|| panic!("no action invokes {wanted}"))
-    }
-}
+/// The most check-timeout calls, or Waits, in a row without a message to the
+/// caller: each lasts up to a few seconds, so the caller hears something at
+/// least every few seconds.
+const MOST_SILENT_POLLS: usize = 2;
+const MOST_SILENT_WAITS: usize = 1;
 
 #[test]
 fn every_transition_leads_to_an_existing_action_and_every_action_is_reachable() {
-    let flow = Flow::load();
-    assert!(
-        flow.actions.contains_key(&flow.start),
-        "StartAction {} does not exist",
-        flow.start
-    );
-    for id in flow.actions.keys() {
-        assert!(
-            id.len() <= 50 && !id.contains(FORBIDDEN),
-            "{id:?} is not a valid Identifier"
-        );
-        for (label, to) in flow.edges(id) {
-            assert!(
-                flow.actions.contains_key(&to),
-                "{id} --{label}--> {to}, which does not exist"
-            );
+    for flow in Flow::both() {
+        assert!(flow.actions.contains_key(&flow.start), "{}", flow.name);
+        for id in flow.actions.keys() {
+            let valid = id.len() <= 50 && !id.contains(FORBIDDEN);
+            assert!(valid, "{}: {id:?} is not a valid Identifier", flow.name);
+            for to in flow.targets(id) {
+                assert!(
+                    flow.actions.contains_key(&to),
+                    "{}: {id} leads to {to}",
+                    flow.name
+                );
+            }
         }
+        let reachable = flow.reachable(&flow.start);
+        let unreachable: Vec<_> = flow
+            .actions
+            .keys()
+            .filter(|id| !reachable.contains(*id))
+            .collect();
+        assert!(
+            unreachable.is_empty(),
+            "{}: unreachable {unreachable:?}",
+            flow.name
+        );
     }
-    let reachable = flow.reachable(&flow.start, &|_, _, _| true);
-    let unreachable: Vec<_> = flow
-        .actions
-        .keys()
-        .filter(|id| !reachable.contains(*id))
-        .collect();
-    assert!(unreachable.is_empty(), "unreachable: {unreachable:?}");
 }
 
 #[test]
-fn the_flow_names_functions_only_by_the_documented_placeholders() {
-    let text = flow_text();
-    let mut found = BTreeSet::new();
-    for piece in text.split("{{").skip(1) {
-        found.insert(piece.split("}}").next().unwrap_or("").to_owned());
-    }
-    let documented: BTreeSet<String> = PLACEHOLDERS.iter().map(|p| p.to_string()).collect();
-    assert_eq!(found, documented);
-    assert!(
-        !text.contains("arn:aws"),
-        "a real ARN is written into the flow"
-    );
-
-    // The function placeholders are named after the stack's outputs.
+fn the_flows_name_functions_and_flows_only_by_their_placeholders() {
     let template = std::fs::read_to_string(root().join("infra/template.yaml")).unwrap();
-    for output in ["StartFunctionArn", "CheckTimeoutFunctionArn"] {
+    for (flow, expected) in Flow::both().iter().zip([
+        [
+            "StartFunctionArn",
+            "CheckTimeoutFunctionArn",
+            "NextFlowArn",
+            "ErrorFlowArn",
+        ],
+        [
+            "IntegrationFunctionArn",
+            "CheckTimeoutFunctionArn",
+            "NextFlowArn",
+            "ErrorFlowArn",
+        ],
+    ]) {
+        let text = flow.doc.to_string();
+        let found: BTreeSet<&str> = text
+            .split("{{")
+            .skip(1)
+            .map(|p| p.split("}}").next().unwrap_or(""))
+            .collect();
+        assert_eq!(found, BTreeSet::from(expected), "{}", flow.name);
+        assert!(
+            !text.contains("arn:aws"),
+            "{}: a real ARN is written into the flow",
+            flow.name
+        );
+    }
+    // The function placeholders are named after the stack's outputs; the
+    // native flow's is the sample's (EchoFunctionArn) or your own function.
+    for output in [
+        "StartFunctionArn",
+        "CheckTimeoutFunctionArn",
+        "EchoFunctionArn",
+    ] {
         assert!(
             template.contains(&format!("\n  {output}:\n")),
             "the template has no output {output}"
@@ -191,54 +105,68 @@ fn the_flow_names_functions_only_by_the_documented_placeholders() {
 }
 
 #[test]
-fn every_lambda_call_fits_connects_limit_and_has_an_error_branch() {
-    let flow = Flow::load();
-    let calls: Vec<_> = flow
-        .actions
-        .keys()
-        .filter(|id| flow.kind(id) == "InvokeLambdaFunction")
-        .collect();
-    assert_eq!(calls.len(), 2, "start and check-timeout");
-    for id in calls {
-        let limit = &flow.actions[id]["Parameters"]["InvocationTimeLimitSeconds"];
-        let limit: u64 = limit
-            .as_str()
-            .and_then(|l| l.parse().ok())
-            .expect("a time limit");
-        assert!((1..=8).contains(&limit), "{id}: {limit} s");
-        assert!(
-            flow.edges(id)
-                .iter()
-                .any(|(label, _)| label == "NoMatchingError"),
-            "{id} has no error branch"
-        );
+fn every_lambda_call_fits_its_limit_and_every_failure_is_recorded_before_the_flow_hands_back() {
+    for flow in Flow::both() {
+        let calls = flow
+            .actions
+            .keys()
+            .filter(|id| flow.kind(id) == "InvokeLambdaFunction");
+        for id in calls {
+            let limit = flow.param(id, "InvocationTimeLimitSeconds").as_str();
+            let asynchronous = flow.param(id, "InvocationType") == "ASYNCHRONOUS";
+            if let Some(limit) = limit.map(|l| l.parse::<u64>().expect("whole seconds")) {
+                let most = if asynchronous { 60 } else { 8 };
+                assert!(
+                    (1..=most).contains(&limit),
+                    "{}: {id}: {limit} s",
+                    flow.name
+                );
+            }
+            let failed = flow.target(id, "NoMatchingError");
+            match flow.recorder(id) {
+                // A failed record still leaves the flow by the installation's error flow.
+                Some(failure) => {
+                    assert!(
+                        FlowFailure::parse(failure).is_some(),
+                        "{}: {id}: {failure}",
+                        flow.name
+                    );
+                    let error_flow = flow
+                        .reachable(&failed)
+                        .into_iter()
+                        .any(|to| flow.param(&to, "ContactFlowId") == "{{ErrorFlowArn}}");
+                    assert!(
+                        error_flow,
+                        "{}: {id}'s failure does not reach the error flow",
+                        flow.name
+                    );
+                }
+                None => assert!(
+                    flow.recorder(&failed).is_some(),
+                    "{}: {id}'s failure goes to {failed}, not to check-timeout's record",
+                    flow.name
+                ),
+            }
+        }
     }
 }
 
 #[test]
 fn done_goes_on_and_only_an_open_run_is_polled_again() {
-    let flow = Flow::load();
-    let start = flow.invoking("StartFunctionArn");
-    let check = flow.invoking("CheckTimeoutFunctionArn");
-    let everything = |_: &str, _: &str, _: &str| true;
-    for call in [&start, &check] {
-        let compares: Vec<_> = flow
-            .edges(call)
-            .into_iter()
-            .filter(|(_, to)| {
-                flow.actions[to]["Parameters"]["ComparisonValue"] == "$.External.IntegrationStatus"
-            })
-            .collect();
-        let (_, compare) = compares
-            .first()
-            .unwrap_or_else(|| panic!("{call} is not followed by a status compare"));
+    let flow = Flow::load("integration.json");
+    let compares = flow.actions.keys().filter(|id| {
+        flow.kind(id) == "Compare"
+            && flow.param(id, "ComparisonValue") == "$.External.IntegrationStatus"
+    });
+    for compare in compares {
         for (status, to) in flow.edges(compare) {
-            let polls_again = flow.reachable(&to, &everything).contains(&check);
+            let polls = flow.reachable(&to).iter().any(|id| flow.is_poll(id));
             match status.as_str() {
-                "DONE" | "ERROR" | "TIMEOUT" => {
-                    assert!(!polls_again, "{compare}: {status} polls again")
-                }
-                "START" | "RUN" => assert!(polls_again, "{compare}: {status} is not polled again"),
+                "DONE" | "ERROR" | "TIMEOUT" => assert!(!polls, "{compare}: {status} polls again"),
+                "START" | "RUN" => assert!(
+                    polls || flow.recorder(&to) == Some("gave-up"),
+                    "{compare}: {status} is neither polled again nor given up"
+                ),
                 _ => {}
             }
         }
@@ -246,27 +174,169 @@ fn done_goes_on_and_only_an_open_run_is_polled_again() {
 }
 
 #[test]
-fn every_loop_ends_and_the_caller_hears_a_message_every_few_polls() {
-    let flow = Flow::load();
-    // Without the loops' way back, nothing may go round: every cycle is counted.
-    let no_loop_back = |from: &str, label: &str, _: &str| {
-        !(flow.kind(from) == "Loop" && label == "ContinueLooping")
-    };
-    assert!(
-        !flow.has_cycle(&no_loop_back),
-        "a cycle does not pass a Loop"
-    );
+fn the_backstop_rests_on_no_loop_count_and_outlasts_any_run() {
+    let budget = WaitConfig::default().budget.as_secs_f64();
+    for flow in Flow::both() {
+        // No Loop block and no cycle: a contact that re-enters the flow finds
+        // nothing part-used, and every pass ends within a bounded number of blocks.
+        let loops: Vec<_> = flow
+            .actions
+            .keys()
+            .filter(|id| flow.kind(id) == "Loop")
+            .collect();
+        assert!(loops.is_empty(), "{}: {loops:?}", flow.name);
+        for id in flow.actions.keys() {
+            let back = flow
+                .targets(id)
+                .iter()
+                .any(|to| flow.reachable(to).contains(id));
+            assert!(!back, "{}: {id} is on a cycle", flow.name);
+        }
+        // Before the flow gives up, every open run has passed its deadline:
+        // polls of check-timeout's budget cover the longest rule timeout, and
+        // Waits cover the native invocation's time limit.
+        let is_poll = |id: &str| flow.is_poll(id);
+        let is_wait = |id: &str| flow.kind(id) == "Wait";
+        let never = |_: &str| false;
+        let polls = flow.longest_run(&flow.start, &is_poll, &never);
+        let waited: f64 = flow
+            .actions
+            .keys()
+            .filter(|id| is_wait(id))
+            .map(|id| {
+                flow.param(id, "TimeoutSeconds")
+                    .as_str()
+                    .unwrap()
+                    .parse::<f64>()
+                    .unwrap()
+            })
+            .sum();
+        let covered = polls as f64 * budget + waited;
+        let needed = match flow.doc["StartAction"].as_str() {
+            Some(start) if flow.param(start, "InvocationType") == "ASYNCHRONOUS" => flow
+                .param(start, "InvocationTimeLimitSeconds")
+                .as_str()
+                .unwrap()
+                .parse()
+                .unwrap(),
+            _ => *RULE_TIMEOUTS.end(),
+        };
+        assert!(
+            covered >= needed,
+            "{}: gives up after {covered} s, a run may take {needed} s",
+            flow.name
+        );
+    }
+}
 
-    // Without messages, only a loop of at most MOST_SILENT_POLLS turns may go round.
-    let silent = |from: &str, label: &str, to: &str| {
-        flow.kind(from) != "MessageParticipant"
-            && flow.kind(to) != "MessageParticipant"
-            && !(flow.kind(from) == "Loop"
-                && label == "ContinueLooping"
-                && flow.loop_count(from) <= MOST_SILENT_POLLS)
-    };
-    assert!(
-        !flow.has_cycle(&silent),
-        "check-timeout can be polled more than {MOST_SILENT_POLLS} times in silence"
+#[test]
+fn the_caller_hears_a_message_between_every_few_polls_or_waits() {
+    for flow in Flow::both() {
+        let message = |id: &str| flow.kind(id) == "MessageParticipant";
+        let polls = flow.longest_run(&flow.start, &|id| flow.is_poll(id), &message);
+        let waits = flow.longest_run(&flow.start, &|id| flow.kind(id) == "Wait", &message);
+        assert!(
+            polls <= MOST_SILENT_POLLS,
+            "{}: {polls} polls in silence",
+            flow.name
+        );
+        assert!(
+            waits <= MOST_SILENT_WAITS,
+            "{}: {waits} waits in silence",
+            flow.name
+        );
+    }
+}
+
+#[test]
+fn the_rules_message_plays_as_the_rules_engine_plays_it() {
+    for flow in Flow::both() {
+        let compare = flow
+            .actions
+            .keys()
+            .find(|id| {
+                flow.param(id, "ComparisonValue") == "$.External.CurrentRule_functionMessageType"
+            })
+            .unwrap_or_else(|| panic!("{}: no compare of the rule's message type", flow.name))
+            .clone();
+        // Played once, after the call that opens the run.
+        assert!(
+            flow.reachable(&flow.target(&flow.start, "next"))
+                .contains(&compare),
+            "{}",
+            flow.name
+        );
+        let first = flow.target(&compare, "none");
+        assert!(
+            flow.is_poll(&first) || flow.kind(&first) == "Wait",
+            "{}: none → {first}",
+            flow.name
+        );
+        let plays = |label: &str, parameter: &str, value: Option<&str>| {
+            let message = flow.target(&compare, label);
+            assert_eq!(
+                flow.kind(&message),
+                "MessageParticipant",
+                "{}: {label}",
+                flow.name
+            );
+            let played = flow.param(&message, parameter).as_str();
+            assert!(
+                played.is_some() && value.is_none_or(|v| played == Some(v)),
+                "{}: {label} plays {played:?}",
+                flow.name
+            );
+            assert_eq!(
+                flow.target(&message, "next"),
+                first,
+                "{}: after {label}",
+                flow.name
+            );
+        };
+        plays(
+            "text",
+            "SSML",
+            Some("$.External.CurrentRule_functionMessage"),
+        );
+        plays(
+            "ssml",
+            "SSML",
+            Some("$.External.CurrentRule_functionMessage"),
+        );
+        plays(
+            "prompt",
+            "PromptId",
+            Some("$.External.CurrentRule_functionMessagePromptArn"),
+        );
+        plays("NoMatchingCondition", "Text", None);
+    }
+}
+
+#[test]
+fn the_native_flow_waits_for_its_invocation_and_loads_the_result_by_its_id() {
+    let flow = Flow::load("integration-native.json");
+    assert_eq!(flow.param(&flow.start, "InvocationType"), "ASYNCHRONOUS");
+    assert_eq!(
+        flow.param(&flow.start, "LambdaFunctionARN"),
+        "{{IntegrationFunctionArn}}"
     );
+    let waits: Vec<&String> = flow
+        .actions
+        .keys()
+        .filter(|id| flow.kind(id) == "Wait")
+        .collect();
+    assert!(!waits.is_empty());
+    for wait in waits {
+        assert_eq!(
+            flow.param(wait, "LambdaInvocationId"),
+            "$.LambdaInvocation.InvocationId"
+        );
+        let load = flow.target(wait, "LambdaReturned");
+        assert_eq!(
+            flow.param(&load, "LambdaInvocationId"),
+            "$.LambdaInvocation.InvocationId",
+            "{wait}"
+        );
+        flow.target(wait, "WaitCompleted");
+    }
 }

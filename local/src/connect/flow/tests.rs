@@ -1,61 +1,81 @@
+use std::collections::VecDeque;
+
 use super::*;
 use serde_json::json;
 
-/// start; DONE goes on; otherwise a message and check-timeout, twice at most.
-fn flow() -> Flow {
-    let invoke = |id: &str, next: &str| {
-        json!({"Identifier": id, "Type": "InvokeLambdaFunction",
-               "Parameters": {"LambdaFunctionARN": id, "InvocationTimeLimitSeconds": "8"},
-               "Transitions": {"NextAction": next, "Errors": [{"NextAction": "failed", "ErrorType": "NoMatchingError"}]}})
-    };
-    let text = json!({
-        "Version": "2019-10-30",
-        "StartAction": "start",
-        "Actions": [
-            invoke("start", "status"),
-            {"Identifier": "status", "Type": "Compare", "Parameters": {"ComparisonValue": "$.External.IntegrationStatus"},
-             "Transitions": {"NextAction": "hold", "Conditions": [
-                 {"NextAction": "done", "Condition": {"Operator": "Equals", "Operands": ["DONE"]}}],
-                 "Errors": [{"NextAction": "hold", "ErrorType": "NoMatchingCondition"}]}},
-            {"Identifier": "hold", "Type": "MessageParticipant", "Parameters": {"Text": "Please hold"}, "Transitions": {"NextAction": "loop"}},
-            {"Identifier": "loop", "Type": "Loop", "Parameters": {"LoopCount": "2"}, "Transitions": {"Conditions": [
-                {"NextAction": "check", "Condition": {"Operator": "Equals", "Operands": ["ContinueLooping"]}},
-                {"NextAction": "failed", "Condition": {"Operator": "Equals", "Operands": ["DoneLooping"]}}]}},
-            invoke("check", "status"),
-            {"Identifier": "done", "Type": "UpdateContactAttributes", "Parameters": {"Attributes": {"Result": "$.External.IntegrationStatus"}}, "Transitions": {"NextAction": "end"}},
-            {"Identifier": "failed", "Type": "DisconnectParticipant", "Parameters": {}, "Transitions": {}},
-            {"Identifier": "end", "Type": "TransferToFlow", "Parameters": {}, "Transitions": {}}
-        ]
-    });
-    Flow::parse(&text.to_string()).unwrap()
-}
+const POLLING: &str = include_str!("../../../../infra/contact-flows/integration.json");
+const NATIVE: &str = include_str!("../../../../infra/contact-flows/integration-native.json");
+/// The flow this project shipped before its backstop stopped resting on Loop
+/// blocks: nested loops of check-timeout calls and messages.
+const LOOP_BACKSTOP: &str =
+    include_str!("../../../../tests/fixtures/connect/flow-with-loop-backstop.json");
 
-/// Answers invocations from a script; records what happened.
+type Answer = Result<Map<String, Value>, String>;
+/// Answers a call to `(function, FlowFailure)`.
+type Script = Box<dyn FnMut(&str, Option<&str>) -> Answer>;
+
+/// Answers invocations by a script of its own; records what happened.
 struct Scripted {
-    answers: Vec<Result<&'static str, &'static str>>,
+    answer: Script,
+    /// How each wait for the asynchronous invocation ends, in turn.
+    waits: VecDeque<Waited>,
     log: Vec<String>,
     hang_up: bool,
 }
 
-impl Contact for Scripted {
-    async fn invoke(
-        &mut self,
-        function_arn: &str,
-        _: Duration,
-    ) -> Result<Map<String, Value>, String> {
-        self.log.push(function_arn.to_owned());
-        let answer = self.answers.remove(0);
-        answer
-            .map(|status| {
-                json!({"IntegrationStatus": status})
-                    .as_object()
-                    .unwrap()
-                    .clone()
-            })
-            .map_err(str::to_owned)
+impl Scripted {
+    fn new(answer: impl FnMut(&str, Option<&str>) -> Answer + 'static) -> Self {
+        Self {
+            answer: Box::new(answer),
+            waits: VecDeque::new(),
+            log: Vec::new(),
+            hang_up: false,
+        }
     }
-    async fn play(&mut self, text: &str) -> bool {
-        self.log.push(format!("♪ {text}"));
+
+    fn call(&mut self, call: &Call) -> Answer {
+        let function = match call.function_arn {
+            "{{StartFunctionArn}}" => "start",
+            "{{CheckTimeoutFunctionArn}}" => "check",
+            "{{IntegrationFunctionArn}}" => "integration",
+            other => other,
+        };
+        let failure = call.parameters.get("FlowFailure").and_then(Value::as_str);
+        self.log.push(match failure {
+            Some(failure) => format!("record {failure}"),
+            None => function.to_owned(),
+        });
+        (self.answer)(function, failure)
+    }
+
+    /// How many calls to `what` the log holds.
+    fn count(&self, what: &str) -> usize {
+        self.log.iter().filter(|l| *l == what).count()
+    }
+}
+
+impl Contact for Scripted {
+    async fn invoke(&mut self, call: Call<'_>) -> Answer {
+        self.call(&call)
+    }
+    async fn invoke_async(&mut self, call: Call<'_>) -> Result<String, String> {
+        self.log.push(format!("async {}", call.function_arn));
+        Ok("invocation-1".into())
+    }
+    async fn wait_for_lambda(&mut self, id: &str, _: Duration) -> Waited {
+        self.log.push(format!("wait {id}"));
+        self.waits.pop_front().unwrap_or(Waited::Returned)
+    }
+    async fn load_result(&mut self, id: &str) -> Answer {
+        self.log.push(format!("load {id}"));
+        (self.answer)("integration", None)
+    }
+    async fn play(&mut self, prompt: &Prompt) -> bool {
+        self.log.push(match prompt {
+            Prompt::Text(text) => format!("♪ {text}"),
+            Prompt::Ssml(ssml) => format!("♪ ssml {ssml}"),
+            Prompt::Stored(id) => format!("♪ prompt {id}"),
+        });
         !self.hang_up
     }
     async fn wait(&mut self, _: Duration) -> bool {
@@ -63,53 +83,218 @@ impl Contact for Scripted {
     }
 }
 
-async fn play_with(
-    answers: Vec<Result<&'static str, &'static str>>,
-    hang_up: bool,
-) -> (Ending, Vec<String>) {
-    let mut contact = Scripted {
-        answers,
-        log: Vec::new(),
-        hang_up,
-    };
-    let ending = play(&flow(), &mut contact).await.unwrap();
-    (ending, contact.log)
+fn status(status: &str) -> Answer {
+    Ok(json!({"IntegrationStatus": status})
+        .as_object()
+        .unwrap()
+        .clone())
+}
+
+fn flow(text: &str) -> Flow {
+    Flow::parse(text).unwrap()
+}
+
+/// A run that start leaves open and check-timeout finds `DONE` at its
+/// `polls`-th call after each start.
+fn done_after(polls: usize) -> impl FnMut(&str, Option<&str>) -> Answer {
+    let mut checked = 0;
+    move |function, failure| match (function, failure) {
+        ("start", _) => {
+            checked = 0;
+            status("RUN")
+        }
+        ("check", None) => {
+            checked += 1;
+            status(if checked >= polls { "DONE" } else { "RUN" })
+        }
+        _ => status("ERROR"),
+    }
 }
 
 #[tokio::test]
 async fn done_inside_start_goes_straight_on() {
-    let (ending, log) = play_with(vec![Ok("DONE")], false).await;
-    assert_eq!(ending, Ending::Block("TransferToFlow".into()));
-    assert_eq!(log, ["start"]);
+    let mut contact = Scripted::new(|_, _| status("DONE"));
+    let ending = play(&flow(POLLING), &mut contact, &mut Memory::default()).await;
+    assert_eq!(ending.unwrap(), Ending::Transfer("{{NextFlowArn}}".into()));
+    assert_eq!(contact.log, ["start"]);
 }
 
 #[tokio::test]
-async fn an_open_run_hears_the_message_and_loops_on_check_timeout() {
-    let (ending, log) = play_with(vec![Ok("RUN"), Ok("RUN"), Ok("DONE")], false).await;
-    assert_eq!(ending, Ending::Block("TransferToFlow".into()));
+async fn an_open_run_hears_the_default_message_then_two_polls_between_messages() {
+    let mut contact = Scripted::new(done_after(4));
+    let mut memory = Memory::default();
+    let ending = play(&flow(POLLING), &mut contact, &mut memory).await;
+    assert_eq!(ending.unwrap(), Ending::Transfer("{{NextFlowArn}}".into()));
+    let default = "♪ Thanks for waiting. We're looking that up for you now.";
+    let still = "♪ Still working on it. Thank you for holding.";
     assert_eq!(
-        log,
-        ["start", "♪ Please hold", "check", "♪ Please hold", "check"]
+        contact.log,
+        ["start", default, "check", "check", still, "check", "check"]
     );
+    assert_eq!(memory.attributes["IntegrationStatus"], "DONE");
 }
 
 #[tokio::test]
-async fn loops_end_and_lambda_errors_take_the_error_branch() {
-    let (ending, _) = play_with(vec![Ok("RUN"), Ok("RUN"), Ok("RUN")], false).await;
+async fn the_rules_own_message_plays_as_the_rules_engine_plays_it() {
+    let rule = |kind: &'static str| {
+        move |function: &str, _: Option<&str>| match function {
+            "start" => Ok(json!({
+                "IntegrationStatus": "START",
+                "CurrentRule_functionMessageType": kind,
+                "CurrentRule_functionMessage": "<speak>One moment</speak>",
+                "CurrentRule_functionMessagePromptArn": "arn:prompt/hold",
+            })
+            .as_object()
+            .unwrap()
+            .clone()),
+            _ => status("DONE"),
+        }
+    };
+    for (kind, heard) in [
+        ("text", Some("♪ ssml <speak>One moment</speak>")),
+        ("ssml", Some("♪ ssml <speak>One moment</speak>")),
+        ("prompt", Some("♪ prompt arn:prompt/hold")),
+        ("none", None),
+    ] {
+        let mut contact = Scripted::new(rule(kind));
+        play(&flow(POLLING), &mut contact, &mut Memory::default())
+            .await
+            .unwrap();
+        let expected: Vec<&str> = ["start"]
+            .into_iter()
+            .chain(heard)
+            .chain(["check"])
+            .collect();
+        assert_eq!(contact.log, expected, "{kind}");
+    }
+}
+
+#[tokio::test]
+async fn a_failed_start_is_recorded_by_check_timeout_and_a_failed_record_goes_to_the_error_flow() {
+    let mut contact = Scripted::new(|function, failure| match (function, failure) {
+        ("start", _) => Err("throttled".into()),
+        _ => status("ERROR"),
+    });
+    let mut memory = Memory::default();
+    let ending = play(&flow(POLLING), &mut contact, &mut memory).await;
+    assert_eq!(ending.unwrap(), Ending::Transfer("{{NextFlowArn}}".into()));
+    assert_eq!(contact.log, ["start", "record start"]);
+    assert_eq!(memory.attributes["IntegrationStatus"], "ERROR");
+
+    let mut contact = Scripted::new(|_, _| Err("throttled".into()));
+    let mut memory = Memory::default();
+    let ending = play(&flow(POLLING), &mut contact, &mut memory).await;
+    assert_eq!(ending.unwrap(), Ending::Transfer("{{ErrorFlowArn}}".into()));
+    assert_eq!(memory.attributes["IntegrationStatus"], "ERROR");
+}
+
+#[tokio::test]
+async fn a_run_check_timeout_never_ends_is_given_up_after_twelve_polls_and_recorded() {
+    let mut contact =
+        Scripted::new(|_, failure| status(if failure.is_some() { "ERROR" } else { "RUN" }));
+    let ending = play(&flow(POLLING), &mut contact, &mut Memory::default()).await;
+    assert_eq!(ending.unwrap(), Ending::Transfer("{{NextFlowArn}}".into()));
+    assert_eq!(contact.count("check"), 12);
+    assert_eq!(contact.log.last().unwrap(), "record gave-up");
+}
+
+/// A contact whose rules fire six integrations in one call, each finished at
+/// its fourth poll: Main → Integration → Main → ... as the Rules Engine plays.
+async fn six_integrations(text: &str) -> Vec<usize> {
+    let flow = flow(text);
+    let mut memory = Memory::default();
+    let mut polls = Vec::new();
+    for _ in 0..6 {
+        let mut contact = Scripted::new(done_after(4));
+        play(&flow, &mut contact, &mut memory).await.unwrap();
+        polls.push(contact.count("check"));
+    }
+    polls
+}
+
+#[tokio::test]
+async fn loop_counts_kept_across_re_entry_make_a_loop_backstop_give_up_on_an_open_run() {
+    // Connect keeps a Loop block's count until the loop is done: the third
+    // integration finds the outer loop used up and gives up without a poll,
+    // its run still open.
+    let polls = six_integrations(LOOP_BACKSTOP).await;
+    assert_eq!(polls[0..2], [4, 4]);
+    assert!(polls.contains(&0), "{polls:?}");
+    // The shipped flow has no Loop block: every integration polls to its end.
+    assert_eq!(six_integrations(POLLING).await, [4; 6]);
+}
+
+#[tokio::test]
+async fn loop_counts_are_kept_per_block_until_done() {
+    let text = json!({"StartAction": "loop", "Actions": [
+        {"Identifier": "loop", "Type": "Loop", "Parameters": {"LoopCount": "2"}, "Transitions": {"Conditions": [
+            {"NextAction": "again", "Condition": {"Operator": "Equals", "Operands": ["ContinueLooping"]}},
+            {"NextAction": "done", "Condition": {"Operator": "Equals", "Operands": ["DoneLooping"]}}]}},
+        {"Identifier": "again", "Type": "TransferToFlow", "Parameters": {"ContactFlowId": "again"}},
+        {"Identifier": "done", "Type": "TransferToFlow", "Parameters": {"ContactFlowId": "done"}}]});
+    let flow = flow(&text.to_string());
+    let mut memory = Memory::default();
+    let mut endings = Vec::new();
+    for _ in 0..4 {
+        let mut contact = Scripted::new(|_, _| status("DONE"));
+        endings.push(play(&flow, &mut contact, &mut memory).await.unwrap());
+    }
+    let transfer = |to: &str| Ending::Transfer(to.into());
     assert_eq!(
-        ending,
-        Ending::Block("DisconnectParticipant".into()),
-        "the loop gave up"
+        endings,
+        [
+            transfer("again"),
+            transfer("again"),
+            transfer("done"),
+            transfer("again")
+        ]
     );
-    let (ending, log) = play_with(vec![Err("timed out")], false).await;
-    assert_eq!(ending, Ending::Block("DisconnectParticipant".into()));
-    assert_eq!(log, ["start"]);
-    let (ending, _) = play_with(vec![Ok("RUN")], true).await;
-    assert_eq!(ending, Ending::HungUp);
+    assert_eq!(memory.loop_count("loop"), 1);
+}
+
+#[tokio::test]
+async fn the_native_flow_invokes_asynchronously_waits_between_messages_and_loads_the_result() {
+    let mut contact = Scripted::new(|_, _| status("DONE"));
+    contact.waits = VecDeque::from([Waited::TimedOut, Waited::TimedOut, Waited::Returned]);
+    let mut memory = Memory::default();
+    let ending = play(&flow(NATIVE), &mut contact, &mut memory).await;
+    assert_eq!(ending.unwrap(), Ending::Transfer("{{NextFlowArn}}".into()));
+    let still = "♪ Still working on it. Thank you for holding.";
+    let wait = "wait invocation-1";
+    assert_eq!(
+        contact.log[..],
+        [
+            "async {{IntegrationFunctionArn}}",
+            "♪ Thanks for waiting. We're looking that up for you now.",
+            wait,
+            still,
+            wait,
+            still,
+            wait,
+            "load invocation-1"
+        ]
+    );
+    assert_eq!(memory.attributes["IntegrationStatus"], "DONE");
+}
+
+#[tokio::test]
+async fn a_native_result_that_cannot_be_loaded_is_recorded_and_a_caller_may_hang_up() {
+    let mut contact = Scripted::new(|function, _| match function {
+        "integration" => Err("function error".into()),
+        _ => status("ERROR"),
+    });
+    let ending = play(&flow(NATIVE), &mut contact, &mut Memory::default()).await;
+    assert_eq!(ending.unwrap(), Ending::Transfer("{{NextFlowArn}}".into()));
+    assert_eq!(contact.log.last().unwrap(), "record integration");
+
+    let mut contact = Scripted::new(|_, _| status("DONE"));
+    contact.hang_up = true;
+    let ending = play(&flow(NATIVE), &mut contact, &mut Memory::default()).await;
+    assert_eq!(ending.unwrap(), Ending::HungUp);
 }
 
 #[test]
-fn unknown_blocks_and_dangling_transitions_are_refused_by_name() {
+fn unknown_blocks_operators_and_dangling_transitions_are_refused_by_name() {
     let unknown =
         r#"{"StartAction": "a", "Actions": [{"Identifier": "a", "Type": "GetCustomerInput"}]}"#;
     let err = Flow::parse(unknown).unwrap_err();
@@ -120,4 +305,37 @@ fn unknown_blocks_and_dangling_transitions_are_refused_by_name() {
         Flow::parse(dangling),
         Err(FlowError::DanglingTransition { .. })
     ));
+    let contains = r#"{"StartAction": "a", "Actions": [{"Identifier": "a", "Type": "Compare",
+        "Parameters": {"ComparisonValue": "$.External.X"}, "Transitions": {"Conditions": [
+        {"NextAction": "a", "Condition": {"Operator": "Contains", "Operands": ["D"]}}]}}]}"#;
+    let err = Flow::parse(contains).unwrap_err();
+    assert!(err.to_string().contains("Contains"), "{err}");
+}
+
+#[test]
+fn lambda_time_limits_and_prompts_are_held_to_the_reference() {
+    let invoke = |params: Value| {
+        let text = json!({"StartAction": "a", "Actions": [
+            {"Identifier": "a", "Type": "InvokeLambdaFunction", "Parameters": params}]});
+        Flow::parse(&text.to_string())
+    };
+    assert!(invoke(json!({"LambdaFunctionARN": "f", "InvocationTimeLimitSeconds": "9"})).is_err());
+    assert!(invoke(
+        json!({"LambdaFunctionARN": "f", "InvocationTimeLimitSeconds": "60",
+        "InvocationType": "ASYNCHRONOUS"})
+    )
+    .is_ok());
+    assert!(invoke(
+        json!({"LambdaFunctionARN": "f", "InvocationTimeLimitSeconds": "61",
+        "InvocationType": "ASYNCHRONOUS"})
+    )
+    .is_err());
+    let two_prompts = r#"{"StartAction": "a", "Actions": [{"Identifier": "a", "Type": "MessageParticipant",
+        "Parameters": {"Text": "hi", "SSML": "<speak>hi</speak>"}}]}"#;
+    assert!(Flow::parse(two_prompts).is_err());
+    assert!(flow(NATIVE).is_native() && !flow(POLLING).is_native());
+    assert_eq!(
+        flow(POLLING).opening_function(),
+        Some("{{StartFunctionArn}}")
+    );
 }

@@ -31,12 +31,62 @@ pub struct Scenario {
     pub hang_up_at_message: Option<u32>,
     /// The status the run should end in.
     pub expect: IntegrationStatus,
+    /// The comfort message the rule configures.
+    pub message: RuleMessage,
+    /// How many times the rule fires in the call: each time, the contact
+    /// re-enters the integration flow.
+    pub integrations: u32,
+    /// The Lambda front refuses the flow's first call for this contact (start,
+    /// or the native flow's invocation of the function).
+    pub refuse_opening_call: bool,
+}
+
+/// The message an integration rule configures (the Rules Engine's
+/// `CurrentRule_functionMessageType` and its message or prompt).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RuleMessage {
+    /// No message type set: the flow plays its default message.
+    Default,
+    /// `none`: nothing.
+    Silent,
+    /// `text`: the message, played as SSML as the Rules Engine's flow does.
+    Text(&'static str),
+    Ssml(&'static str),
+    /// `prompt`: a stored prompt, by ARN.
+    Prompt(&'static str),
+}
+
+impl RuleMessage {
+    /// The three keys as the rule leaves them: set, or deleted (`null`).
+    pub fn keys(self) -> Vec<(String, Value)> {
+        let (kind, message, prompt) = match self {
+            RuleMessage::Default => (None, None, None),
+            RuleMessage::Silent => (Some("none"), None, None),
+            RuleMessage::Text(text) => (Some("text"), Some(text), None),
+            RuleMessage::Ssml(ssml) => (Some("ssml"), Some(ssml), None),
+            RuleMessage::Prompt(arn) => (Some("prompt"), None, Some(arn)),
+        };
+        [
+            ("CurrentRule_functionMessageType", kind),
+            ("CurrentRule_functionMessage", message),
+            ("CurrentRule_functionMessagePromptArn", prompt),
+        ]
+        .into_iter()
+        .map(|(key, value)| (key.to_owned(), value.map_or(Value::Null, |v| json!(v))))
+        .collect()
+    }
 }
 
 impl Scenario {
     /// Whether the rule invokes the original Rules Engine's function.
     pub fn is_legacy(&self) -> bool {
         self.function == LEGACY
+    }
+
+    /// Whether the native flow can play it: the framework's function serves
+    /// Connect's event, the original's does not.
+    pub fn plays_native(&self) -> bool {
+        !self.is_legacy()
     }
 
     /// How long the function works before it writes its finish: the
@@ -57,27 +107,54 @@ impl Scenario {
     }
 }
 
+/// What a scenario is unless it says otherwise: one integration, the flow's
+/// default message, nothing refused.
+fn one() -> Scenario {
+    Scenario {
+        name: "",
+        summary: "",
+        function: ECHO,
+        payload: Value::Null,
+        timeout_s: 8,
+        hang_up_at_message: None,
+        expect: IntegrationStatus::Done,
+        message: RuleMessage::Default,
+        integrations: 1,
+        refuse_opening_call: false,
+    }
+}
+
 /// The single-contact scenarios, in the order the demo plays them: the
 /// framework's, then the same on the original Rules Engine's echo.
 pub fn scenarios() -> Vec<Scenario> {
+    let mut all = framework();
+    all.extend(legacy());
+    all
+}
+
+/// The scenarios of the framework's echo.
+fn framework() -> Vec<Scenario> {
     vec![
         Scenario {
             name: "fast",
-            summary: "the integration answers at once: DONE inside start",
+            summary: "the integration answers at once: DONE inside start, or at the first wait",
             function: ECHO,
             payload: json!({"Account": "A-1"}),
             timeout_s: 8,
             hang_up_at_message: None,
             expect: IntegrationStatus::Done,
+            ..one()
         },
         Scenario {
             name: "slow",
-            summary: "the integration takes 5 s: DONE across several check-timeout calls",
+            summary: "the integration takes 5 s: DONE while the caller hears the rule's message",
             function: ECHO,
             payload: json!({"SleepTime": 5}),
             timeout_s: 15,
             hang_up_at_message: None,
             expect: IntegrationStatus::Done,
+            message: RuleMessage::Text("Please hold while we check your account."),
+            ..one()
         },
         Scenario {
             name: "error",
@@ -87,25 +164,58 @@ pub fn scenarios() -> Vec<Scenario> {
             timeout_s: 8,
             hang_up_at_message: None,
             expect: IntegrationStatus::Error,
+            message: RuleMessage::Prompt("arn:aws:connect:us-east-1:123456789012:instance/demo/prompt/please-hold"),
+            ..one()
         },
         Scenario {
             name: "timeout",
-            summary: "the integration takes 8 s, the rule allows 4 s: TIMEOUT by check-timeout",
+            summary: "the integration takes 8 s, the rule allows 4 s: TIMEOUT at the deadline (by check-timeout, or the native run itself)",
             function: ECHO,
             payload: json!({"SleepTime": 8}),
             timeout_s: 4,
             hang_up_at_message: None,
             expect: IntegrationStatus::Timeout,
+            message: RuleMessage::Silent,
+            ..one()
         },
         Scenario {
             name: "hang-up",
-            summary: "the caller hangs up during the first comfort message: the consumer's sweep times the run out",
+            summary: "the caller hangs up during the first comfort message: TIMEOUT at the deadline (by the consumer's sweep, or the native run itself)",
             function: ECHO,
             payload: json!({"SleepTime": 12}),
             timeout_s: 3,
             hang_up_at_message: Some(1),
             expect: IntegrationStatus::Timeout,
+            ..one()
         },
+        Scenario {
+            name: "six-integrations",
+            summary: "six integration rules fire in one call, each taking 5 s: the contact re-enters the flow six times",
+            function: ECHO,
+            payload: json!({"SleepTime": 5}),
+            timeout_s: 15,
+            expect: IntegrationStatus::Done,
+            message: RuleMessage::Ssml("<speak>One moment.<break time=\"300ms\"/></speak>"),
+            integrations: 6,
+            ..one()
+        },
+        Scenario {
+            name: "start-refused",
+            summary: "the Lambda front refuses the flow's first call: check-timeout records ERROR before the flow hands back",
+            function: ECHO,
+            payload: json!({"Account": "A-3"}),
+            timeout_s: 8,
+            expect: IntegrationStatus::Error,
+            refuse_opening_call: true,
+            ..one()
+        },
+    ]
+}
+
+/// The scenarios of the original Rules Engine's echo: the framework's first
+/// five, on it.
+fn legacy() -> Vec<Scenario> {
+    vec![
         Scenario {
             name: "legacy-fast",
             summary: "the original Rules Engine's echo answers at once: DONE inside start, over its bare puts",
@@ -114,6 +224,7 @@ pub fn scenarios() -> Vec<Scenario> {
             timeout_s: 8,
             hang_up_at_message: None,
             expect: IntegrationStatus::Done,
+            ..one()
         },
         Scenario {
             name: "legacy-slow",
@@ -123,6 +234,8 @@ pub fn scenarios() -> Vec<Scenario> {
             timeout_s: 15,
             hang_up_at_message: None,
             expect: IntegrationStatus::Done,
+            message: RuleMessage::Text("Please hold while we check your account."),
+            ..one()
         },
         Scenario {
             name: "legacy-error",
@@ -132,6 +245,8 @@ pub fn scenarios() -> Vec<Scenario> {
             timeout_s: 8,
             hang_up_at_message: None,
             expect: IntegrationStatus::Error,
+            message: RuleMessage::Prompt("arn:aws:connect:us-east-1:123456789012:instance/demo/prompt/please-hold"),
+            ..one()
         },
         Scenario {
             name: "legacy-timeout",
@@ -142,6 +257,8 @@ pub fn scenarios() -> Vec<Scenario> {
             timeout_s: 3,
             hang_up_at_message: None,
             expect: IntegrationStatus::Timeout,
+            message: RuleMessage::Silent,
+            ..one()
         },
         Scenario {
             name: "legacy-hang-up",
@@ -152,6 +269,7 @@ pub fn scenarios() -> Vec<Scenario> {
             timeout_s: 3,
             hang_up_at_message: Some(1),
             expect: IntegrationStatus::Timeout,
+            ..one()
         },
     ]
 }

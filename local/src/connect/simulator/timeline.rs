@@ -1,45 +1,29 @@
-//! A contact's timeline, as the demo prints it.
+//! A contact's timeline, as the demo prints it: what the caller hears and
+//! when, every Lambda call with its duration and answer, the final state and
+//! the metrics the consumer emitted for the run.
 
 use serde_json::Value;
 use shared::{ContactState, IntegrationStatus};
 
-use super::{Played, StepKind, OUTPUT_KEY};
+use super::{CallStep, Played, StepKind, OUTPUT_KEY};
 
 /// A timeline, as the demo prints it.
 pub fn timeline(played: &Played, state: Option<&ContactState>, metrics: &[Value]) -> String {
+    let (pass, passes) = played.pass;
+    let of = if passes > 1 {
+        format!(", integration {} of {passes}", pass + 1)
+    } else {
+        String::new()
+    };
     let mut out = format!(
-        "contact {} — {}\n",
+        "contact {} [{} flow{of}] — {}\n",
         short(played.contact.as_str()),
+        played.flow.as_str(),
         played.scenario.summary
     );
     for step in &played.steps {
         let at = format!("{:>6.2} s", step.at.as_secs_f64());
-        let line = match &step.what {
-            StepKind::Call {
-                function,
-                took,
-                status: Some(status),
-                ..
-            } => {
-                format!("{function:<18} {status:<8} ({} ms)", took.as_millis())
-            }
-            StepKind::Call {
-                function,
-                took,
-                error: Some(error),
-                ..
-            } => {
-                format!(
-                    "{function:<18} Lambda error after {} ms: {error}",
-                    took.as_millis()
-                )
-            }
-            StepKind::Call { function, .. } => function.clone(),
-            StepKind::Message(text) => format!("♪ \"{text}\""),
-            StepKind::HungUp => "caller hung up".into(),
-            StepKind::Ended(how) => format!("flow ended: {how}"),
-        };
-        out.push_str(&format!("  {at}  {line}\n"));
+        out.push_str(&format!("  {at}  {}\n", line(&step.what)));
     }
     if let Some(state) = state {
         let status = state
@@ -52,9 +36,64 @@ pub fn timeline(played: &Played, state: Option<&ContactState>, metrics: &[Value]
         let cause = state.get_str("IntegrationErrorCause").unwrap_or("none");
         out.push_str(&format!("  final state: IntegrationStatus={status}, {OUTPUT_KEY}={output}, IntegrationErrorCause={cause}\n"));
     }
-    if metrics.is_empty() {
-        out.push_str("  metrics: none yet\n");
+    out.push_str(&metrics_lines(metrics));
+    out
+}
+
+fn line(what: &StepKind) -> String {
+    match what {
+        StepKind::Call(call) => call_line(call),
+        StepKind::Invoked { function, .. } => {
+            format!("{function:<18} invoked asynchronously; the flow goes on")
+        }
+        StepKind::Waited {
+            took,
+            limit,
+            returned,
+        } => {
+            let outcome = if *returned {
+                "returned"
+            } else {
+                "still running"
+            };
+            let wait = format!("wait ≤ {} s", limit.as_secs_f64());
+            format!("{wait:<18} {outcome} after {} ms", took.as_millis())
+        }
+        StepKind::Message { text, kind, length } => {
+            let kind = if *kind == "text" {
+                String::new()
+            } else {
+                format!("[{kind}] ")
+            };
+            format!("♪ {kind}\"{text}\" ({:.1} s)", length.as_secs_f64())
+        }
+        StepKind::HungUp => "caller hung up".into(),
+        StepKind::Ended(how) => format!("flow ended: {how}"),
     }
+}
+
+fn call_line(call: &CallStep) -> String {
+    let function = match (&call.failure, call.asynchronous) {
+        (Some(failure), _) => format!("{} ({failure} failed)", call.function),
+        (None, true) => format!("{} result", call.function),
+        (None, false) => call.function.clone(),
+    };
+    let took = format!("{} ms", call.took.as_millis());
+    match (&call.status, &call.error) {
+        (Some(status), _) if call.asynchronous => {
+            format!("{function:<18} {status:<8} (it ran {took})")
+        }
+        (Some(status), _) => format!("{function:<18} {status:<8} ({took})"),
+        (None, Some(error)) => format!("{function:<18} Lambda error after {took}: {error}"),
+        (None, None) => function,
+    }
+}
+
+fn metrics_lines(metrics: &[Value]) -> String {
+    if metrics.is_empty() {
+        return "  metrics: none yet\n".into();
+    }
+    let mut out = String::new();
     for doc in metrics {
         let names: Vec<String> = doc["_aws"]["CloudWatchMetrics"][0]["Metrics"]
             .as_array()

@@ -1,4 +1,6 @@
 use super::*;
+use std::time::Instant;
+
 use crate::demo::load::Sample;
 
 fn load(busy: f64, runnable: u32) -> Load {
@@ -59,14 +61,22 @@ fn a_late_call_is_excused_only_while_the_machine_was_overloaded() {
 
     // WHEN a contact made a routable call in time, a late call while the
     // machine kept up, and a late call while it was saturated
+    let timed = |sent: Instant, took: Duration, status: Option<&'static str>| Timed {
+        sent,
+        took,
+        limit: 8 * second,
+        status,
+        failed: status.is_none(),
+    };
     let calls = timeliness(
         [
-            (t0, second, Some("RUN")),
-            (t0 + second, 8 * second, Some("DONE")),
-            (t0 + 11 * second, 8 * second, None),
-            (t0 + 19 * second, second, Some("maybe")),
+            timed(t0, second, Some("RUN")),
+            timed(t0 + second, 8 * second, Some("DONE")),
+            timed(t0 + 11 * second, 8 * second, None),
+            timed(t0 + 19 * second, second, Some("maybe")),
         ]
         .into_iter(),
+        false,
         &load,
     );
 
@@ -74,6 +84,33 @@ fn a_late_call_is_excused_only_while_the_machine_was_overloaded() {
     // an answer the flow cannot route on is not counted as answered
     assert_eq!((calls.calls, calls.answered, calls.late), (4, 1, 2));
     assert_eq!(calls.overloaded.len(), 1);
+}
+
+#[test]
+fn a_call_the_front_refused_on_purpose_is_routed_an_asynchronous_one_has_its_own_limit() {
+    let load = LoadWatch::from_samples(Vec::new(), 2);
+    let (t0, second) = (Instant::now(), Duration::from_secs(1));
+    let refused = Timed {
+        sent: t0,
+        took: second / 10,
+        limit: 8 * second,
+        status: None,
+        failed: true,
+    };
+    let native = Timed {
+        sent: t0,
+        took: 12 * second,
+        limit: 30 * second,
+        status: Some("DONE"),
+        failed: false,
+    };
+    let calls = timeliness([refused, native].into_iter(), true, &load);
+    assert_eq!((calls.calls, calls.answered, calls.late), (2, 2, 0));
+    let calls = timeliness([refused].into_iter(), false, &load);
+    assert_eq!(
+        calls.answered, 0,
+        "a failure nobody asked for is not routable"
+    );
 }
 
 #[test]
@@ -93,7 +130,7 @@ mod legacy_runs {
     use super::*;
     use crate::connect::{
         flow::Ending,
-        simulator::{scenarios, Step, StepKind},
+        simulator::{scenarios, CallStep, FlowKind, Step, StepKind},
     };
 
     const RUN: &str = "run-1";
@@ -102,13 +139,17 @@ mod legacy_runs {
     fn timed_out() -> Played {
         let call = |status: &str| Step {
             at: Duration::ZERO,
-            what: StepKind::Call {
+            what: StepKind::Call(CallStep {
                 function: "check-timeout".into(),
+                sent_at: Duration::ZERO,
                 took: Duration::from_millis(20),
+                limit: Duration::from_secs(8),
+                asynchronous: false,
+                failure: None,
                 status: Some(status.into()),
                 error: None,
                 from_state: true,
-            },
+            }),
         };
         Played {
             contact: ContactId::parse("c-1").unwrap(),
@@ -116,10 +157,13 @@ mod legacy_runs {
                 .into_iter()
                 .find(|s| s.name == "legacy-timeout")
                 .unwrap(),
+            flow: FlowKind::Polling,
+            pass: (0, 1),
             steps: vec![call("RUN"), call("TIMEOUT")],
             ending: Ending::Block("DisconnectParticipant".into()),
             run_id: Some(RunId::parse(RUN).unwrap()),
             began: Instant::now(),
+            snapshot: None,
         }
     }
 
