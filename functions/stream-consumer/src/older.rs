@@ -243,7 +243,10 @@ impl Consumer {
                 return Ok(Adoption::FinishedLate);
             }
             let cause = match current.status {
-                IntegrationStatus::Error => self.written_cause(contact, current.expiry).await?,
+                IntegrationStatus::Error => {
+                    self.written_with(contact, INTEGRATION_ERROR_CAUSE, current.expiry)
+                        .await?
+                }
                 _ => None,
             };
             let repair = Repair {
@@ -424,12 +427,12 @@ impl Consumer {
         };
         repair.changes.extend(cause);
         // What the late put wrote beside the status, in the same batch (the same Expiry).
-        let by_late =
-            |item: Option<Item>| written(item.as_ref()).filter(|w| w.expiry == late.expiry);
-        let late_end = by_late(self.store.raw_item(contact, INTEGRATION_END).await?);
+        let late_end = self
+            .written_with(contact, INTEGRATION_END, late.expiry)
+            .await?;
         let finished_at = late_end
-            .as_ref()
-            .and_then(|end| parse_rules_engine(&end.value).ok());
+            .as_deref()
+            .and_then(|end| parse_rules_engine(end).ok());
         if let Some(ended) = told.ended_at {
             repair
                 .changes
@@ -438,34 +441,30 @@ impl Consumer {
         let mut kept = json!({
             "Status": late.status.as_str(),
             "ToldStatus": told.status.as_str(),
-            "FinishedAt": late_end.map(|end| end.value),
+            "FinishedAt": late_end,
         });
         match late.status {
             IntegrationStatus::Done if told.status != IntegrationStatus::Done => {
                 if let Some(key) = output_key {
-                    let output = by_late(self.store.raw_item(contact, key).await?);
-                    if let Some(output) = output {
+                    if let Some(output) = self.written_with(contact, key, late.expiry).await? {
                         kept["OutputKey"] = key.into();
-                        if output.value.len() < MAX_KEPT_OUTPUT_BYTES {
-                            repair
-                                .remove_if_expiry
-                                .push((key.to_owned(), output.expiry.unwrap_or_default()));
-                            kept["Output"] = output.value.into();
+                        if output.len() < MAX_KEPT_OUTPUT_BYTES {
+                            let expiry = late.expiry.unwrap_or_default();
+                            repair.remove_if_expiry.push((key.to_owned(), expiry));
+                            kept["Output"] = output.into();
                         } else {
                             // Too large to move into an item beside it: left where
                             // it was written, and said so.
-                            kept["OutputLeftInPlace"] = output.value.len().into();
+                            kept["OutputLeftInPlace"] = output.len().into();
                         }
                     }
                 }
             }
             IntegrationStatus::Error => {
-                let cause = by_late(
-                    self.store
-                        .raw_item(contact, INTEGRATION_ERROR_CAUSE)
-                        .await?,
-                );
-                kept["Cause"] = cause.map(|c| c.value).into();
+                let cause = self
+                    .written_with(contact, INTEGRATION_ERROR_CAUSE, late.expiry)
+                    .await?;
+                kept["Cause"] = cause.into();
             }
             _ => {}
         }
@@ -491,33 +490,29 @@ impl Consumer {
             })
     }
 
-    /// The cause the older writer wrote with its `ERROR` (the same put, so the
-    /// same `Expiry`).
-    async fn written_cause(
+    /// What the older writer wrote to `what` in the same put as a status
+    /// (the same batch, so the same `Expiry`); `None` if it wrote nothing
+    /// there, or another write has replaced it since.
+    async fn written_with(
         &self,
         contact: &ContactId,
+        what: &str,
         expiry: Option<i64>,
     ) -> Result<Option<String>, StoreError> {
-        let cause = self
-            .store
-            .raw_item(contact, INTEGRATION_ERROR_CAUSE)
-            .await?;
-        Ok(written(cause.as_ref())
-            .filter(|cause| cause.expiry == expiry)
-            .map(|cause| cause.value))
+        let item = self.store.raw_item(contact, what).await?;
+        Ok(written(item.as_ref())
+            .filter(|written| written.expiry == expiry)
+            .map(|written| written.value))
     }
 
-    /// When the older writer finished, by the `IntegrationEnd` it wrote with
-    /// the status (the same put, so the same `Expiry`).
+    /// When the older writer finished: the `IntegrationEnd` of its put.
     async fn written_end(
         &self,
         contact: &ContactId,
         expiry: Option<i64>,
     ) -> Result<Option<DateTime<Utc>>, StoreError> {
-        let end = self.store.raw_item(contact, INTEGRATION_END).await?;
-        Ok(written(end.as_ref())
-            .filter(|end| end.expiry == expiry)
-            .and_then(|end| parse_rules_engine(&end.value).ok()))
+        let end = self.written_with(contact, INTEGRATION_END, expiry).await?;
+        Ok(end.and_then(|end| parse_rules_engine(&end).ok()))
     }
 }
 

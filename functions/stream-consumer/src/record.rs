@@ -6,6 +6,7 @@
 
 use std::time::Duration;
 
+use crate::stamp::{MEASURED_BY, MEASURED_RUNS};
 use aws_lambda_events::event::dynamodb::EventRecord;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
@@ -254,7 +255,7 @@ pub(crate) fn status_image(
     use shared::table::{CONTACT_ID, EXPIRY, VALUE, WHAT};
     let put = [CONTACT_ID, WHAT, VALUE, EXPIRY];
     let bare = only(&put);
-    let marked_put = only(&[&put[..], &["MeasuredRuns", "MeasuredBy"]].concat());
+    let marked_put = only(&[&put[..], &[MEASURED_RUNS, MEASURED_BY]].concat());
     let raw: RawImage = serde_dynamo::from_item(item).map_err(|err| reason(&err))?;
     Ok(StatusImage {
         status: raw
