@@ -111,11 +111,17 @@ pub fn real_echo(store: shared::Store) -> impl Fn(Invocation) + Send + Sync {
 /// Runs the real echo function on `payload` on a thread of its own (the
 /// framework's future is not `Send`), as a Lambda instance of its own would,
 /// then calls `finished`.
+///
+/// The echo gets a client of its own: connections it opened on its runtime
+/// die with that runtime, and a client shared with the test would hand the
+/// test one of them next (hyper's "runtime dropped the dispatch task").
 pub fn run_echo(
     store: shared::Store,
     payload: serde_json::Value,
     finished: impl FnOnce() + Send + 'static,
 ) -> std::thread::JoinHandle<()> {
+    let own_client = aws_sdk_dynamodb::Client::from_conf(store.client().config().clone());
+    let store = store.with_client(own_client);
     std::thread::spawn(move || {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()

@@ -187,6 +187,16 @@ impl Store {
         &self.client
     }
 
+    /// The same table and clock through `client`. A client's pooled
+    /// connections belong to the runtime that opened them, so a store used
+    /// from another runtime needs a client of its own.
+    pub fn with_client(&self, client: Client) -> Self {
+        Self {
+            client,
+            ..self.clone()
+        }
+    }
+
     fn expiry(&self, now: DateTime<Utc>) -> i64 {
         now.timestamp() + STATE_TTL.as_secs() as i64
     }
