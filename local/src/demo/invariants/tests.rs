@@ -204,8 +204,12 @@ mod legacy_runs {
 
     /// Which invariants failed for the contact, by their counts.
     fn failed(state: &ContactState, evidence: &Evidence) -> Vec<&'static str> {
+        failed_for(&timed_out(), state, evidence)
+    }
+
+    fn failed_for(played: &Played, state: &ContactState, evidence: &Evidence) -> Vec<&'static str> {
         let mut tally = Tally::default();
-        tally.run(&timed_out(), state, evidence);
+        tally.run(played, state, evidence);
         [
             ("terminal", tally.terminal),
             ("told", tally.told),
@@ -258,5 +262,72 @@ mod legacy_runs {
         assert_eq!(failed(&state, &unknown), ["one_metric"]);
         let twice = evidence(&load, "integration-legacy", 2);
         assert_eq!(failed(&state, &twice), ["late_undone"]);
+    }
+
+    #[test]
+    fn a_hang_up_s_own_done_stands_only_when_the_store_was_down_while_the_sweep_was_due() {
+        // GIVEN a caller who hung up on a 3 s run of 12 s work, whose own DONE
+        // (with its output) stood, measured DONE
+        let began = Instant::now();
+        let hung_up = Played {
+            scenario: scenarios()
+                .into_iter()
+                .find(|s| s.name == "hang-up")
+                .unwrap(),
+            ending: Ending::HungUp,
+            began,
+            ..timed_out()
+        };
+        let values = BTreeMap::from([
+            ("IntegrationStatus".to_owned(), json!("DONE")),
+            (OUTPUT_KEY.to_owned(), json!("echoed")),
+        ]);
+        let record = state(IntegrationStatus::Done, true).status().cloned();
+        let state = ContactState::new(values, record);
+        let load = LoadWatch::from_samples(Vec::new(), 2);
+        let mut evidence = evidence(&load, "integration-echo", 0);
+        evidence.measured.get_mut(RUN).unwrap()[0].status = "DONE".into();
+        let second = Duration::from_secs(1);
+
+        // THEN with the store up the whole time the sweep owed it TIMEOUT
+        assert_eq!(failed_for(&hung_up, &state, &evidence), ["told"]);
+        // and an outage over before the deadline excuses nothing
+        evidence.outage = Some((began, began + 2 * second));
+        assert_eq!(failed_for(&hung_up, &state, &evidence), ["told"]);
+        // WHEN the store was down from 2 s to 7 s, while the sweep was due
+        evidence.outage = Some((began + 2 * second, began + 7 * second));
+        // THEN the finish that came first stands
+        assert_eq!(failed_for(&hung_up, &state, &evidence), Vec::<&str>::new());
+    }
+
+    #[test]
+    fn a_run_never_opened_is_held_to_start_s_error_or_the_native_flow_s_lambda_error() {
+        // GIVEN contacts whose opening write never landed: no run, no status item
+        let nothing = ContactState::new(BTreeMap::new(), None);
+        let load = LoadWatch::from_samples(Vec::new(), 2);
+        let evidence = evidence(&load, "integration-echo", 0);
+        let first_call = |flow: FlowKind, status: Option<&str>, error: Option<&str>| {
+            let mut played = Played {
+                flow,
+                run_id: None,
+                ..timed_out()
+            };
+            played.steps.truncate(1);
+            if let StepKind::Call(call) = &mut played.steps[0].what {
+                call.status = status.map(Into::into);
+                call.error = error.map(Into::into);
+                call.from_state = false;
+            }
+            let mut tally = Tally::default();
+            tally.contact(&played, &nothing, &evidence);
+            tally.unopened_error.holds()
+        };
+        // THEN start's ERROR holds, and so does the native function's failure
+        assert!(first_call(FlowKind::Polling, Some("ERROR"), None));
+        assert!(first_call(FlowKind::Native, None, Some("Unhandled")));
+        // but a polling contact whose start failed without a status, or said
+        // RUN with nothing opened, does not
+        assert!(!first_call(FlowKind::Polling, None, Some("Unhandled")));
+        assert!(!first_call(FlowKind::Polling, Some("RUN"), None));
     }
 }
