@@ -190,20 +190,23 @@ impl Tally {
         );
         if p.run_id.is_none() && state.status().is_none() {
             // The opening write never landed (the store was down): there is no
-            // run to finish or measure. Start must have said ERROR; on the
+            // run to finish or measure. Start must have said ERROR. On the
             // native flow the function, which opens its own run, fails, and
-            // Connect takes the Lambda error branch to the error flow.
+            // Connect takes the Lambda error branch to the error flow, or the
+            // caller hung up before its result was loaded and heard nothing.
             let first = p.call_steps().next();
             let status = first.as_ref().and_then(|call| call.status);
-            let native_failed =
-                p.flow == FlowKind::Native && first.as_ref().is_some_and(|call| call.failed);
+            let native_failed = p.flow == FlowKind::Native
+                && first.as_ref().is_none_or(|call| call.failed)
+                && (first.is_some() || p.ending == Ending::HungUp);
             self.check(
                 |t| &mut t.unopened_error,
                 status == Some(IntegrationStatus::Error.as_str()) || native_failed,
                 || {
+                    let first = first.as_ref().map(|call| (call.status, call.failed));
                     format!(
-                        "{}: no run opened, the first call answered {status:?}",
-                        p.contact
+                        "{}: no run opened on the {:?} flow, ending {:?}; the first call (status, failed): {first:?}",
+                        p.contact, p.flow, p.ending
                     )
                 },
             );

@@ -329,5 +329,23 @@ mod legacy_runs {
         // RUN with nothing opened, does not
         assert!(!first_call(FlowKind::Polling, None, Some("Unhandled")));
         assert!(!first_call(FlowKind::Polling, Some("RUN"), None));
+        // and a native caller who hung up before any result was loaded heard nothing
+        let hung_up = Played {
+            flow: FlowKind::Native,
+            run_id: None,
+            steps: Vec::new(),
+            ending: Ending::HungUp,
+            ..timed_out()
+        };
+        let mut tally = Tally::default();
+        tally.contact(&hung_up, &nothing, &evidence);
+        assert!(tally.unopened_error.holds());
+        let left = Played {
+            ending: Ending::Block("DisconnectParticipant".into()),
+            ..hung_up
+        };
+        let mut tally = Tally::default();
+        tally.contact(&left, &nothing, &evidence);
+        assert!(!tally.unopened_error.holds());
     }
 }
