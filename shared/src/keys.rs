@@ -11,6 +11,10 @@ pub const INTEGRATION_ERROR_CAUSE: &str = "IntegrationErrorCause";
 /// the run's status (a late `DONE`'s output, a late `ERROR`'s cause), moved
 /// here by the stream consumer so that nothing is lost; JSON text.
 pub const INTEGRATION_LATE_FINISH: &str = "IntegrationLateFinish";
+/// A run's identity kept aside by the stream consumer when an older writer's
+/// put took it and the writer's finish landed before the consumer could put
+/// it back: the finish's own record names the run with it. JSON text.
+pub const INTEGRATION_STRIPPED_RUN: &str = "IntegrationStrippedRun";
 
 /// The cause written by a timeout, as the Rules Engine writes it.
 pub const TIMEOUT_CAUSE: &str = "The request timed out";

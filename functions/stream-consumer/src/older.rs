@@ -26,12 +26,12 @@ use serde_json::json;
 use shared::{
     keys::{
         FUNCTION_NAME, INTEGRATION_END, INTEGRATION_ERROR_CAUSE, INTEGRATION_LATE_FINISH,
-        INTEGRATION_START, OUTPUT_KEY, TIMEOUT_CAUSE,
+        INTEGRATION_START, INTEGRATION_STRIPPED_RUN, OUTPUT_KEY, TIMEOUT_CAUSE,
     },
     store::{Conditional, Item, Repair},
     table,
-    time::{format_rules_engine, parse_rules_engine, to_epoch_ms},
-    ContactId, IntegrationStatus, ItemChange, StoreError,
+    time::{format_rules_engine, from_epoch_ms, parse_rules_engine, to_epoch_ms},
+    ContactId, IntegrationStatus, ItemChange, RunId, StoreError,
 };
 
 use crate::{
@@ -85,7 +85,10 @@ impl Consumer {
             OlderWrite::Stripped { run, write } => {
                 self.stripped(contact, run, write, sequence, created).await
             }
-            OlderWrite::Unnamed { write } => self.unnamed(contact, write, sequence, created).await,
+            OlderWrite::Unnamed { write, over } => {
+                self.unnamed(contact, write, over.as_ref(), sequence, created)
+                    .await
+            }
             OlderWrite::Late {
                 told,
                 told_item,
@@ -112,7 +115,10 @@ impl Consumer {
                 Adoption::Named => Outcome::Ignored("the run's identity is back already"),
                 Adoption::Newer => Outcome::Ignored("a newer run holds the contact"),
                 Adoption::FinishedLate => {
-                    Outcome::Ignored("a later finish past the deadline, left to its own record")
+                    self.keep_aside(contact, run, write).await?;
+                    Outcome::Ignored(
+                        "a later finish past the deadline, left to its own record (the run's identity kept aside for it)",
+                    )
                 }
                 Adoption::Gone => Outcome::Ignored("status item removed"),
             });
@@ -141,10 +147,17 @@ impl Consumer {
         &self,
         contact: &ContactId,
         write: &StatusImage,
+        over: Option<&StatusImage>,
         sequence: &str,
         created: Option<DateTime<Utc>>,
     ) -> Result<Outcome, StoreError> {
-        let current = self.current_status(contact).await?;
+        let mut current = self.current_status(contact).await?;
+        if let Some(named) = self
+            .kept_aside(contact, write, over, current.as_ref())
+            .await?
+        {
+            current = Some(named);
+        }
         if current
             .as_ref()
             .is_some_and(|current| current.undone.contains(&write.put_key()))
@@ -193,6 +206,96 @@ impl Consumer {
             }
         };
         self.complete(contact, &completion).await
+    }
+
+    /// Keeps `run`'s identity aside when the put `write` that took it was
+    /// followed by a finish past the deadline before the consumer could put
+    /// it back ([`Adoption::FinishedLate`]): the finish's own record tells
+    /// whether it came straight after `write` (its old image is `write`) and
+    /// then names the run with it ([`Consumer::kept_aside`]).
+    async fn keep_aside(
+        &self,
+        contact: &ContactId,
+        run: &StatusImage,
+        write: &StatusImage,
+    ) -> Result<(), StoreError> {
+        let kept = json!({
+            "RunId": run.run_id.as_ref().map(|id| id.to_string()),
+            "StartedAt": run.started_at.map(to_epoch_ms),
+            "Deadline": run.deadline,
+            "FunctionName": run.function_name,
+            "StrippedBy": write.put_key(),
+        });
+        let change = ItemChange::put(INTEGRATION_STRIPPED_RUN, kept.to_string());
+        self.store.write(contact, &[change]).await
+    }
+
+    /// For a finish `write` straight over the put that stripped a run
+    /// (`over`), whose identity [`Consumer::keep_aside`] kept: that identity
+    /// put on the finish, which is still `current`, and the item as it is
+    /// then. `None` when nothing was kept for that put or the item moved on.
+    async fn kept_aside(
+        &self,
+        contact: &ContactId,
+        write: &StatusImage,
+        over: Option<&StatusImage>,
+        current: Option<&StatusImage>,
+    ) -> Result<Option<StatusImage>, StoreError> {
+        let (Some(over), Some(current)) = (over, current) else {
+            return Ok(None);
+        };
+        let this_write = current.run_id.is_none()
+            && current.status == write.status
+            && current.expiry == write.expiry;
+        if !(over.bare && over.status.is_open() && this_write) {
+            return Ok(None);
+        }
+        let kept = self
+            .store
+            .raw_item(contact, INTEGRATION_STRIPPED_RUN)
+            .await?;
+        let Some(kept) = written(kept.as_ref())
+            .and_then(|kept| serde_json::from_str::<serde_json::Value>(&kept.value).ok())
+        else {
+            return Ok(None);
+        };
+        if kept["StrippedBy"].as_str() != Some(over.put_key().as_str()) {
+            return Ok(None);
+        }
+        let Some(run_id) = kept["RunId"].as_str().and_then(|id| RunId::parse(id).ok()) else {
+            return Ok(None);
+        };
+        let run = StatusImage {
+            run_id: Some(run_id),
+            started_at: kept["StartedAt"].as_i64().and_then(from_epoch_ms),
+            deadline: kept["Deadline"].as_i64(),
+            function_name: kept["FunctionName"].as_str().map(str::to_owned),
+            ..over.clone()
+        };
+        let ended = match current.ended_at {
+            Some(ended) => ended,
+            None => self
+                .written_end(contact, current.expiry)
+                .await?
+                .unwrap_or_else(|| self.store.clock().now()),
+        };
+        let cause = match current.status {
+            IntegrationStatus::Error => {
+                self.written_with(contact, INTEGRATION_ERROR_CAUSE, current.expiry)
+                    .await?
+            }
+            _ => None,
+        };
+        let repair = Repair {
+            status: self.adoption(contact, &run, current, Some(ended), cause),
+            changes: vec![ItemChange::delete(INTEGRATION_STRIPPED_RUN)],
+            ..Repair::default()
+        };
+        if !self.store.repair(contact, repair).await? {
+            return Ok(None);
+        }
+        tracing::info!(contact_id = %contact, run = run.run_id.as_ref().map(|r| r.as_str()), "RUN_IDENTITY_RESTORED_FROM_ASIDE");
+        self.current_status(contact).await
     }
 
     /// Puts `run`'s identity back on the contact's status item, on the put

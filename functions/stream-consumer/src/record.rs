@@ -149,7 +149,11 @@ pub enum OlderWrite {
     /// A run that never named itself finished (opened by an older start, or
     /// stripped before its identity could be put back): a completion to
     /// measure from what the state holds.
-    Unnamed { write: StatusImage },
+    /// `over` is the image it replaced, if any.
+    Unnamed {
+        write: StatusImage,
+        over: Option<StatusImage>,
+    },
 }
 
 /// A record read: its sequence number, when it was written, whose it is, and what about.
@@ -300,7 +304,7 @@ fn older_write(
             late: new,
         }),
         Some(run) if run.run_id.is_some() => Some(OlderWrite::Stripped { run, write: new }),
-        _ if new.status.is_terminal() => Some(OlderWrite::Unnamed { write: new }),
+        over if new.status.is_terminal() => Some(OlderWrite::Unnamed { write: new, over }),
         _ => None,
     }
 }
@@ -337,7 +341,10 @@ fn classify(
             older_write(new.clone(), old.clone(), old_item)
         } else if new.status.is_terminal() && old_unnamed_open {
             // One of ours finished a run that never named itself.
-            Some(OlderWrite::Unnamed { write: new.clone() })
+            Some(OlderWrite::Unnamed {
+                write: new.clone(),
+                over: old.clone(),
+            })
         } else {
             // The consumer's marks on an item without a run id, and the like.
             None

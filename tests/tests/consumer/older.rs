@@ -221,6 +221,41 @@ async fn a_run_the_original_marks_and_finishes_before_the_consumer_looks_is_name
 }
 
 #[tokio::test]
+async fn a_run_the_original_finished_past_its_deadline_before_the_consumer_looked_is_named_and_measured(
+) {
+    // GIVEN the original's RUN, then its DONE past the run's deadline with no
+    // timeout in between (nobody was waiting: start's wait had failed), both
+    // landed before the first delivery (the consumer was behind)
+    let harness = Harness::new().await;
+    let mut stream = Stream::new(&harness).await;
+    let (contact, run) = legacy_run(&harness, 1).await;
+    legacy_writes(&harness, &contact, "RUN").await;
+    tokio::time::sleep(Duration::from_millis(1_300)).await;
+    legacy_writes(&harness, &contact, "DONE").await;
+
+    // WHEN the stream is delivered, then replayed
+    stream.deliver().await;
+    replay(&harness).await;
+
+    // THEN the finish stands, names its run, and the run is measured once with
+    // its id, function and duration; nothing is left aside
+    let status = harness.raw_status(contact.as_str()).await;
+    assert_eq!(text(&status, "Value").as_deref(), Some("DONE"));
+    assert_eq!(text(&status, "RunId").as_deref(), Some(run.as_str()));
+    let document = assert_measured_once(&harness, &run, "IntegrationCount", ("Status", "DONE"));
+    let duration = document["IntegrationDuration"]
+        .as_f64()
+        .expect("a duration");
+    assert!((1_300.0..10_000.0).contains(&duration), "{duration}");
+    let state = items(&harness, &contact).await;
+    assert!(
+        !state.contains_key(shared::keys::INTEGRATION_STRIPPED_RUN),
+        "{state:?}"
+    );
+    assert!(harness.metric("LateFinishes").is_empty());
+}
+
+#[tokio::test]
 async fn a_late_finish_after_timeout_is_undone_counted_once_and_its_output_kept_aside() {
     for late in ["DONE", "ERROR"] {
         // GIVEN a run the original marked RUN, timed out by check-timeout's transition

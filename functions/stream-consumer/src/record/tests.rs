@@ -145,7 +145,7 @@ fn a_start_without_run_attributes_is_a_new_run_and_its_unnamed_finish_a_completi
     let Change::Older(older) = read(&done).unwrap().change else {
         panic!("expected an older writer's put")
     };
-    let OlderWrite::Unnamed { write } = *older else {
+    let OlderWrite::Unnamed { write, .. } = *older else {
         panic!("expected an unnamed completion")
     };
     assert_eq!(write.status, IntegrationStatus::Done);
