@@ -93,3 +93,54 @@ impl Intercept for FailNth {
         Ok(())
     }
 }
+
+/// Fails, before sending, every request for `operation` whose body mentions
+/// `needle` (a contact id, say): one contact's writes fail, the rest go through.
+#[derive(Debug, Clone)]
+pub struct FailFor {
+    operation: &'static str,
+    needle: String,
+    failed: Arc<AtomicU32>,
+}
+
+impl FailFor {
+    pub fn new(operation: &'static str, needle: impl Into<String>) -> Self {
+        Self {
+            operation,
+            needle: needle.into(),
+            failed: Arc::default(),
+        }
+    }
+
+    /// Requests failed so far.
+    pub fn failed(&self) -> u32 {
+        self.failed.load(Ordering::SeqCst)
+    }
+}
+
+impl Intercept for FailFor {
+    fn name(&self) -> &'static str {
+        "FailFor"
+    }
+
+    fn read_before_transmit(
+        &self,
+        context: &BeforeTransmitInterceptorContextRef<'_>,
+        _components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), aws_sdk_dynamodb::error::BoxError> {
+        if crate::counting::operation(context) != Some(self.operation) {
+            return Ok(());
+        }
+        let body = context.request().body().bytes().unwrap_or_default();
+        if !String::from_utf8_lossy(body).contains(&self.needle) {
+            return Ok(());
+        }
+        self.failed.fetch_add(1, Ordering::SeqCst);
+        Err(format!(
+            "injected fault: {} for {} not sent",
+            self.operation, self.needle
+        )
+        .into())
+    }
+}

@@ -1,7 +1,9 @@
 //! The consumer's throughput against DynamoDB Local: a batch of 10,000 records
 //! that are not about integration status, a batch of 1,000 completions of runs
-//! really in the table, and the same completions delivered again. Metrics go to
-//! a counter, not the terminal, so only the consumer's own work is timed.
+//! really in the table (each of its own contact) worked on in order and, side
+//! by side in the same run, 16 contacts at once, and the same completions
+//! delivered again. Metrics go to a counter, not the terminal, so only the
+//! consumer's own work is timed.
 
 use std::{
     sync::{atomic::Ordering, Arc},
@@ -21,6 +23,13 @@ pub mod synthetic;
 pub const UNRELATED: usize = 10_000;
 /// Completions in the batch of completions.
 pub const COMPLETIONS: usize = 1_000;
+
+pub const UNRELATED_LABEL: &str = "unrelated records";
+/// The completions in order, record by record, as before contacts were
+/// worked on side by side (`CONTACTS_AT_ONCE=1`).
+pub const IN_ORDER_LABEL: &str = "completions, in order (1 contact at once)";
+/// The completions as the consumer is configured (`CONTACTS_AT_ONCE`, default 16).
+pub const CONCURRENT_LABEL: &str = "completions, 16 contacts at once";
 
 /// One figure: records per second, the median of the repetitions.
 #[derive(Debug, Clone, PartialEq)]
@@ -45,34 +54,54 @@ pub async fn run(
         sweep_interval: Duration::from_secs(3_600),
         ..ConsumerConfig::default()
     };
+    // Today's consumer before contacts were worked on side by side: the batch
+    // in order, record by record; and the consumer as it is configured.
+    let in_order = Consumer::new(
+        store.clone(),
+        ConsumerConfig {
+            contacts_at_once: 1,
+            ..config.clone()
+        },
+        sink.clone(),
+    );
     let consumer = Consumer::new(store.clone(), config, sink.clone());
 
     let unrelated: Vec<Value> = (0..UNRELATED).map(|i| unrelated_record(i as u64)).collect();
     let mut unrelated_times = Vec::new();
+    let mut in_order_times = Vec::new();
     let mut completion_times = Vec::new();
     let mut replay_times = Vec::new();
     for repetition in 0..repetitions.max(1) {
         unrelated_times.push(time(&consumer, &unrelated).await);
-        let completions = completions(&store, repetition).await?;
-        let before = sink.0.load(Ordering::Relaxed);
-        completion_times.push(time(&consumer, &completions).await);
-        let emitted = sink.0.load(Ordering::Relaxed) - before;
-        // Each completion emits its document; the batch adds its stream lag.
-        assert!(
-            emitted > COMPLETIONS,
-            "the completions were not measured ({emitted} documents)"
-        );
-        replay_times.push(time(&consumer, &completions).await);
+        let ordered = completions(&store, 2 * repetition).await?;
+        in_order_times.push(measuring(&in_order, &ordered, &sink).await);
+        let side_by_side = completions(&store, 2 * repetition + 1).await?;
+        completion_times.push(measuring(&consumer, &side_by_side, &sink).await);
+        replay_times.push(time(&consumer, &side_by_side).await);
     }
     Ok(vec![
-        figure("unrelated records", UNRELATED, unrelated_times),
-        figure("completions", COMPLETIONS, completion_times),
+        figure(UNRELATED_LABEL, UNRELATED, unrelated_times),
+        figure(IN_ORDER_LABEL, COMPLETIONS, in_order_times),
+        figure(CONCURRENT_LABEL, COMPLETIONS, completion_times),
         figure(
             "completions delivered again (already measured)",
             COMPLETIONS,
             replay_times,
         ),
     ])
+}
+
+/// [`time`] of a batch of completions, checked to have been measured.
+async fn measuring(consumer: &Consumer, completions: &[Value], sink: &CountingSink) -> Duration {
+    let before = sink.0.load(Ordering::Relaxed);
+    let took = time(consumer, completions).await;
+    let emitted = sink.0.load(Ordering::Relaxed) - before;
+    // Each completion emits its document; the batch adds its stream lag.
+    assert!(
+        emitted > COMPLETIONS,
+        "the completions were not measured ({emitted} documents)"
+    );
+    took
 }
 
 async fn time(consumer: &Consumer, records: &[Value]) -> Duration {

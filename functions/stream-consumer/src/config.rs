@@ -27,6 +27,10 @@ pub struct ConsumerConfig {
     /// timed out may have landed: only a retry with its token can tell, and a
     /// delivery after it would take it for an earlier consumer's measure.
     pub measure_patience: Duration,
+    /// `CONTACTS_AT_ONCE` (default 16): how many contacts' records one batch
+    /// works on side by side; each contact's records stay in order. 1 is the
+    /// batch in order, record by record.
+    pub contacts_at_once: usize,
 }
 
 impl Default for ConsumerConfig {
@@ -37,6 +41,7 @@ impl Default for ConsumerConfig {
             sweep_interval: Duration::from_secs(5),
             sweep_limit: 100,
             measure_patience: Duration::from_secs(20),
+            contacts_at_once: 16,
         }
     }
 }
@@ -56,6 +61,17 @@ impl ConsumerConfig {
                 reason: format!("expected 1 to 1000, got {sweep_limit}"),
             });
         }
+        let contacts_at_once = env.parse(
+            "CONTACTS_AT_ONCE",
+            defaults.contacts_at_once,
+            "a whole number",
+        )?;
+        if !(1..=100).contains(&contacts_at_once) {
+            return Err(ConfigError::Malformed {
+                name: "CONTACTS_AT_ONCE",
+                reason: format!("expected 1 to 100 (a batch holds at most 100 records here), got {contacts_at_once}"),
+            });
+        }
         Ok(Self {
             namespace: env
                 .optional("METRICS_NAMESPACE")
@@ -64,6 +80,7 @@ impl ConsumerConfig {
             sweep_interval: env.millis("SWEEP_INTERVAL_MS", 5_000)?,
             sweep_limit,
             measure_patience: env.millis("MEASURE_PATIENCE_MS", 20_000)?,
+            contacts_at_once,
         })
     }
 }
@@ -86,6 +103,24 @@ mod tests {
         .unwrap();
         assert_eq!(config.namespace, "Test");
         assert_eq!(config.grace, Duration::from_secs(1));
+    }
+
+    #[test]
+    fn contacts_at_once_is_at_least_one() {
+        let err =
+            ConsumerConfig::from_lookup(|name| (name == "CONTACTS_AT_ONCE").then(|| "0".into()))
+                .unwrap_err();
+        assert!(matches!(
+            err,
+            ConfigError::Malformed {
+                name: "CONTACTS_AT_ONCE",
+                ..
+            }
+        ));
+        let one =
+            ConsumerConfig::from_lookup(|name| (name == "CONTACTS_AT_ONCE").then(|| "1".into()))
+                .unwrap();
+        assert_eq!(one.contacts_at_once, 1);
     }
 
     #[test]

@@ -5,7 +5,8 @@
 //!
 //! - **DynamoDB stream batches** of the state table (`NEW_AND_OLD_IMAGES`, filtered
 //!   by [`filter::FILTER_PATTERN`]). Each record is read on its own ([`record`]),
-//!   then acted on in order ([`process`]): a finished run is stamped on its status
+//!   then acted on, each contact's records in order and different contacts side
+//!   by side ([`process`]): a finished run is stamped on its status
 //!   item and measured only if the stamp lands, so deliveries and replays measure
 //!   it once; an open run replaced by a new START is counted as abandoned. The
 //!   answer is the partial batch response.
@@ -63,16 +64,22 @@ pub struct BatchReport {
 }
 
 impl BatchReport {
-    /// The partial batch response: the failed record, if any, by sequence number,
-    /// so Lambda retries from it on and checkpoints everything before it.
+    /// The partial batch response: the first failed record in the batch's
+    /// order (the lowest failed sequence number of the shard), if any, so
+    /// Lambda checkpoints everything before it and retries from it on. Every
+    /// record before it was processed: a contact's records stop only at its
+    /// own failure. Later records of other contacts, processed already, come
+    /// again and are found measured.
     pub fn response(&self) -> DynamoDbEventResponse {
         let mut response = DynamoDbEventResponse::default();
-        for report in &self.records {
-            if matches!(report.outcome, Outcome::Failed(_)) {
-                let mut failure = DynamoDbBatchItemFailure::default();
-                failure.item_identifier = Some(report.sequence.clone());
-                response.batch_item_failures.push(failure);
-            }
+        let first_failed = self
+            .records
+            .iter()
+            .find(|report| matches!(report.outcome, Outcome::Failed(_)));
+        if let Some(report) = first_failed {
+            let mut failure = DynamoDbBatchItemFailure::default();
+            failure.item_identifier = Some(report.sequence.clone());
+            response.batch_item_failures.push(failure);
         }
         response
     }

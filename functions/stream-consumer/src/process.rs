@@ -1,8 +1,10 @@
-//! A stream batch, record by record, in order: what each record came to, and the
-//! batch item failure when one failed for a reason worth retrying.
+//! A stream batch, each contact's records in order and different contacts side
+//! by side: what each record came to, and the batch item failure when one
+//! failed for a reason worth retrying.
 
-use std::{fmt, time::Duration};
+use std::{collections::HashMap, fmt, time::Duration};
 
+use futures_util::{stream, StreamExt};
 use serde_json::Value;
 use shared::{store::Patience, ContactId, IntegrationStatus, RunId, StoreError};
 
@@ -47,7 +49,7 @@ pub enum Outcome {
     Failed(String),
     /// Failed for a reason not worth retrying: logged and skipped.
     Skipped(String),
-    /// After a failed record: left for the retry.
+    /// After a failed record of the same contact: left for the retry.
     NotProcessed,
 }
 
@@ -75,7 +77,9 @@ impl fmt::Display for Outcome {
             Outcome::Malformed(why) => write!(f, "malformed: {why}"),
             Outcome::Failed(why) => write!(f, "failed, to be retried: {why}"),
             Outcome::Skipped(why) => write!(f, "failed, skipped: {why}"),
-            Outcome::NotProcessed => f.write_str("not processed (after a failure)"),
+            Outcome::NotProcessed => {
+                f.write_str("not processed (after a failure of the same contact)")
+            }
         }
     }
 }
@@ -91,47 +95,57 @@ pub struct RecordReport {
 }
 
 impl Consumer {
-    /// Processes the records of one stream event in order, stopping at the first
-    /// one that fails for a reason worth retrying.
+    /// Processes the records of one stream event: each contact's records in
+    /// order, different contacts' side by side (at most
+    /// [`ConsumerConfig::contacts_at_once`](crate::ConsumerConfig) at once), so
+    /// one slow write holds up its own contact only. A contact's records stop
+    /// at its first that fails for a reason worth retrying; its later ones are
+    /// left for the retry. The reports are in the batch's order.
     pub async fn process_records(&self, records: &[Value]) -> Vec<RecordReport> {
-        let mut reports = Vec::with_capacity(records.len());
-        let mut failed = false;
+        let mut reports: Vec<Option<RecordReport>> = vec![None; records.len()];
+        // Each contact's records, by position in the batch, in order.
+        let mut contacts: Vec<Vec<(usize, record::Record)>> = Vec::new();
+        let mut by_contact: HashMap<ContactId, usize> = HashMap::new();
         let mut oldest: Option<chrono::DateTime<chrono::Utc>> = None;
         let mut malformed = 0;
-        for raw in records {
-            if failed {
-                let sequence = raw["dynamodb"]["SequenceNumber"]
-                    .as_str()
-                    .unwrap_or_default();
-                reports.push(RecordReport {
-                    sequence: sequence.into(),
-                    contact_id: None,
-                    run: None,
-                    outcome: Outcome::NotProcessed,
-                });
-                continue;
-            }
-            let report = match record::read(raw) {
+        for (position, raw) in records.iter().enumerate() {
+            let record = match record::read(raw) {
+                Ok(record) => record,
                 Err(bad) => {
                     malformed += 1;
                     tracing::warn!(sequence = %bad.sequence, reason = %bad.reason, "MALFORMED_RECORD");
-                    RecordReport {
+                    reports[position] = Some(RecordReport {
                         sequence: bad.sequence,
                         contact_id: None,
                         run: None,
                         outcome: Outcome::Malformed(bad.reason),
-                    }
-                }
-                Ok(record) => {
-                    oldest = match (oldest, record.created) {
-                        (Some(seen), Some(this)) => Some(seen.min(this)),
-                        (seen, this) => seen.or(this),
-                    };
-                    self.process_record(record).await
+                    });
+                    continue;
                 }
             };
-            failed = matches!(report.outcome, Outcome::Failed(_));
-            reports.push(report);
+            oldest = match (oldest, record.created) {
+                (Some(seen), Some(this)) => Some(seen.min(this)),
+                (seen, this) => seen.or(this),
+            };
+            match &record.contact_id {
+                Some(contact) => {
+                    let group = *by_contact.entry(contact.clone()).or_insert_with(|| {
+                        contacts.push(Vec::new());
+                        contacts.len() - 1
+                    });
+                    contacts[group].push((position, record));
+                }
+                // No contact, nothing to write: what it is needs no request.
+                None => reports[position] = Some(self.process_record(record).await),
+            }
+        }
+        let mut worked = stream::iter(contacts)
+            .map(|records| self.process_contact(records))
+            .buffer_unordered(self.config.contacts_at_once.max(1));
+        while let Some(done) = worked.next().await {
+            for (position, report) in done {
+                reports[position] = Some(report);
+            }
         }
         let now = self.store.clock().now();
         if let Some(lag) = oldest.and_then(|oldest| (now - oldest).to_std().ok()) {
@@ -139,6 +153,34 @@ impl Consumer {
         }
         if malformed > 0 {
             self.emit(emit::malformed(now, malformed));
+        }
+        reports
+            .into_iter()
+            .map(|report| report.expect("every record of the batch is reported"))
+            .collect()
+    }
+
+    /// One contact's records, in order, until one fails for a reason worth
+    /// retrying; the rest are left for the retry.
+    async fn process_contact(
+        &self,
+        records: Vec<(usize, record::Record)>,
+    ) -> Vec<(usize, RecordReport)> {
+        let mut reports = Vec::with_capacity(records.len());
+        let mut failed = false;
+        for (position, record) in records {
+            let report = if failed {
+                RecordReport {
+                    sequence: record.sequence,
+                    contact_id: record.contact_id,
+                    run: None,
+                    outcome: Outcome::NotProcessed,
+                }
+            } else {
+                self.process_record(record).await
+            };
+            failed = failed || matches!(report.outcome, Outcome::Failed(_));
+            reports.push((position, report));
         }
         reports
     }

@@ -38,7 +38,7 @@ fn impatient() -> ConsumerConfig {
 }
 
 #[tokio::test]
-async fn a_failing_record_in_the_middle_stops_the_batch_and_the_retry_measures_each_run_once() {
+async fn a_failing_record_is_the_batch_item_failure_and_the_retry_measures_each_run_once() {
     // GIVEN a batch: another key, three completions, another key in between
     let harness = Harness::new().await;
     let unrelated = records(&fixture("unrelated-keys.json"));
@@ -61,14 +61,14 @@ async fn a_failing_record_in_the_middle_stops_the_batch_and_the_retry_measures_e
     let (broken, broken_sink) = consumer_on(unreachable_store().await, impatient());
     let report = broken.stream_batch(&batch).await;
 
-    // THEN it stops at the first completion and reports it as the batch item failure
+    // THEN every completion (each a contact of its own) fails, the other keys
+    // are ignored, and the first failure is the batch item failure
     let got = outcomes(&report);
     assert!(matches!(got[0], Outcome::Ignored(_)), "{got:?}");
-    assert!(matches!(got[1], Outcome::Failed(_)), "{got:?}");
-    assert!(
-        got[2..].iter().all(|o| *o == Outcome::NotProcessed),
-        "{got:?}"
-    );
+    for completion in [1, 2, 4] {
+        assert!(matches!(got[completion], Outcome::Failed(_)), "{got:?}");
+    }
+    assert!(matches!(got[3], Outcome::Ignored(_)), "{got:?}");
     let failures = report.response().batch_item_failures;
     assert_eq!(failures.len(), 1);
     assert_eq!(
@@ -151,28 +151,50 @@ async fn a_fault_after_measured_records_is_retried_from_there_and_nothing_is_mea
     // WHEN it gets the batch
     let report = faulty.stream_batch(&batch).await;
 
-    // THEN the first run is measured, the second is the batch item failure, the third waits
+    // THEN one run (whichever contact's stamp came second) is the batch item
+    // failure, and the other two, side by side with it, are measured
     let got = outcomes(&report);
-    assert!(matches!(got[0], Outcome::Measured { .. }), "{got:?}");
-    assert!(matches!(got[1], Outcome::Failed(_)), "{got:?}");
-    assert_eq!(got[2], Outcome::NotProcessed, "{got:?}");
-    assert_eq!(fault.seen(), 2, "the fault hit the second stamp write");
+    let failed: Vec<usize> = (0..got.len())
+        .filter(|&i| matches!(got[i], Outcome::Failed(_)))
+        .collect();
+    assert_eq!(failed.len(), 1, "{got:?}");
+    let failed = failed[0];
+    assert_eq!(
+        fault.seen(),
+        3,
+        "the three stamps were sent side by side, one refused"
+    );
     let failures = report.response().batch_item_failures;
+    assert_eq!(failures.len(), 1);
     assert_eq!(
         failures[0].item_identifier.as_deref(),
-        batch[1]["dynamodb"]["SequenceNumber"].as_str()
+        batch[failed]["dynamodb"]["SequenceNumber"].as_str()
     );
-    assert_eq!(measured_runs(&sink), [runs[0].clone()]);
+    let mut measured = measured_runs(&sink);
+    measured.sort();
+    let mut others: Vec<String> = (0..runs.len())
+        .filter(|&i| i != failed)
+        .map(|i| runs[i].clone())
+        .collect();
+    others.sort();
+    assert_eq!(measured, others);
 
     // WHEN Lambda delivers again from the failed record on (the same consumer,
     // its fault spent), then the whole batch once more
-    let retry = faulty.stream_batch(&batch[1..]).await;
+    let retry = faulty.stream_batch(&batch[failed..]).await;
     let again = faulty.stream_batch(&batch).await;
 
-    // THEN every run has exactly one completion metric
-    assert!(outcomes(&retry)
-        .iter()
-        .all(|o| matches!(o, Outcome::Measured { .. })));
+    // THEN the failed run is measured by the retry, the others after it are
+    // found measured, and nothing is measured twice
+    let retried = outcomes(&retry);
+    assert!(
+        matches!(retried[0], Outcome::Measured { .. }),
+        "{retried:?}"
+    );
+    assert!(
+        retried[1..].iter().all(|o| *o == Outcome::AlreadyMeasured),
+        "{retried:?}"
+    );
     assert!(outcomes(&again)
         .iter()
         .all(|o| *o == Outcome::AlreadyMeasured));
@@ -212,22 +234,36 @@ async fn a_consumer_dying_between_stamp_and_metric_loses_that_one_run_s_metric_a
     // AND Lambda, seeing no answer, delivers the whole batch again to a new instance
     let report = harness.consumer.stream_batch(&batch).await;
 
-    // THEN the run in flight at the death is already stamped and is not measured
-    // again: its metric is lost; every other run is measured exactly once
+    // THEN the runs in flight at the death (contacts are worked on side by
+    // side) are already stamped and not measured again: their metrics are
+    // lost; every other run is measured exactly once
     let got = outcomes(&report);
-    assert_eq!(got[0], Outcome::AlreadyMeasured, "{got:?}");
+    let lost: Vec<usize> = (0..got.len())
+        .filter(|&i| got[i] == Outcome::AlreadyMeasured)
+        .collect();
+    assert!(!lost.is_empty(), "{got:?}");
     assert!(
-        got[1..]
-            .iter()
-            .all(|o| matches!(o, Outcome::Measured { .. })),
+        (0..got.len())
+            .filter(|i| !lost.contains(i))
+            .all(|i| matches!(got[i], Outcome::Measured { .. })),
         "{got:?}"
     );
-    assert_eq!(measured_runs(&harness.sink), runs[1..].to_vec());
+    let mut measured = measured_runs(&harness.sink);
+    measured.sort();
+    let mut expected: Vec<String> = (0..runs.len())
+        .filter(|i| !lost.contains(i))
+        .map(|i| runs[i].clone())
+        .collect();
+    expected.sort();
+    assert_eq!(measured, expected);
     // The loss is visible: the stamp says the run was measured, by whom and when.
-    let status = harness
-        .raw_status(&ids(&fixture("completion-done.json")).1)
-        .await;
-    assert!(status.contains_key("MeasuredAt"), "{status:?}");
+    for &i in &lost {
+        let contact = batch[i]["dynamodb"]["Keys"]["ContactId"]["S"]
+            .as_str()
+            .unwrap();
+        let status = harness.raw_status(contact).await;
+        assert!(status.contains_key("MeasuredAt"), "{status:?}");
+    }
 }
 
 #[tokio::test]
@@ -273,4 +309,95 @@ async fn without_patience_a_stamp_whose_answer_was_lost_costs_that_run_s_metric(
     let retry = consumer.stream_batch(&batch).await;
     assert_eq!(outcomes(&retry)[0], Outcome::AlreadyMeasured);
     assert_eq!(measured_runs(&sink), runs[1..].to_vec());
+}
+
+/// Keeps every batch the stream delivers, answering each as fully processed.
+#[derive(Clone, Default)]
+struct Kept(Arc<std::sync::Mutex<Vec<Value>>>);
+
+impl kit::stream::target::ConsumerTarget for Kept {
+    async fn invoke(&self, event: Value) -> Result<Value, kit::stream::target::TargetError> {
+        let records = event["Records"].as_array().cloned().unwrap_or_default();
+        self.0.lock().unwrap().extend(records);
+        Ok(json!({"batchItemFailures": []}))
+    }
+}
+
+#[tokio::test]
+async fn a_failing_contact_holds_back_only_its_own_later_records_each_contact_s_in_order() {
+    // GIVEN a stream batch of three contacts' completions: contact A's two
+    // runs, one after the other, and B's and C's runs around them
+    let harness = Harness::new().await;
+    let contacts: Vec<_> = (0..3).map(|_| kit::new_contact()).collect();
+    let mut runs = std::collections::HashMap::new();
+    for (contact, n) in [(0, 1), (1, 1), (0, 2), (2, 1)] {
+        let contact = &contacts[contact];
+        let run =
+            crate::support::open_run(&harness.store, contact, "dev-rules-integrationEcho", 10)
+                .await;
+        harness.store.done(contact, Some(&run), &[]).await.unwrap();
+        runs.insert(run.to_string(), (contact.clone(), n));
+    }
+    let kept = Kept::default();
+    let mut stream = crate::poller::poller(&harness.table, kept.clone()).await;
+    stream.drain(10).await.unwrap();
+    let batch = kept.0.lock().unwrap().clone();
+    let contact_of = |record: &Value| {
+        record["dynamodb"]["Keys"]["ContactId"]["S"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let a = contacts[0].to_string();
+    // A's first completion: its first write (A's START only opened the run).
+    let first_of_a = batch
+        .iter()
+        .position(|r| contact_of(r) == a && r["dynamodb"]["NewImage"]["Value"]["S"] == "DONE")
+        .unwrap();
+
+    // WHEN a consumer whose every write for contact A fails gets it
+    let fault = kit::faults::FailFor::new("UpdateItem", a.clone());
+    let (faulty, sink) = consumer_on(harness.table.store_intercepted(fault.clone()), impatient());
+    let report = faulty.stream_batch(&batch).await;
+
+    // THEN A's first record fails and is the batch item failure, A's later
+    // records wait, and B's and C's, before and after it, are measured
+    let got = outcomes(&report);
+    assert!(fault.failed() >= 1);
+    for (i, record) in batch.iter().enumerate() {
+        let of_a = contact_of(record) == a;
+        match &got[i] {
+            Outcome::Failed(_) => assert_eq!(i, first_of_a, "{got:?}"),
+            Outcome::NotProcessed => assert!(of_a && i > first_of_a, "{got:?}"),
+            Outcome::Measured { .. } => assert!(!of_a, "{got:?}"),
+            Outcome::Ignored(_) => {}
+            other => panic!("record {i}: {other:?}"),
+        }
+    }
+    let measured_first = measured_runs(&sink);
+    assert_eq!(measured_first.len(), 2, "B's and C's runs: {got:?}");
+    let failures = report.response().batch_item_failures;
+    assert_eq!(failures.len(), 1);
+    assert_eq!(
+        failures[0].item_identifier.as_deref(),
+        batch[first_of_a]["dynamodb"]["SequenceNumber"].as_str()
+    );
+
+    // WHEN Lambda delivers again from the failed record on, to a healthy consumer
+    let retry = harness.consumer.stream_batch(&batch[first_of_a..]).await;
+
+    // THEN A's runs are measured in their order, and nothing before the
+    // failure, nor B's or C's after it, is measured twice
+    assert!(outcomes(&retry).iter().all(|o| matches!(
+        o,
+        Outcome::Measured { .. } | Outcome::AlreadyMeasured | Outcome::Ignored(_)
+    )));
+    let measured_again = measured_runs(&harness.sink);
+    let order_of_a: Vec<u32> = measured_again.iter().map(|run| runs[run].1).collect();
+    assert_eq!(order_of_a, [1, 2], "only A's runs, first to last");
+    let mut all: Vec<String> = measured_first.into_iter().chain(measured_again).collect();
+    all.sort();
+    let mut expected: Vec<String> = runs.keys().cloned().collect();
+    expected.sort();
+    assert_eq!(all, expected, "every run measured exactly once");
 }
