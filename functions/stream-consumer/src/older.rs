@@ -273,21 +273,12 @@ impl Consumer {
             ..over.clone()
         };
         let ended = match current.ended_at {
-            Some(ended) => ended,
-            None => self
-                .written_end(contact, current.expiry)
-                .await?
-                .unwrap_or_else(|| self.store.clock().now()),
+            Some(ended) => Some(ended),
+            None => self.finish_end(contact, current).await?,
         };
-        let cause = match current.status {
-            IntegrationStatus::Error => {
-                self.written_with(contact, INTEGRATION_ERROR_CAUSE, current.expiry)
-                    .await?
-            }
-            _ => None,
-        };
+        let cause = self.error_cause(contact, current).await?;
         let repair = Repair {
-            status: self.adoption(contact, &run, current, Some(ended), cause),
+            status: self.adoption(contact, &run, current, ended, cause),
             changes: vec![ItemChange::delete(INTEGRATION_STRIPPED_RUN)],
             ..Repair::default()
         };
@@ -324,13 +315,9 @@ impl Consumer {
                     Adoption::Newer
                 });
             }
-            let ended = match (current.status.is_terminal(), current.ended_at) {
-                (true, None) => Some(
-                    self.written_end(contact, current.expiry)
-                        .await?
-                        .unwrap_or_else(|| self.store.clock().now()),
-                ),
-                _ => None,
+            let ended = match current.ended_at {
+                None => self.finish_end(contact, &current).await?,
+                Some(_) => None,
             };
             let this_write = current.status == write.status && current.expiry == write.expiry;
             if current.status == IntegrationStatus::Start && !this_write {
@@ -345,13 +332,7 @@ impl Consumer {
             {
                 return Ok(Adoption::FinishedLate);
             }
-            let cause = match current.status {
-                IntegrationStatus::Error => {
-                    self.written_with(contact, INTEGRATION_ERROR_CAUSE, current.expiry)
-                        .await?
-                }
-                _ => None,
-            };
+            let cause = self.error_cause(contact, &current).await?;
             let repair = Repair {
                 status: self.adoption(contact, run, &current, ended, cause),
                 unchanged: started
@@ -606,6 +587,36 @@ impl Consumer {
         Ok(written(item.as_ref())
             .filter(|written| written.expiry == expiry)
             .map(|written| written.value))
+    }
+
+    /// When the older writer's finish `current` ended, for an item that does
+    /// not say (`EndedAt`): its `IntegrationEnd`, or now. `None` while open.
+    async fn finish_end(
+        &self,
+        contact: &ContactId,
+        current: &StatusImage,
+    ) -> Result<Option<DateTime<Utc>>, StoreError> {
+        if !current.status.is_terminal() {
+            return Ok(None);
+        }
+        let end = self.written_end(contact, current.expiry).await?;
+        Ok(Some(end.unwrap_or_else(|| self.store.clock().now())))
+    }
+
+    /// The cause an older writer's `ERROR` put wrote with it; `None` for
+    /// any other status.
+    async fn error_cause(
+        &self,
+        contact: &ContactId,
+        current: &StatusImage,
+    ) -> Result<Option<String>, StoreError> {
+        match current.status {
+            IntegrationStatus::Error => {
+                self.written_with(contact, INTEGRATION_ERROR_CAUSE, current.expiry)
+                    .await
+            }
+            _ => Ok(None),
+        }
     }
 
     /// When the older writer finished: the `IntegrationEnd` of its put.

@@ -449,17 +449,15 @@ mod tests;
 /// function's finish (the call's start plus the payload's `SleepTime`), when
 /// the sweep was due to time the run out.
 fn sweep_met_outage(p: &Played, outage: Window) -> bool {
-    let sleep = shared::keys::seconds(&p.scenario.payload["SleepTime"]).unwrap_or(0.0);
     let deadline = p.began + Duration::from_secs(p.scenario.timeout_s.into());
-    let finish = p.began + Duration::from_secs_f64(sleep.max(0.0));
+    let finish = p.began + p.scenario.work_time();
     outage.is_some_and(|(from, to)| from <= finish && to >= deadline)
 }
 
 /// Whether the store was down around the time `p`'s integration function was
 /// due to write its finish (the call's start plus the payload's `SleepTime`).
 fn finish_met_outage(p: &Played, outage: Window) -> bool {
-    let sleep = shared::keys::seconds(&p.scenario.payload["SleepTime"]).unwrap_or(0.0);
-    let due = p.began + Duration::from_secs_f64(sleep.max(0.0));
+    let due = p.began + p.scenario.work_time();
     outage.is_some_and(|(from, to)| {
         due + Duration::from_secs(2) >= from && due <= to + Duration::from_secs(2)
     })
