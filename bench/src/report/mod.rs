@@ -20,7 +20,7 @@ pub struct Results {
     pub capacity: Vec<capacity::Row>,
     pub wait: Option<capacity::Wait>,
     pub startup: Vec<startup::Figure>,
-    pub consumer: Vec<crate::consumer::Figure>,
+    pub consumer: crate::consumer::Measured,
 }
 
 /// Ours over the naive side's; not a number where the naive side's is zero.
@@ -52,7 +52,7 @@ impl Results {
             && self.capacity.is_empty()
             && self.wait.is_none()
             && self.startup.is_empty()
-            && self.consumer.is_empty()
+            && self.consumer.figures.is_empty()
     }
 
     pub fn json(&self) -> Value {
@@ -84,10 +84,14 @@ impl Results {
                 "startup_max_ms": f.startup_max_ms, "invocation_median_ms": f.invocation_median_ms,
                 "peak_rss_kb": f.peak_rss_kb, "answer": f.answer,
             })).collect::<Vec<_>>(),
-            "consumer": self.consumer.iter().map(|f| json!({
+            "consumer": self.consumer.figures.iter().map(|f| json!({
                 "batch": f.label, "records": f.records, "records_per_second": f.records_per_second,
                 "median_ms": f.median.as_secs_f64() * 1000.0,
             })).collect::<Vec<_>>(),
+            "consumer_per_completion": {
+                "rcu": self.consumer.per_completion.0, "wcu": self.consumer.per_completion.1,
+                "requests": self.consumer.per_completion.2,
+            },
         })
     }
 }

@@ -46,12 +46,15 @@ fn a_figure_the_original_has_none_of_leaves_the_ratio_empty() {
 fn sections_the_run_left_out_have_no_heading() {
     // GIVEN a run of the consumer alone
     let results = Results {
-        consumer: vec![consumer::Figure {
-            label: "completions",
-            records: 1_000,
-            records_per_second: 900.0,
-            median: Duration::from_millis(1_111),
-        }],
+        consumer: consumer::Measured {
+            figures: vec![consumer::Figure {
+                label: "completions",
+                records: 1_000,
+                records_per_second: 900.0,
+                median: Duration::from_millis(1_111),
+            }],
+            per_completion: (1.0, 1.0, 1.0),
+        },
         ..Results::default()
     };
     // WHEN it is written
