@@ -6,11 +6,14 @@
 //!   [`stack::faults`] a run can be given (a store outage, refused invocations).
 //! - [`connect`]: Connect's stand-in, playing the contact [`connect::flow`] of
 //!   `infra/` as its [`connect::simulator`].
+//! - [`dashboard`]: a page (and a picture of it, by headless Chromium) of the
+//!   consumer's EMF documents, drawing the widgets of the template's dashboard.
 //! - [`demo`]: the main job: its scenarios, the mixed run, the summary and the
 //!   invariants, judged beside how busy the machine was.
 //! - [`replay`]: feeds saved stream events to the consumer and says what it did.
 
 pub mod connect;
+pub mod dashboard;
 pub mod demo;
 pub mod replay;
 pub mod stack;

@@ -4,7 +4,8 @@
 //! the [`invariants`], judged beside how busy the machine was ([`load`]).
 //! Before judging, it waits for what lands after the contacts have played
 //! ([`evidence`]): the consumer's metrics, and the late writes of the original
-//! Rules Engine's echo and their repair.
+//! Rules Engine's echo and their repair. Last, it writes the [`dashboard`] of
+//! the consumer's metrics beside its logs.
 
 use std::{
     path::PathBuf,
@@ -17,6 +18,7 @@ use crate::{
         flow::{Flow, Speech},
         simulator::{self, Flows, Played, Scenario, Simulator},
     },
+    dashboard,
     stack::{faults::StoreOutage, function_specs, Host, Stack, StackOptions},
 };
 use load::{Load, LoadWatch};
@@ -111,11 +113,39 @@ pub async fn run(options: DemoOptions) -> Result<Verdict, BoxError> {
         result = play_all(&sim, &stack, &options, outage.clone(), &load) => result,
         _ = tokio::signal::ctrl_c() => Err("interrupted".into()),
     };
+    let metrics = stack.metrics.clone();
     stack.stop().await;
     if let Some((store, _)) = outage {
         store.lock().await.shut_down().await;
     }
+    if outcome.is_ok() {
+        let html = options.stack.log_file.with_file_name("dashboard.html");
+        write_dashboard(metrics.all(), html).await;
+    }
     outcome
+}
+
+/// The dashboard of every document the consumer printed in the demo, beside
+/// its logs. Only said, never judged: it does not change the verdict.
+async fn write_dashboard(docs: Vec<serde_json::Value>, html: PathBuf) {
+    // Chromium takes a few seconds to draw the picture: off the runtime's threads.
+    let written = tokio::task::spawn_blocking(move || {
+        dashboard::write(&docs, "Connect integration runs (local demo)", &html)
+            .map_err(|err| err.to_string())
+    })
+    .await
+    .unwrap_or_else(|err| Err(format!("the dashboard's writer stopped: {err}")));
+    match written {
+        Ok(written) => match written.png {
+            Ok(png) => println!(
+                "dashboard: {} (picture: {})",
+                written.html.display(),
+                png.display()
+            ),
+            Err(why) => println!("dashboard: {} (no picture: {why})", written.html.display()),
+        },
+        Err(why) => println!("dashboard: not written ({why})"),
+    }
 }
 
 /// Reads and checks the flows, at most one of each kind.

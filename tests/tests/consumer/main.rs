@@ -1,6 +1,8 @@
 //! The stream consumer on DynamoDB Local: the fixtures, deliveries and replays,
-//! failures, the abandoned-run sweep, and end to end through the stream poller.
+//! failures, the abandoned-run sweep, and end to end through the stream poller;
+//! and the local dashboard drawn from the consumer's metrics, in headless Chromium.
 
+mod dashboard;
 mod failures;
 mod fixtures;
 mod older;
