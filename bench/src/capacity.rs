@@ -7,7 +7,10 @@
 //! Ours is the real start, check-timeout and echo (through the integration
 //! framework); the naive side is [`crate::naive`].
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use crate::{
     lab::{self, Job, Lab, NAIVE_FUNCTION, OURS_FUNCTION},
@@ -15,11 +18,13 @@ use crate::{
 };
 use kit::connect_event;
 
-/// A fast integration (answered inside start) and a slow one (six seconds).
+/// A fast integration (answered inside start), a slow one (six seconds), and
+/// one that outlives its rule's timeout (eight seconds of a four-second rule).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Speed {
     Fast,
     Slow,
+    TimedOut,
 }
 
 impl Speed {
@@ -27,6 +32,15 @@ impl Speed {
         match self {
             Speed::Fast => Duration::ZERO,
             Speed::Slow => Duration::from_secs(6),
+            Speed::TimedOut => Duration::from_secs(8),
+        }
+    }
+
+    /// The rule's timeout, in seconds.
+    pub fn timeout_s(self) -> u32 {
+        match self {
+            Speed::Fast | Speed::Slow => 20,
+            Speed::TimedOut => 4,
         }
     }
 
@@ -34,6 +48,32 @@ impl Speed {
         match self {
             Speed::Fast => "fast (0 s)",
             Speed::Slow => "slow (6 s)",
+            Speed::TimedOut => "timed out (8 s, rule 4 s)",
+        }
+    }
+}
+
+/// The functions a contact invokes, as Lambda bills them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Function {
+    Start,
+    CheckTimeout,
+    /// The integration function, invoked asynchronously by start.
+    Integration,
+}
+
+impl Function {
+    pub const ALL: [Function; 3] = [
+        Function::Start,
+        Function::CheckTimeout,
+        Function::Integration,
+    ];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Function::Start => "integration-start",
+            Function::CheckTimeout => "check-timeout",
+            Function::Integration => "integration function",
         }
     }
 }
@@ -44,6 +84,9 @@ pub struct Contact {
     pub usage: Usage,
     pub calls: u32,
     pub status: String,
+    /// Every invocation of the contact and how long it ran, from its start to
+    /// its answer (the integration function: to its return).
+    pub invocations: Vec<(Function, Duration)>,
 }
 
 #[derive(Debug, Clone)]
@@ -83,9 +126,11 @@ async fn contact(lab: &Lab, naive: bool, keys: usize, speed: Speed) -> Contact {
     let meter = Meter::default();
     let payload = format!("{{\"SleepTime\": {}}}", speed.work().as_secs());
     let function = if naive { NAIVE_FUNCTION } else { OURS_FUNCTION };
-    let contact = lab.seed(keys, function, 20, &payload).await;
+    let contact = lab.seed(keys, function, speed.timeout_s(), &payload).await;
     let event = connect_event(&contact);
     let mut calls = 1;
+    let mut invocations = Vec::new();
+    let mut timed = |function, since: Instant| invocations.push((function, since.elapsed()));
     let (finished, status) = if naive {
         let side = lab.naive(&meter);
         let finished = lab.expect(
@@ -95,15 +140,19 @@ async fn contact(lab: &Lab, naive: bool, keys: usize, speed: Speed) -> Contact {
                 work: speed.work(),
             },
         );
+        let since = Instant::now();
         let mut answer = side
             .start(&lab.lambda.client(), contact.as_str(), &event)
             .await
             .expect("the naive start answers");
+        timed(Function::Start, since);
         while is_open(answer.get("IntegrationStatus").map_or("", |s| s.as_str())) && calls < 20 {
+            let since = Instant::now();
             answer = side
                 .check_timeout(contact.as_str())
                 .await
                 .expect("the naive check-timeout answers");
+            timed(Function::CheckTimeout, since);
             calls += 1;
         }
         (
@@ -120,19 +169,26 @@ async fn contact(lab: &Lab, naive: bool, keys: usize, speed: Speed) -> Contact {
         );
         let start = lab.start_deps(store.clone());
         let check = lab.check_deps(store);
+        let since = Instant::now();
         let mut answer = integration_start::handle(event.clone(), None, &start).await;
+        timed(Function::Start, since);
         while is_open(lab::answered_status(&answer)) && calls < 20 {
+            let since = Instant::now();
             answer = check_timeout::handle(event.clone(), &check).await;
+            timed(Function::CheckTimeout, since);
             calls += 1;
         }
         (finished, lab::answered_status(&answer).to_owned())
     };
     // The function's last response may come back after the answer.
-    let _ = tokio::time::timeout(Duration::from_secs(10), finished).await;
+    if let Ok(Ok(finish)) = tokio::time::timeout(Duration::from_secs(15), finished).await {
+        invocations.push((Function::Integration, finish.ran));
+    }
     Contact {
         usage: meter.usage(),
         calls,
         status,
+        invocations,
     }
 }
 

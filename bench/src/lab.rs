@@ -46,7 +46,16 @@ pub enum Job {
     NaiveEcho { naive: Naive, work: Duration },
 }
 
-type Finished = oneshot::Sender<Option<Instant>>;
+/// What a contact's function did: when its `DONE` committed (finishers and
+/// the naive echo), and how long it ran, from its start to its return (what
+/// Lambda bills).
+#[derive(Debug, Clone, Copy)]
+pub struct Finish {
+    pub committed: Option<Instant>,
+    pub ran: Duration,
+}
+
+type Finished = oneshot::Sender<Finish>;
 
 pub struct Lab {
     pub table: TestTable,
@@ -78,8 +87,8 @@ impl Lab {
     }
 
     /// Registers what the function invoked for `contact` does; the receiver says
-    /// when it has finished, and when its `DONE` committed (finishers only).
-    pub fn expect(&self, contact: &ContactId, job: Job) -> oneshot::Receiver<Option<Instant>> {
+    /// when it has finished: how long it ran, and when its `DONE` committed.
+    pub fn expect(&self, contact: &ContactId, job: Job) -> oneshot::Receiver<Finish> {
         let (sender, receiver) = oneshot::channel();
         self.jobs
             .lock()
@@ -214,13 +223,20 @@ fn play(job: Job, finished: Finished, contact: String, payload: Value) {
         }),
         Job::NaiveEcho { naive, work } => {
             tokio::spawn(async move {
+                let began = Instant::now();
                 let committed = naive.integration(&contact, work).await.ok();
-                let _ = finished.send(committed);
+                let ran = began.elapsed();
+                let _ = finished.send(Finish { committed, ran });
             });
         }
         Job::OursEcho { store } => {
+            let began = Instant::now();
             kit::lambda::fake::run_echo(store, payload, move || {
-                let _ = finished.send(None);
+                let ran = began.elapsed();
+                let _ = finished.send(Finish {
+                    committed: None,
+                    ran,
+                });
             });
         }
     }
@@ -235,7 +251,10 @@ fn finish(
 ) {
     tokio::spawn(async move {
         tokio::time::sleep(queued).await;
-        let _ = finished.send(run.await);
+        let began = Instant::now();
+        let committed = run.await;
+        let ran = began.elapsed();
+        let _ = finished.send(Finish { committed, ran });
     });
 }
 

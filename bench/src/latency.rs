@@ -124,7 +124,7 @@ async fn one(lab: &Lab, naive: bool, queued: Duration, work: Duration) -> Option
         let answered = Instant::now();
         (lab::answered_status(&answer).to_owned(), answered, finished)
     };
-    let committed = finished.await.ok().flatten();
+    let committed = finished.await.ok().and_then(|f| f.committed);
     let committed = committed.filter(|_| answer == "DONE")?;
     let reads = meter.usage().reads;
     Some((answered.saturating_duration_since(committed), reads))

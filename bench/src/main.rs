@@ -4,6 +4,8 @@
 //! Run it through `scripts/bench`, which starts DynamoDB Local and builds the
 //! release binaries first; `bench --help` lists the options.
 
+mod bill;
+mod caller;
 mod capacity;
 mod consumer;
 mod lab;
@@ -37,13 +39,16 @@ struct Options {
     /// Cold starts of each function.
     #[arg(long, value_name = "N", default_value_t = 7, value_parser = at_least_one)]
     starts: usize,
+    /// Contacts per flow and integration length of the caller wait.
+    #[arg(long, value_name = "N", default_value_t = 12, value_parser = at_least_one)]
+    callers: usize,
     /// What to measure, a comma-separated list.
     #[arg(
         long,
         value_name = "SECTION",
         value_enum,
         value_delimiter = ',',
-        default_value = "latency,capacity,wait,startup,consumer"
+        default_value = "latency,capacity,wait,startup,caller,consumer"
     )]
     sections: Vec<Section>,
     /// Integration lengths of the detection-latency rows, in milliseconds, a
@@ -74,6 +79,9 @@ enum Section {
     Wait,
     /// Start-up and memory of each function.
     Startup,
+    /// How long a caller waits once the integration is done, through each
+    /// shipped flow on the local stack (the dashboard draws its metrics).
+    Caller,
     /// The stream consumer's throughput.
     Consumer,
 }
@@ -129,7 +137,7 @@ async fn run(options: &Options) -> Result<(), Error> {
         .into());
     }
     results.machine.load_after = report::load_average();
-    write(&results, options)
+    write(&mut results, options)
 }
 
 async fn measure(
@@ -168,6 +176,18 @@ async fn measure(
             }
             progress.tick(total, total);
         }
+        Section::Caller => {
+            let functions = options.target.join("release");
+            let measured = caller::run(&functions, options.callers).await?;
+            for row in &measured.rows {
+                say(&format!(
+                    "{} flow, {} s integration: caller waits median {:.0} ms, p95 {:.0} ms",
+                    row.flow, row.integration_s, row.median_ms, row.p95_ms
+                ));
+            }
+            results.caller = measured.rows;
+            results.metrics = measured.metrics;
+        }
         Section::Consumer => {
             say("stream consumer throughput");
             results.consumer = consumer::run(lab.table.client.clone(), options.repetitions).await?;
@@ -177,12 +197,14 @@ async fn measure(
 }
 
 /// Every capacity case: fast and slow integrations, on contacts of 5, 20 and
-/// 100 state keys.
+/// 100 state keys, and one that times out, on 20 keys (the cost's mix).
 async fn capacity_cases(lab: &Arc<lab::Lab>, repetitions: usize) -> Vec<capacity::Row> {
-    let cases: Vec<_> = [capacity::Speed::Fast, capacity::Speed::Slow]
+    use capacity::Speed;
+    let mut cases: Vec<_> = [Speed::Fast, Speed::Slow]
         .into_iter()
         .flat_map(|speed| [5, 20, 100].map(move |keys| (keys, speed)))
         .collect();
+    cases.push((bill::KEYS, Speed::TimedOut));
     let progress = Progress::new("capacity per contact, cases");
     let mut rows = Vec::new();
     for (i, (keys, speed)) in cases.iter().enumerate() {
@@ -193,12 +215,35 @@ async fn capacity_cases(lab: &Arc<lab::Lab>, repetitions: usize) -> Vec<capacity
     rows
 }
 
-/// Prints the Markdown and writes the day's `.md` and `.json` to `--out`.
-fn write(results: &Results, options: &Options) -> Result<(), Error> {
-    let markdown = results.markdown();
-    println!("{markdown}");
+/// Writes the dashboard of the run's metrics, prints the Markdown and writes
+/// the day's `.md` and `.json` to `--out`.
+fn write(results: &mut Results, options: &Options) -> Result<(), Error> {
     std::fs::create_dir_all(&options.out)?;
     let stem = chrono::Utc::now().format("%Y-%m-%d").to_string();
+    if !results.metrics.is_empty() {
+        let page = options.out.join(format!("{stem}-dashboard.html"));
+        let title = format!("Benchmark {stem}: the caller-wait section's runs");
+        let written = local_stack::dashboard::write(&results.metrics, &title, &page)
+            .map_err(|err| format!("the dashboard {}: {err}", page.display()))?;
+        let name = |path: &std::path::Path| {
+            path.file_name()
+                .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
+        };
+        results.dashboard = Some(match &written.png {
+            Ok(png) => format!("`{}`, its picture `{}`", name(&written.html), name(png)),
+            Err(why) => format!("`{}` (no picture: {why})", name(&written.html)),
+        });
+        say(&format!(
+            "dashboard: {} ({})",
+            written.html.display(),
+            match &written.png {
+                Ok(png) => format!("picture: {}", png.display()),
+                Err(why) => format!("no picture: {why}"),
+            }
+        ));
+    }
+    let markdown = results.markdown();
+    println!("{markdown}");
     let md_path = options.out.join(format!("{stem}.md"));
     let json_path = options.out.join(format!("{stem}.json"));
     std::fs::write(&md_path, &markdown)?;
@@ -226,7 +271,8 @@ mod tests {
         assert_eq!(options.runs, 500);
         assert_eq!(options.repetitions, 3);
         assert_eq!(options.starts, 7);
-        assert_eq!(options.sections.len(), 5);
+        assert_eq!(options.sections.len(), 6);
+        assert_eq!(options.callers, 12);
         assert_eq!(options.integrations, [0, 50, 300, 1_500]);
         assert_eq!(options.target.to_str(), Some("target"));
         assert_eq!(options.out.to_str(), Some("bench/results"));
@@ -251,7 +297,9 @@ mod tests {
         let err = Options::try_parse_from(["bench", "--sections", "latency,speed"])
             .expect_err("no section is called speed");
         let message = err.to_string();
-        for known in ["latency", "capacity", "wait", "startup", "consumer"] {
+        for known in [
+            "latency", "capacity", "wait", "startup", "caller", "consumer",
+        ] {
             assert!(message.contains(known), "{message}");
         }
     }

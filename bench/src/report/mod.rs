@@ -7,6 +7,7 @@ use crate::{capacity, latency, meter::Usage, startup};
 
 mod machine;
 mod markdown;
+mod money;
 
 pub use machine::{load_average, Machine};
 
@@ -21,6 +22,11 @@ pub struct Results {
     pub wait: Option<capacity::Wait>,
     pub startup: Vec<startup::Figure>,
     pub consumer: crate::consumer::Measured,
+    pub caller: Vec<crate::caller::Row>,
+    /// The consumer's metric documents of the caller-wait section, for the dashboard.
+    pub metrics: Vec<Value>,
+    /// Where the dashboard of those metrics was written, in words.
+    pub dashboard: Option<String>,
 }
 
 /// Ours over the naive side's; not a number where the naive side's is zero.
@@ -53,6 +59,7 @@ impl Results {
             && self.wait.is_none()
             && self.startup.is_empty()
             && self.consumer.figures.is_empty()
+            && self.caller.is_empty()
     }
 
     pub fn json(&self) -> Value {
@@ -88,6 +95,7 @@ impl Results {
                 "batch": f.label, "records": f.records, "records_per_second": f.records_per_second,
                 "median_ms": f.median.as_secs_f64() * 1000.0,
             })).collect::<Vec<_>>(),
+            "decisions": self.money_json(),
             "consumer_per_completion": {
                 "rcu": self.consumer.per_completion.0, "wcu": self.consumer.per_completion.1,
                 "requests": self.consumer.per_completion.2,

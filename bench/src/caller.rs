@@ -1,0 +1,215 @@
+//! How long a caller waits once the integration is done: contacts played by
+//! Connect's simulator through each shipped flow (`infra/contact-flows/`) on
+//! the local stack (the functions' release binaries in Lambda's stand-ins, the
+//! stream poller and the consumer, on DynamoDB Local), with the comfort
+//! messages at their real length. A contact's wait is from the `DONE` its
+//! function committed (the `IntegrationEnd` stamped with it) to the moment the
+//! flow had that status in hand and moved on: the answer of the call that said
+//! `DONE` (polling), or the result loaded (native).
+//!
+//! The consumer's metrics of the whole section are what the benchmark's
+//! dashboard draws.
+
+use std::{
+    path::Path,
+    time::{Duration, Instant},
+};
+
+use chrono::{DateTime, Utc};
+use local_stack::{
+    connect::{
+        flow::{Flow, Speech},
+        simulator::{FlowKind, Flows, Played, RuleMessage, Scenario, Simulator, StepKind, ECHO},
+    },
+    stack::{faults::Refusals, Host, Stack, StackOptions},
+};
+use serde_json::{json, Value};
+use shared::{keys::INTEGRATION_END, time::parse_rules_engine, IntegrationStatus};
+
+use crate::progress::Progress;
+
+/// The integrations' lengths, in seconds.
+pub const LENGTHS_S: [u64; 4] = [1, 3, 6, 12];
+/// The rule's message, as the demo's slow scenario has it.
+const MESSAGE: &str = "Please hold while we check your account.";
+const FLOWS: [&str; 2] = [
+    "infra/contact-flows/integration.json",
+    "infra/contact-flows/integration-native.json",
+];
+
+/// One flow and integration length.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Row {
+    pub flow: &'static str,
+    pub integration_s: u64,
+    pub contacts: usize,
+    pub median_ms: f64,
+    pub p95_ms: f64,
+    pub max_ms: f64,
+    /// Contacts that did not hear `DONE` (timed out, or the flow failed).
+    pub not_done: usize,
+}
+
+/// What the section measured, and the consumer's metrics of it.
+pub struct Measured {
+    pub rows: Vec<Row>,
+    pub metrics: Vec<Value>,
+}
+
+/// Plays `contacts` contacts of each length through each flow, side by side.
+pub async fn run(functions: &Path, contacts: usize) -> Result<Measured, crate::Error> {
+    let mut flows = Flows::default();
+    for file in FLOWS {
+        let text = std::fs::read_to_string(file).map_err(|err| format!("{file}: {err}"))?;
+        let flow = Flow::parse(&text).map_err(|err| format!("{file}: {err}"))?;
+        flows
+            .add(flow)
+            .map_err(|kind| format!("{file}: a second {} flow", kind.as_str()))?;
+    }
+    std::fs::create_dir_all(".local/bench")?;
+    let in_flight = u32::try_from(contacts.max(1))?;
+    let stack = Stack::start(&StackOptions {
+        in_flight,
+        max_instances: 64,
+        schedule_every: Duration::from_secs(60),
+        abandoned_grace: Duration::from_secs(2),
+        log_file: ".local/bench/functions.log".into(),
+        refusals: Refusals::every(0),
+        host: Host::Processes(functions.to_owned()),
+    })
+    .await
+    .map_err(|err| format!("the local stack: {err}"))?;
+    let sim = Simulator {
+        store: stack.store.clone(),
+        lambda: stack.lambda.clone(),
+        flows,
+        speech: Speech::default(),
+        refusals: stack.refusals(),
+    };
+    let cases: Vec<(FlowKind, u64)> = [FlowKind::Polling, FlowKind::Native]
+        .into_iter()
+        .flat_map(|kind| LENGTHS_S.map(|s| (kind, s)))
+        .collect();
+    let progress = Progress::new("caller wait, flows and lengths");
+    let mut rows = Vec::new();
+    let mut outcome = Ok(());
+    for (i, (kind, seconds)) in cases.iter().enumerate() {
+        progress.tick(i, cases.len());
+        match case(&sim, *kind, *seconds, contacts).await {
+            Ok(row) => rows.push(row),
+            Err(err) => {
+                outcome = Err(err);
+                break;
+            }
+        }
+    }
+    progress.tick(rows.len(), cases.len());
+    // The last contacts' completions reach the consumer through the stream.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let metrics = stack.metrics.all();
+    stack.stop().await;
+    outcome?;
+    Ok(Measured { rows, metrics })
+}
+
+fn scenario(seconds: u64) -> Scenario {
+    Scenario {
+        name: match seconds {
+            1 => "wait-1s",
+            3 => "wait-3s",
+            6 => "wait-6s",
+            _ => "wait-12s",
+        },
+        summary: "the benchmark's caller wait",
+        function: ECHO,
+        payload: json!({ "SleepTime": seconds }),
+        timeout_s: 20,
+        hang_up_at_message: None,
+        expect: IntegrationStatus::Done,
+        message: RuleMessage::Text(MESSAGE),
+        integrations: 1,
+        refuse_opening_call: false,
+    }
+}
+
+/// `contacts` contacts of one length through one flow, at once.
+async fn case(
+    sim: &Simulator,
+    kind: FlowKind,
+    seconds: u64,
+    contacts: usize,
+) -> Result<Row, crate::Error> {
+    let scenario = scenario(seconds);
+    let mut plays = tokio::task::JoinSet::new();
+    for _ in 0..contacts {
+        let (sim, scenario) = (sim.clone(), scenario.clone());
+        plays.spawn(async move {
+            let played = sim.play(&scenario, kind).await?;
+            let mut waits = Vec::new();
+            for pass in &played {
+                waits.push(wait(&sim, pass).await?);
+            }
+            Ok::<_, crate::Error>(waits)
+        });
+    }
+    let mut waits = Vec::new();
+    let mut not_done = 0;
+    while let Some(played) = plays.join_next().await {
+        for wait in played?? {
+            match wait {
+                Some(wait) => waits.push(wait.as_secs_f64() * 1_000.0),
+                None => not_done += 1,
+            }
+        }
+    }
+    waits.sort_by(f64::total_cmp);
+    let rank = |q: f64| match waits.len() {
+        0 => f64::NAN,
+        n => waits[((q * n as f64).ceil() as usize).clamp(1, n) - 1],
+    };
+    Ok(Row {
+        flow: kind.as_str(),
+        integration_s: seconds,
+        contacts: waits.len() + not_done,
+        median_ms: rank(0.5),
+        p95_ms: rank(0.95),
+        max_ms: rank(1.0),
+        not_done,
+    })
+}
+
+/// From the pass's `DONE` committed to the flow having it; `None` when the
+/// flow never heard `DONE`.
+async fn wait(sim: &Simulator, pass: &Played) -> Result<Option<Duration>, crate::Error> {
+    let heard = pass.steps.iter().find_map(|step| match &step.what {
+        StepKind::Call(call) if call.status.as_deref() == Some("DONE") => {
+            Some(if call.asynchronous {
+                step.at
+            } else {
+                call.sent_at + call.took
+            })
+        }
+        _ => None,
+    });
+    let Some(heard) = heard else {
+        return Ok(None);
+    };
+    let state = sim.store.load_state(&pass.contact).await?;
+    let Some(end) = state.get_str(INTEGRATION_END) else {
+        return Ok(None);
+    };
+    let committed = instant_of(parse_rules_engine(end)?);
+    Ok(Some(
+        (pass.began + heard).saturating_duration_since(committed),
+    ))
+}
+
+/// The instant of a past wall-clock time (now, for one not past).
+fn instant_of(at: DateTime<Utc>) -> Instant {
+    let (now, wall) = (Instant::now(), Utc::now());
+    (wall - at)
+        .to_std()
+        .ok()
+        .and_then(|back| now.checked_sub(back))
+        .unwrap_or(now)
+}

@@ -1,0 +1,242 @@
+//! The report's sections for the people who choose: what a million contacts
+//! cost, what a rate of contacts needs, and how long a caller waits once the
+//! integration is done.
+
+use serde_json::{json, Value};
+
+use super::{
+    markdown::{ms, Md},
+    Results,
+};
+use crate::{
+    bill::{self, Arch, PerContact, MIX, PRICES},
+    caller,
+};
+
+const COST_TABLE: &str = "| side | memory | architecture | Lambda duration | Lambda requests | DynamoDB reads | DynamoDB writes | total | largest part |\n| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | --- |";
+const SHARES_TABLE: &str = "| side | function | invocations per contact | running time per contact | GB-seconds per million contacts | duration per million, x86-64 |\n| --- | --- | ---: | ---: | ---: | ---: |";
+const LOAD_TABLE: &str = "| new contacts/s | side | instances busy at once, by function | all functions | read units/s | write units/s | cost per hour, x86-64 | default limits passed |\n| ---: | --- | --- | ---: | ---: | ---: | ---: | --- |";
+const CALLER_TABLE: &str = "| flow | integration | contacts | median | p95 | max | not told DONE |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: |";
+const CALLER: &str = "Contacts played by Connect's simulator through each shipped flow (`infra/contact-flows/integration.json`, polling; `integration-native.json`, Connect's asynchronous invocation) on the local stack: the functions' release binaries in Lambda's stand-ins, the stream poller and the consumer, on DynamoDB Local. The rule's message is a sentence of 7 words (2.8 s at 2.5 words a second); the flows' own messages at their length too. The wait is from the `IntegrationEnd` the function's `DONE` committed with to the moment the flow had `DONE` in hand and moved on (the answer of the call that said it; the native flow: the result loaded).";
+const CALLER_BOUND: &str = "What bounds both flows: they can only move on between messages. A `DONE` that commits while a message plays waits for the message's end (the rule's 2.8 s; the native flow's \"Still working\" between its waits). Then the polling flow calls check-timeout, which answers at once; a `DONE` that commits during check-timeout's own wait is seen at its next read (every 100 ms). The native flow's Wait block ends as the function returns, and the result is loaded then. The polling flow's settings trade that wait against requests and held instances: a shorter message hears the result sooner and calls check-timeout more often (each call up to 2 s and 21 reads); a longer wait inside check-timeout (its 2 s budget, under Connect's 8 s) holds an instance longer and leaves the caller in silence for it. The native flow's Wait blocks (4 s each) cost nothing while they wait.";
+
+impl Results {
+    /// Ours at the template's memory, ours at the naive side's, and the naive
+    /// side at the original's: each `None` when the run did not measure it.
+    fn contacts(&self) -> Option<[PerContact; 3]> {
+        let ours = PerContact::new(&self.capacity, &self.consumer, false, bill::OURS_MEMORY_MB)?;
+        let naive = PerContact::new(&self.capacity, &self.consumer, true, bill::NAIVE_MEMORY_MB)?;
+        let ours_large = ours.at_memory(bill::NAIVE_MEMORY_MB);
+        Some([naive, ours, ours_large])
+    }
+
+    /// The cost's summary rows: ours' million contacts over the naive side's.
+    pub(super) fn cost_targets(&self, md: &mut Md) {
+        let Some([naive, ours, _]) = self.contacts() else {
+            return;
+        };
+        for arch in [Arch::X86, Arch::Arm] {
+            let (o, n) = (
+                ours.per_million(arch).total(),
+                naive.per_million(arch).total(),
+            );
+            md.target(
+                &format!("cost per million contacts of the mix, {}", arch.label()),
+                &dollars(o),
+                Some((dollars(n), format!("{:.3}", o / n))),
+                "(reported)",
+                "",
+            );
+        }
+    }
+
+    pub(super) fn cost_section(&self, md: &mut Md) {
+        let Some(contacts) = self.contacts() else {
+            return;
+        };
+        let mix: Vec<String> = MIX
+            .iter()
+            .map(|(speed, weight)| format!("{:.0} % {}", weight * 100.0, speed.label()))
+            .collect();
+        let intro = format!(
+            "A million contacts of the mix {}, each on {} state keys: every invocation's duration measured in the capacity section (start and check-timeout from call to answer, the integration function from its start to its return), billed as Lambda bills, rounded up to the millisecond, times the configured memory; the request units DynamoDB reported for the same contacts; for ours, the stream consumer's time and units per completion from the consumer section (16 contacts at once, 5 ms round trip; {} status records a contact reach it, in batches of {}). Prices: {}. Lambda's request price is the same on both architectures; the durations were measured on x86-64 and priced at each architecture's rate. The naive side is the original Rules Engine's configuration, Node.js functions of {} MB each (start, check-timeout and the integration function); ours is the template's, {} MB; the third row is ours' durations at {} MB, to show what the memory setting alone is worth.",
+            mix.join(", "),
+            bill::KEYS,
+            bill::CONSUMER_RECORDS_PER_CONTACT,
+            bill::BATCH_SIZE,
+            PRICES.as_of,
+            bill::NAIVE_MEMORY_MB,
+            bill::OURS_MEMORY_MB,
+            bill::NAIVE_MEMORY_MB,
+        );
+        let rows = contacts.iter().flat_map(|c| {
+            [Arch::X86, Arch::Arm].map(|arch| {
+                let b = c.per_million(arch);
+                vec![
+                    c.side.to_owned(),
+                    format!("{} MB", c.memory_mb),
+                    arch.label().to_owned(),
+                    dollars(b.duration),
+                    dollars(b.requests),
+                    dollars(b.reads),
+                    dollars(b.writes),
+                    format!("**{}**", dollars(b.total())),
+                    b.largest().0.to_owned(),
+                ]
+            })
+        });
+        md.section(
+            "Cost per million contacts",
+            &intro,
+            COST_TABLE,
+            rows.collect(),
+        );
+        md.paragraph("Where the duration goes, by function:");
+        md.line("");
+        md.table(SHARES_TABLE);
+        for c in &contacts[..2] {
+            for s in &c.shares {
+                md.row(&[
+                    format!("{} ({} MB)", c.side, c.memory_mb),
+                    s.function.to_owned(),
+                    format!("{:.2}", s.invocations),
+                    ms(s.seconds * 1_000.0),
+                    format!("{:.0}", s.gb_seconds * 1e6),
+                    dollars(s.gb_seconds * 1e6 * PRICES.per_gb_second_x86),
+                ]);
+            }
+        }
+        let [naive, ours, large] = &contacts;
+        let (n, o, l) = (
+            naive.per_million(Arch::X86),
+            ours.per_million(Arch::X86),
+            large.per_million(Arch::X86),
+        );
+        md.paragraph(&format!(
+            "What dominates: the naive side's bill is mostly {} ({:.0} % of it), ours' mostly {} ({:.0} %). Both hold a Lambda instance while a caller waits (start for its whole wait, check-timeout for each of its own), and the integration function for its whole work, so duration is billed by the wait, not by work done. What ours' memory setting trades: at {} MB ours would cost {} per million contacts instead of {} ({:.1}× the duration); {} MB gives a function about a fourteenth of a vCPU (Lambda gives CPU in proportion to memory, a whole vCPU at 1,769 MB), which these functions, waiting on DynamoDB nearly all the time, do not miss while they wait, but a cold start's initialisation and parsing a large state run slower than measured here, where each call had a whole core. The integration function is the customer's: its memory is theirs to choose, and at 6 s of work it is the largest part of either bill.",
+            n.largest().0,
+            n.largest().1 / n.total() * 100.0,
+            o.largest().0,
+            o.largest().1 / o.total() * 100.0,
+            bill::NAIVE_MEMORY_MB,
+            dollars(l.total()),
+            dollars(o.total()),
+            l.duration / o.duration,
+            bill::OURS_MEMORY_MB,
+        ));
+    }
+
+    pub(super) fn load_section(&self, md: &mut Md) {
+        let Some([naive, ours, _]) = self.contacts() else {
+            return;
+        };
+        let rows = bill::RATES.iter().flat_map(|&rate| {
+            [&ours, &naive].map(|c| {
+                let load = c.at_rate(rate, Arch::X86);
+                let by_function: Vec<String> = c
+                    .shares
+                    .iter()
+                    .zip(&load.instances)
+                    .map(|(s, n)| format!("{} {n:.0}", s.function))
+                    .collect();
+                vec![
+                    format!("{rate:.0}"),
+                    c.side.to_owned(),
+                    by_function.join(", "),
+                    format!("{:.0}", load.total_instances),
+                    format!("{:.0}", load.read_units),
+                    format!("{:.0}", load.write_units),
+                    dollars(load.per_hour),
+                    if load.limits.is_empty() {
+                        "none".into()
+                    } else {
+                        load.limits.join("; ")
+                    },
+                ]
+            })
+        });
+        let intro = format!("From the per-contact figures of the cost's mix, by Little's law: a function's instances busy at once are the rate times its running time per contact (start holds one for its whole wait, check-timeout one for each of its calls, the integration function one for its work). Connect's calls follow one another without comfort messages here, as in the capacity section, which is the most check-timeout can be busy. The limits are the defaults: Lambda's {:.0} concurrent executions per account and Region, shared by every function of the account, and an on-demand table's {:.0} read and {:.0} write request units a second; each can be raised on request.", bill::LAMBDA_CONCURRENCY, bill::TABLE_THROUGHPUT, bill::TABLE_THROUGHPUT);
+        md.section(
+            "Capacity: what a rate of contacts needs",
+            &intro,
+            LOAD_TABLE,
+            rows.collect(),
+        );
+    }
+
+    pub(super) fn caller_targets(&self, md: &mut Md) {
+        for r in &self.caller {
+            md.target(
+                &format!(
+                    "caller wait after DONE, {} flow, {} s integration (median, p95)",
+                    r.flow, r.integration_s
+                ),
+                &format!("{}, {}", ms(r.median_ms), ms(r.p95_ms)),
+                None,
+                "(reported)",
+                "",
+            );
+        }
+    }
+
+    pub(super) fn caller_section(&self, md: &mut Md) {
+        let rows = self.caller.iter().map(|r| {
+            vec![
+                r.flow.to_owned(),
+                format!("{} s", r.integration_s),
+                r.contacts.to_string(),
+                ms(r.median_ms),
+                ms(r.p95_ms),
+                ms(r.max_ms),
+                r.not_done.to_string(),
+            ]
+        });
+        md.section(
+            "Caller wait after the integration is done",
+            CALLER,
+            CALLER_TABLE,
+            rows.collect(),
+        );
+        if !self.caller.is_empty() {
+            md.paragraph(CALLER_BOUND);
+        }
+        if let Some(dashboard) = &self.dashboard {
+            md.paragraph(&format!("The consumer's metrics of these contacts, drawn as the template's CloudWatch dashboard draws them: {dashboard}, beside this report."));
+        }
+    }
+
+    pub(super) fn money_json(&self) -> Value {
+        let contacts = self.contacts();
+        json!({
+            "prices": PRICES.as_of,
+            "mix": MIX.iter().map(|(s, w)| json!({"integration": s.label(), "share": w})).collect::<Vec<_>>(),
+            "cost_per_million_contacts": contacts.as_ref().map(|cs| cs.iter().flat_map(|c| [Arch::X86, Arch::Arm].map(|arch| {
+                let b = c.per_million(arch);
+                json!({"side": c.side, "memory_mb": c.memory_mb, "architecture": arch.label(),
+                    "lambda_duration": b.duration, "lambda_requests": b.requests,
+                    "dynamodb_reads": b.reads, "dynamodb_writes": b.writes, "total": b.total(),
+                    "gb_seconds_per_contact": c.gb_seconds(), "invocations_per_contact": c.invocations(),
+                    "read_units_per_contact": c.read_units, "write_units_per_contact": c.write_units})
+            })).collect::<Vec<_>>()),
+            "capacity_at_rates": contacts.as_ref().map(|cs| bill::RATES.iter().flat_map(|&rate| cs[..2].iter().map(move |c| {
+                let l = c.at_rate(rate, Arch::X86);
+                json!({"contacts_per_second": rate, "side": c.side,
+                    "instances": c.shares.iter().zip(&l.instances).map(|(s, n)| json!({"function": s.function, "instances": n})).collect::<Vec<_>>(),
+                    "all_instances": l.total_instances, "read_units_per_second": l.read_units,
+                    "write_units_per_second": l.write_units, "cost_per_hour_x86": l.per_hour, "limits": l.limits})
+            })).collect::<Vec<_>>()),
+            "caller_wait": self.caller.iter().map(|r: &caller::Row| json!({
+                "flow": r.flow, "integration_s": r.integration_s, "contacts": r.contacts,
+                "median_ms": r.median_ms, "p95_ms": r.p95_ms, "max_ms": r.max_ms, "not_done": r.not_done,
+            })).collect::<Vec<_>>(),
+        })
+    }
+}
+
+fn dollars(value: f64) -> String {
+    if value >= 100.0 {
+        format!("${value:.0}")
+    } else {
+        format!("${value:.2}")
+    }
+}
