@@ -137,7 +137,7 @@ impl Results {
                     .shares
                     .iter()
                     .zip(&load.instances)
-                    .map(|(s, n)| format!("{} {n:.0}", s.function))
+                    .map(|(s, &n)| format!("{} {}", s.function, instances(n)))
                     .collect();
                 vec![
                     format!("{rate:.0}"),
@@ -230,6 +230,15 @@ impl Results {
                 "median_ms": r.median_ms, "p95_ms": r.p95_ms, "max_ms": r.max_ms, "not_done": r.not_done,
             })).collect::<Vec<_>>(),
         })
+    }
+}
+
+/// Instances at once: a tenth below ten, so that a function barely busy is not 0.
+fn instances(n: f64) -> String {
+    if n < 10.0 {
+        format!("{n:.1}")
+    } else {
+        format!("{n:.0}")
     }
 }
 
