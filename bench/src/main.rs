@@ -19,6 +19,7 @@ mod startup;
 use std::{path::PathBuf, process::ExitCode, sync::Arc};
 
 use clap::{Parser, ValueEnum};
+use local_stack::stack::faults::StoreOutage;
 use progress::Progress;
 use report::{Machine, Results};
 
@@ -86,6 +87,30 @@ enum Section {
     Consumer,
 }
 
+impl Section {
+    /// Measured on a fresh DynamoDB Local when another section ran before.
+    fn wants_a_fresh_store(self) -> bool {
+        matches!(self, Section::Caller | Section::Consumer)
+    }
+}
+
+/// Restarts DynamoDB Local in memory: empty, and as quick as when it began.
+async fn restart_store(fresh: &mut Option<StoreOutage>) -> Result<(), Error> {
+    let store = match fresh {
+        Some(store) => store,
+        None => fresh.insert(StoreOutage::fresh_from_env(
+            std::path::PathBuf::from(".local/bench/dynamodb-local.log"),
+        )?),
+    };
+    std::fs::create_dir_all(".local/bench")?;
+    let restart = store.run(std::time::Duration::ZERO).await?;
+    say(&format!(
+        "a fresh DynamoDB Local for the next section (restarted in {:.1} s)",
+        restart.restart_took.as_secs_f64()
+    ));
+    Ok(())
+}
+
 fn at_least_one(text: &str) -> Result<usize, String> {
     match text.parse::<usize>() {
         Ok(0) => Err("must be at least 1".into()),
@@ -119,16 +144,33 @@ async fn run(options: &Options) -> Result<(), Error> {
         ..Results::default()
     };
     let lab = Arc::new(lab::Lab::new().await);
-    // In the declared order, the consumer last: after its thousands of
-    // completions DynamoDB Local answers every request more slowly, for the
-    // rest of a run, its table deleted or not, and the latency rows measure
-    // request times.
-    // The consumer's own figure for unrelated records makes no request.
+    // In the declared order. After thousands of contacts DynamoDB Local
+    // answers every request more slowly, for the rest of its life, their
+    // tables deleted or not: the latency rows measure request times, and so do
+    // the caller's wait and the consumer's completions. So the sections that
+    // follow the lab's (each on tables of its own) get a fresh DynamoDB Local:
+    // the same one restarted, in memory, empty.
+    let mut fresh: Option<StoreOutage> = None;
+    let mut outcome = Ok(());
     for section in Section::value_variants() {
-        if options.sections.contains(section) {
-            measure(*section, options, &lab, &mut results).await?;
+        if !options.sections.contains(section) {
+            continue;
+        }
+        if section.wants_a_fresh_store() && !results.is_empty() {
+            if let Err(err) = restart_store(&mut fresh).await {
+                outcome = Err(err);
+                break;
+            }
+        }
+        outcome = measure(*section, options, &lab, &mut results).await;
+        if outcome.is_err() {
+            break;
         }
     }
+    if let Some(store) = &mut fresh {
+        store.shut_down().await;
+    }
+    outcome?;
     if results.is_empty() {
         return Err(format!(
             "nothing was measured: no report written to {}",

@@ -45,6 +45,17 @@ pub struct OutageReport {
 impl StoreOutage {
     /// Finds the DynamoDB Local process; an error says what is missing.
     pub fn from_env(log: PathBuf) -> Result<Self, BoxError> {
+        Self::find(log, true)
+    }
+
+    /// Finds the DynamoDB Local process, in memory or not: restarted in
+    /// memory, it comes back empty, a fresh store (the benchmark's, for the
+    /// sections that DynamoDB Local slows down for after thousands of contacts).
+    pub fn fresh_from_env(log: PathBuf) -> Result<Self, BoxError> {
+        Self::find(log, false)
+    }
+
+    fn find(log: PathBuf, keeping_data: bool) -> Result<Self, BoxError> {
         let pid: u32 = std::env::var("DYNAMODB_LOCAL_PID")
             .map_err(|_| "DYNAMODB_LOCAL_PID is not set: a store outage needs the DynamoDB Local that scripts/dynamodb-local.sh started")?
             .parse()
@@ -56,7 +67,7 @@ impl StoreOutage {
             .filter(|arg| !arg.is_empty())
             .map(|arg| String::from_utf8_lossy(arg).into_owned())
             .collect();
-        if !command.iter().any(|arg| arg == "-dbPath") {
+        if keeping_data && !command.iter().any(|arg| arg == "-dbPath") {
             return Err("DynamoDB Local runs in memory: a store outage needs it started with -dbPath, so that its data survives the restart".into());
         }
         let cwd = std::fs::read_link(format!("/proc/{pid}/cwd"))?;
