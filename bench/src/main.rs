@@ -98,9 +98,9 @@ impl Section {
 async fn restart_store(fresh: &mut Option<StoreOutage>) -> Result<(), Error> {
     let store = match fresh {
         Some(store) => store,
-        None => fresh.insert(StoreOutage::fresh_from_env(
-            std::path::PathBuf::from(".local/bench/dynamodb-local.log"),
-        )?),
+        None => fresh.insert(StoreOutage::fresh_from_env(std::path::PathBuf::from(
+            ".local/bench/dynamodb-local.log",
+        ))?),
     };
     std::fs::create_dir_all(".local/bench")?;
     let restart = store.run(std::time::Duration::ZERO).await?;
