@@ -23,11 +23,16 @@ pub const OURS_MEMORY_MB: u32 = 128;
 /// The original Rules Engine's published configuration: Node.js functions of
 /// 1,024 MB each.
 pub const NAIVE_MEMORY_MB: u32 = 1_024;
+/// The integration function is the customer's, the same work on either side:
+/// billed at the original's 1,024 MB on both, so that the difference between
+/// the sides is the pattern's.
+pub const INTEGRATION_MEMORY_MB: u32 = 1_024;
 /// Status records of one contact that pass the event source mapping's filter
 /// and reach the consumer: `START`, `RUN` and the outcome (the stamp's write
 /// and every other state key are filtered out, which Lambda does not bill).
 pub const CONSUMER_RECORDS_PER_CONTACT: f64 = 3.0;
-/// The template's `BatchSize`: a busy stream fills its batches.
+/// The template's `BatchSize`: a busy stream fills its batches (at 10
+/// contacts a second its 1 s window holds about 30 records).
 pub const BATCH_SIZE: f64 = 100.0;
 /// Lambda's default concurrent executions per account and Region.
 pub const LAMBDA_CONCURRENCY: f64 = 1_000.0;
@@ -49,7 +54,7 @@ pub struct Prices {
 }
 
 pub const PRICES: Prices = Prices {
-    as_of: "AWS's list prices for us-east-1 as published on 2026-12-03 (Lambda: the first tier of duration, aws.amazon.com/lambda/pricing; DynamoDB on-demand since its 2024-11-01 price cut, aws.amazon.com/dynamodb/pricing/on-demand); no free tier",
+    as_of: "AWS's on-demand list prices for us-east-1 as of 2026-12-03 (Lambda: requests, and the first tier of duration, of aws.amazon.com/lambda/pricing; DynamoDB: on-demand request units since the 2024-11-01 price cut, of aws.amazon.com/dynamodb/pricing/on-demand); no free tier, no savings plans",
     per_million_requests: 0.20,
     per_gb_second_x86: 0.000_016_666_7,
     per_gb_second_arm: 0.000_013_333_4,
@@ -94,6 +99,8 @@ pub struct Share {
 #[derive(Debug, Clone, PartialEq)]
 pub struct PerContact {
     pub side: &'static str,
+    /// The memory of the pattern's functions (start, check-timeout, the
+    /// consumer); the integration function's is [`INTEGRATION_MEMORY_MB`].
     pub memory_mb: u32,
     pub shares: Vec<Share>,
     pub read_units: f64,
@@ -131,7 +138,8 @@ impl Bill {
 impl PerContact {
     /// From the capacity rows of [`KEYS`] keys of every speed of the mix (ours
     /// or the naive side's) and, for ours, the consumer's figures; `None` when
-    /// the run did not measure them all.
+    /// the run did not measure them all. The pattern's functions are billed
+    /// at `memory_mb`, the integration function at [`INTEGRATION_MEMORY_MB`].
     pub fn new(
         rows: &[capacity::Row],
         consumer: &Measured,
@@ -139,6 +147,7 @@ impl PerContact {
         memory_mb: u32,
     ) -> Option<Self> {
         let gb = f64::from(memory_mb) / 1_024.0;
+        let integration_gb = f64::from(INTEGRATION_MEMORY_MB) / 1_024.0;
         let mut shares: Vec<Share> = Function::ALL
             .map(|f| Share {
                 function: f.label(),
@@ -156,6 +165,10 @@ impl PerContact {
                 let billed_ms = (ran.as_secs_f64() * 1_000.0).ceil();
                 share.invocations += weight;
                 share.seconds += weight * ran.as_secs_f64();
+                let gb = match function {
+                    Function::Integration => integration_gb,
+                    Function::Start | Function::CheckTimeout => gb,
+                };
                 share.gb_seconds += weight * billed_ms / 1_000.0 * gb;
             }
             read_units += weight * contact.usage.rcu;
@@ -187,13 +200,16 @@ impl PerContact {
         })
     }
 
-    /// The same contact at another memory size (the same durations).
+    /// The same contact with the pattern's functions at another memory size
+    /// (the same durations; the integration function's memory unchanged).
     pub fn at_memory(&self, memory_mb: u32) -> Self {
         let scale = f64::from(memory_mb) / f64::from(self.memory_mb);
         let mut other = self.clone();
         other.memory_mb = memory_mb;
         for share in &mut other.shares {
-            share.gb_seconds *= scale;
+            if share.function != Function::Integration.label() {
+                share.gb_seconds *= scale;
+            }
         }
         other
     }
@@ -312,6 +328,9 @@ mod tests {
         let naive = PerContact::new(&rows(), &Measured::default(), true, 1_024).expect("all rows");
         // 2 ms + 1,000 ms at 1 GB
         assert!((naive.gb_seconds() - 1.002).abs() < 1e-9, "{naive:?}");
+        // At 512 MB start's 2 ms cost half; the integration's 1,000 ms do not change.
+        let half = PerContact::new(&rows(), &Measured::default(), true, 512).expect("all rows");
+        assert!((half.gb_seconds() - 1.001).abs() < 1e-9, "{half:?}");
         assert!((naive.invocations() - 2.0).abs() < 1e-9);
         let bill = naive.per_million(Arch::X86);
         assert!((bill.duration - 1.002e6 * 0.000_016_666_7).abs() < 1e-6);
@@ -319,9 +338,9 @@ mod tests {
         assert!((bill.reads - 4.0 * 0.125).abs() < 1e-9);
         assert!((bill.writes - 10.0 * 0.625).abs() < 1e-9);
         assert_eq!(bill.largest().0, "Lambda duration");
-        // An eighth of the memory is an eighth of the duration's bill.
+        // An eighth of the memory is an eighth of the pattern's functions' bill.
         let small = naive.at_memory(128);
-        assert!((small.gb_seconds() - 1.002 / 8.0).abs() < 1e-9);
+        assert!((small.gb_seconds() - (0.002 / 8.0 + 1.0)).abs() < 1e-9);
         assert!(naive.per_million(Arch::Arm).duration < bill.duration);
     }
 

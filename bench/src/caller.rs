@@ -30,6 +30,10 @@ use crate::progress::Progress;
 
 /// The integrations' lengths, in seconds.
 pub const LENGTHS_S: [u64; 4] = [1, 3, 6, 12];
+/// The contacts of one length are spread evenly over this much around it, so
+/// that their `DONE`s fall at different points of the flow's message cycle
+/// rather than all at one.
+pub const SPREAD_S: f64 = 1.0;
 /// The rule's message, as the demo's slow scenario has it.
 const MESSAGE: &str = "Please hold while we check your account.";
 const FLOWS: [&str; 2] = [
@@ -112,7 +116,10 @@ pub async fn run(functions: &Path, contacts: usize) -> Result<Measured, crate::E
     Ok(Measured { rows, metrics })
 }
 
-fn scenario(seconds: u64) -> Scenario {
+/// The `i`th of `n` contacts of `seconds`: its integration takes a little
+/// longer than the one before, evenly over [`SPREAD_S`] around `seconds`.
+fn scenario(seconds: u64, i: usize, n: usize) -> Scenario {
+    let length = seconds as f64 - SPREAD_S / 2.0 + SPREAD_S * (i as f64 + 0.5) / n as f64;
     Scenario {
         name: match seconds {
             1 => "wait-1s",
@@ -122,7 +129,7 @@ fn scenario(seconds: u64) -> Scenario {
         },
         summary: "the benchmark's caller wait",
         function: ECHO,
-        payload: json!({ "SleepTime": seconds }),
+        payload: json!({ "SleepTime": length }),
         timeout_s: 20,
         hang_up_at_message: None,
         expect: IntegrationStatus::Done,
@@ -139,10 +146,9 @@ async fn case(
     seconds: u64,
     contacts: usize,
 ) -> Result<Row, crate::Error> {
-    let scenario = scenario(seconds);
     let mut plays = tokio::task::JoinSet::new();
-    for _ in 0..contacts {
-        let (sim, scenario) = (sim.clone(), scenario.clone());
+    for i in 0..contacts {
+        let (sim, scenario) = (sim.clone(), scenario(seconds, i, contacts));
         plays.spawn(async move {
             let played = sim.play(&scenario, kind).await?;
             let mut waits = Vec::new();

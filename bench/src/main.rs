@@ -41,7 +41,7 @@ struct Options {
     #[arg(long, value_name = "N", default_value_t = 7, value_parser = at_least_one)]
     starts: usize,
     /// Contacts per flow and integration length of the caller wait.
-    #[arg(long, value_name = "N", default_value_t = 12, value_parser = at_least_one)]
+    #[arg(long, value_name = "N", default_value_t = 20, value_parser = at_least_one)]
     callers: usize,
     /// What to measure, a comma-separated list.
     #[arg(
@@ -90,12 +90,21 @@ enum Section {
 impl Section {
     /// Measured on a fresh DynamoDB Local when another section ran before.
     fn wants_a_fresh_store(self) -> bool {
-        matches!(self, Section::Caller | Section::Consumer)
+        matches!(
+            self,
+            Section::Capacity | Section::Caller | Section::Consumer
+        )
     }
 }
 
-/// Restarts DynamoDB Local in memory: empty, and as quick as when it began.
-async fn restart_store(fresh: &mut Option<StoreOutage>) -> Result<(), Error> {
+/// Restarts DynamoDB Local in memory: empty, and as quick as when it began;
+/// `false` when it was not started by `scripts/dynamodb-local.sh` (which says
+/// where it is), and the section goes on on the same one.
+async fn restart_store(fresh: &mut Option<StoreOutage>) -> Result<bool, Error> {
+    if fresh.is_none() && std::env::var_os("DYNAMODB_LOCAL_PID").is_none() {
+        say("DYNAMODB_LOCAL_PID is not set (scripts/bench sets it): the next section is measured on the same DynamoDB Local, slower after the sections before it");
+        return Ok(false);
+    }
     let store = match fresh {
         Some(store) => store,
         None => fresh.insert(StoreOutage::fresh_from_env(std::path::PathBuf::from(
@@ -108,7 +117,7 @@ async fn restart_store(fresh: &mut Option<StoreOutage>) -> Result<(), Error> {
         "a fresh DynamoDB Local for the next section (restarted in {:.1} s)",
         restart.restart_took.as_secs_f64()
     ));
-    Ok(())
+    Ok(true)
 }
 
 fn at_least_one(text: &str) -> Result<usize, String> {
@@ -143,13 +152,14 @@ async fn run(options: &Options) -> Result<(), Error> {
         settings: lab::describe(&wait),
         ..Results::default()
     };
-    let lab = Arc::new(lab::Lab::new().await);
+    let mut lab = Arc::new(lab::Lab::new().await);
     // In the declared order. After thousands of contacts DynamoDB Local
     // answers every request more slowly, for the rest of its life, their
     // tables deleted or not: the latency rows measure request times, and so do
-    // the caller's wait and the consumer's completions. So the sections that
-    // follow the lab's (each on tables of its own) get a fresh DynamoDB Local:
-    // the same one restarted, in memory, empty.
+    // the capacity section's durations (the cost's), the caller's wait and the
+    // consumer's completions. So those sections get a fresh DynamoDB Local
+    // when another ran before them: the same one restarted, in memory, empty,
+    // and a lab on it.
     let mut fresh: Option<StoreOutage> = None;
     let mut outcome = Ok(());
     for section in Section::value_variants() {
@@ -157,9 +167,13 @@ async fn run(options: &Options) -> Result<(), Error> {
             continue;
         }
         if section.wants_a_fresh_store() && !results.is_empty() {
-            if let Err(err) = restart_store(&mut fresh).await {
-                outcome = Err(err);
-                break;
+            match restart_store(&mut fresh).await {
+                Ok(true) => lab = Arc::new(lab::Lab::new().await),
+                Ok(false) => {}
+                Err(err) => {
+                    outcome = Err(err);
+                    break;
+                }
             }
         }
         outcome = measure(*section, options, &lab, &mut results).await;
@@ -314,7 +328,7 @@ mod tests {
         assert_eq!(options.repetitions, 3);
         assert_eq!(options.starts, 7);
         assert_eq!(options.sections.len(), 6);
-        assert_eq!(options.callers, 12);
+        assert_eq!(options.callers, 20);
         assert_eq!(options.integrations, [0, 50, 300, 1_500]);
         assert_eq!(options.target.to_str(), Some("target"));
         assert_eq!(options.out.to_str(), Some("bench/results"));

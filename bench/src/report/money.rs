@@ -17,7 +17,7 @@ const COST_TABLE: &str = "| side | memory | architecture | Lambda duration | Lam
 const SHARES_TABLE: &str = "| side | function | invocations per contact | running time per contact | GB-seconds per million contacts | duration per million, x86-64 |\n| --- | --- | ---: | ---: | ---: | ---: |";
 const LOAD_TABLE: &str = "| new contacts/s | side | instances busy at once, by function | all functions | read units/s | write units/s | cost per hour, x86-64 | default limits passed |\n| ---: | --- | --- | ---: | ---: | ---: | ---: | --- |";
 const CALLER_TABLE: &str = "| flow | integration | contacts | median | p95 | max | not told DONE |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: |";
-const CALLER: &str = "Contacts played by Connect's simulator through each shipped flow (`infra/contact-flows/integration.json`, polling; `integration-native.json`, Connect's asynchronous invocation) on the local stack: the functions' release binaries in Lambda's stand-ins, the stream poller and the consumer, on DynamoDB Local. The rule's message is a sentence of 7 words (2.8 s at 2.5 words a second); the flows' own messages at their length too. The wait is from the `IntegrationEnd` the function's `DONE` committed with to the moment the flow had `DONE` in hand and moved on (the answer of the call that said it; the native flow: the result loaded).";
+const CALLER: &str = "Contacts played by Connect's simulator through each shipped flow (`infra/contact-flows/integration.json`, polling; `integration-native.json`, Connect's asynchronous invocation) on the local stack: the functions' release binaries in Lambda's stand-ins, the stream poller and the consumer, on DynamoDB Local. The rule's message is a sentence of 7 words (2.8 s at 2.5 words a second); the flows' own messages at their length too. The contacts of one length play at once, their integrations spread evenly over ±0.5 s around it, so that their `DONE`s fall at different points of the flow's message cycle; p95 is the nearest rank (of 20 contacts, the 19th). The wait is from the `IntegrationEnd` the function's `DONE` committed with to the moment the flow had `DONE` in hand and moved on (the answer of the call that said it; the native flow: the result loaded).";
 const CALLER_BOUND: &str = "What bounds both flows: they can only move on between messages. A `DONE` that commits while a message plays waits for the message's end (the rule's 2.8 s; the native flow's \"Still working\" between its waits). Then the polling flow calls check-timeout, which answers at once; a `DONE` that commits during check-timeout's own wait is seen at its next read (every 100 ms). The native flow's Wait block ends as the function returns, and the result is loaded then. The polling flow's settings trade that wait against requests and held instances: a shorter message hears the result sooner and calls check-timeout more often (each call up to 2 s and 21 reads); a longer wait inside check-timeout (its 2 s budget, under Connect's 8 s) holds an instance longer and leaves the caller in silence for it. The native flow's Wait blocks (4 s each) cost nothing while they wait.";
 
 impl Results {
@@ -59,7 +59,7 @@ impl Results {
             .map(|(speed, weight)| format!("{:.0} % {}", weight * 100.0, speed.label()))
             .collect();
         let intro = format!(
-            "A million contacts of the mix {}, each on {} state keys: every invocation's duration measured in the capacity section (start and check-timeout from call to answer, the integration function from its start to its return), billed as Lambda bills, rounded up to the millisecond, times the configured memory; the request units DynamoDB reported for the same contacts; for ours, the stream consumer's time and units per completion from the consumer section (16 contacts at once, 5 ms round trip; {} status records a contact reach it, in batches of {}). Prices: {}. Lambda's request price is the same on both architectures; the durations were measured on x86-64 and priced at each architecture's rate. The naive side is the original Rules Engine's configuration, Node.js functions of {} MB each (start, check-timeout and the integration function); ours is the template's, {} MB; the third row is ours' durations at {} MB, to show what the memory setting alone is worth.",
+            "A million contacts of the mix {}, each on {} state keys: every invocation's duration measured in the capacity section (start and check-timeout from call to answer, the integration function from its start to its return), billed as Lambda bills, rounded up to the millisecond, times the configured memory; the request units DynamoDB reported for the same contacts; for ours, the stream consumer's time and units per completion from the consumer section (16 contacts at once, 5 ms round trip; {} status records a contact reach it, in batches of up to {}). Prices: {}. Lambda's request price is the same on both architectures; the durations were measured on x86-64 and priced at each architecture's rate. The naive side's start and check-timeout are the original Rules Engine's configuration, Node.js functions of {} MB each; ours' start, check-timeout and consumer are the template's, {} MB; the third row is ours' durations at {} MB, to show what the memory setting alone is worth. The integration function is the customer's, the same work on both sides: it is billed at {} MB on both. check-timeout's calls follow one another without comfort messages, as in the capacity section: its share is the most it can be.",
             mix.join(", "),
             bill::KEYS,
             bill::CONSUMER_RECORDS_PER_CONTACT,
@@ -68,6 +68,7 @@ impl Results {
             bill::NAIVE_MEMORY_MB,
             bill::OURS_MEMORY_MB,
             bill::NAIVE_MEMORY_MB,
+            bill::INTEGRATION_MEMORY_MB,
         );
         let rows = contacts.iter().flat_map(|c| {
             [Arch::X86, Arch::Arm].map(|arch| {
@@ -97,7 +98,7 @@ impl Results {
         for c in &contacts[..2] {
             for s in &c.shares {
                 md.row(&[
-                    format!("{} ({} MB)", c.side, c.memory_mb),
+                    format!("{}, {} MB", c.side, share_memory(c, s)),
                     s.function.to_owned(),
                     format!("{:.2}", s.invocations),
                     ms(s.seconds * 1_000.0),
@@ -113,7 +114,7 @@ impl Results {
             large.per_million(Arch::X86),
         );
         md.paragraph(&format!(
-            "What dominates: the naive side's bill is mostly {} ({:.0} % of it), ours' mostly {} ({:.0} %). Both hold a Lambda instance while a caller waits (start for its whole wait, check-timeout for each of its own), and the integration function for its whole work, so duration is billed by the wait, not by work done. What ours' memory setting trades: at {} MB ours would cost {} per million contacts instead of {} ({:.1}× the duration); {} MB gives a function about a fourteenth of a vCPU (Lambda gives CPU in proportion to memory, a whole vCPU at 1,769 MB), which these functions, waiting on DynamoDB nearly all the time, do not miss while they wait, but a cold start's initialisation and parsing a large state run slower than measured here, where each call had a whole core. The integration function is the customer's: its memory is theirs to choose, and at 6 s of work it is the largest part of either bill.",
+            "What dominates: the naive side's bill is mostly {} ({:.0} % of it), ours' mostly {} ({:.0} %). Both hold a Lambda instance while a caller waits (start for its whole wait, check-timeout for each of its own), and the integration function for its whole work, so duration is billed by the wait, not by work done. What ours' memory setting trades: with its own functions at {} MB ours would cost {} per million contacts instead of {} ({:.1}× the duration); {} MB gives a function about a fourteenth of a vCPU (Lambda gives CPU in proportion to memory, a whole vCPU at 1,769 MB), which these functions, waiting on DynamoDB nearly all the time, do not miss while they wait, but a cold start's initialisation and parsing a large state run slower than measured here, where each call had a whole core.",
             n.largest().0,
             n.largest().1 / n.total() * 100.0,
             o.largest().0,
@@ -183,7 +184,7 @@ impl Results {
         let rows = self.caller.iter().map(|r| {
             vec![
                 r.flow.to_owned(),
-                format!("{} s", r.integration_s),
+                format!("{} s ± 0.5 s", r.integration_s),
                 r.contacts.to_string(),
                 ms(r.median_ms),
                 ms(r.p95_ms),
@@ -230,6 +231,15 @@ impl Results {
                 "median_ms": r.median_ms, "p95_ms": r.p95_ms, "max_ms": r.max_ms, "not_done": r.not_done,
             })).collect::<Vec<_>>(),
         })
+    }
+}
+
+/// The memory a share is billed at.
+fn share_memory(contact: &PerContact, share: &bill::Share) -> u32 {
+    if share.function == crate::capacity::Function::Integration.label() {
+        bill::INTEGRATION_MEMORY_MB
+    } else {
+        contact.memory_mb
     }
 }
 

@@ -114,6 +114,13 @@ impl StoreOutage {
         self.restarted = Some(child);
         let until = Instant::now() + Duration::from_secs(60);
         while !self.answers().await {
+            if let Some(Ok(Some(status))) = self.restarted.as_mut().map(Child::try_wait) {
+                return Err(format!(
+                    "DynamoDB Local exited as it restarted ({status}); see {}",
+                    self.log.display()
+                )
+                .into());
+            }
             if Instant::now() > until {
                 return Err("DynamoDB Local did not answer within 60 s of its restart".into());
             }
@@ -126,20 +133,29 @@ impl StoreOutage {
     }
 
     async fn stop(&mut self) {
-        let _ = std::process::Command::new("kill")
-            .arg(self.pid.to_string())
-            .status();
-        // Gone once its command line is: a process that has exited but is not
-        // reaped yet (the first one is the shell's child) shows an empty one.
-        let until = Instant::now() + Duration::from_secs(10);
-        while std::fs::read(format!("/proc/{}/cmdline", self.pid)).is_ok_and(|c| !c.is_empty())
-            && Instant::now() < until
-        {
-            if let Some(child) = &mut self.restarted {
-                let _ = child.try_wait();
+        // Asked to stop, then killed if it has not within 10 s: the restart
+        // must not find the old one still holding the port.
+        for (signal, patience) in [("-TERM", 10), ("-KILL", 5)] {
+            let _ = std::process::Command::new("kill")
+                .args([signal, &self.pid.to_string()])
+                .status();
+            let until = Instant::now() + Duration::from_secs(patience);
+            while self.running() && Instant::now() < until {
+                if let Some(child) = &mut self.restarted {
+                    let _ = child.try_wait();
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
             }
-            tokio::time::sleep(Duration::from_millis(20)).await;
+            if !self.running() {
+                return;
+            }
         }
+    }
+
+    /// Gone once its command line is: a process that has exited but is not
+    /// reaped yet (the first one is the shell's child) shows an empty one.
+    fn running(&self) -> bool {
+        std::fs::read(format!("/proc/{}/cmdline", self.pid)).is_ok_and(|c| !c.is_empty())
     }
 
     async fn answers(&self) -> bool {
