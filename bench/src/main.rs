@@ -22,6 +22,7 @@ use clap::{Parser, ValueEnum};
 use local_stack::stack::faults::StoreOutage;
 use progress::Progress;
 use report::{Machine, Results};
+use tokio::signal::unix::SignalKind;
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
 
@@ -174,7 +175,22 @@ fn say(text: &str) {
 #[tokio::main]
 async fn main() -> ExitCode {
     let options = Options::parse();
-    match run(&options).await {
+    // Interrupted, the run is dropped, and with it a DynamoDB Local this
+    // process restarted (its child, killed on drop); `scripts/bench` stops the
+    // one it started.
+    let mut terminate = match tokio::signal::unix::signal(SignalKind::terminate()) {
+        Ok(terminate) => terminate,
+        Err(err) => {
+            say(&format!("cannot watch for SIGTERM: {err}"));
+            return ExitCode::FAILURE;
+        }
+    };
+    let outcome = tokio::select! {
+        outcome = run(&options) => outcome,
+        _ = tokio::signal::ctrl_c() => Err("interrupted: no report written".into()),
+        _ = terminate.recv() => Err("terminated: no report written".into()),
+    };
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             say(&shared::telemetry::error_chain(err.as_ref()));
