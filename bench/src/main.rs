@@ -131,33 +131,7 @@ async fn restart_store(fresh: &mut Option<StoreOutage>) -> Result<bool, Error> {
 /// scratch table, 60 each, side by side, before the section measures.
 async fn warm_up() -> Result<(), Error> {
     let client = aws_sdk_dynamodb::Client::new(&kit::aws::sdk_config().await);
-    let table = format!("warm-up-{}", uuid::Uuid::new_v4().simple());
-    kit::aws::create_table(&client, &table, &shared::table::STATE_TABLE).await?;
-    let store = shared::Store::new(client.clone(), &table, Arc::new(shared::SystemClock));
-    let mut workers = tokio::task::JoinSet::new();
-    for worker in 0..16 {
-        let store = store.clone();
-        workers.spawn(async move {
-            let contact = shared::ContactId::parse(format!("warm-up-{worker}"))?;
-            let run = shared::RunStart {
-                function_name: "warm-up".into(),
-                timeout: std::time::Duration::from_secs(10),
-            };
-            for _ in 0..60 {
-                let opened = store.start(&contact, run.clone()).await?;
-                store.run(&contact, Some(&opened.id)).await?;
-                store.status(&contact).await?;
-                store.done(&contact, Some(&opened.id), &[]).await?;
-                store.load_state(&contact).await?;
-            }
-            Ok::<_, Error>(())
-        });
-    }
-    while let Some(worker) = workers.join_next().await {
-        worker??;
-    }
-    client.delete_table().table_name(&table).send().await?;
-    Ok(())
+    local_stack::stack::warm_dynamodb(&client, 16, 60).await
 }
 
 fn at_least_one(text: &str) -> Result<usize, String> {

@@ -147,7 +147,7 @@ impl Stack {
             tasks: Vec::new(),
         };
         stack.wait_until_served().await?;
-        warm_dynamodb(&dynamodb).await?;
+        warm_dynamodb(&dynamodb, 1, 100).await?;
         if options.host == Host::Watch {
             // `cargo lambda watch` starts an instance through `cargo run`, far
             // slower than a Lambda cold start, so it is made to start them now.
@@ -298,22 +298,37 @@ pub async fn invoke(
 
 /// Runs a few hundred requests of every kind the functions make, on a scratch
 /// table of the same definition, so DynamoDB Local's JVM has compiled its hot
-/// paths before the first contact's calls are timed against Connect's limits.
-async fn warm_dynamodb(dynamodb: &aws_sdk_dynamodb::Client) -> Result<(), BoxError> {
+/// paths before the first contact's calls are timed against Connect's limits:
+/// `contacts` contacts' runs opened and finished side by side, `rounds` each.
+pub async fn warm_dynamodb(
+    dynamodb: &aws_sdk_dynamodb::Client,
+    contacts: usize,
+    rounds: usize,
+) -> Result<(), BoxError> {
     let table = format!("warm-up-{}", uuid::Uuid::new_v4().simple());
     create_table(dynamodb, &table, &STATE_TABLE).await?;
     let store = Store::new(dynamodb.clone(), &table, Arc::new(SystemClock));
-    let contact = shared::ContactId::parse("warm-up")?;
-    let run = shared::RunStart {
-        function_name: "warm-up".into(),
-        timeout: Duration::from_secs(10),
-    };
-    for _ in 0..100 {
-        let opened = store.start(&contact, run.clone()).await?;
-        store.run(&contact, Some(&opened.id)).await?;
-        store.status(&contact).await?;
-        store.done(&contact, Some(&opened.id), &[]).await?;
-        store.load_state(&contact).await?;
+    let mut workers = tokio::task::JoinSet::new();
+    for worker in 0..contacts {
+        let store = store.clone();
+        workers.spawn(async move {
+            let contact = shared::ContactId::parse(format!("warm-up-{worker}"))?;
+            let run = shared::RunStart {
+                function_name: "warm-up".into(),
+                timeout: Duration::from_secs(10),
+            };
+            for _ in 0..rounds {
+                let opened = store.start(&contact, run.clone()).await?;
+                store.run(&contact, Some(&opened.id)).await?;
+                store.status(&contact).await?;
+                store.done(&contact, Some(&opened.id), &[]).await?;
+                store.load_state(&contact).await?;
+            }
+            Ok::<_, BoxError>(())
+        });
+    }
+    while let Some(worker) = workers.join_next().await {
+        worker??;
     }
     dynamodb
         .delete_table()
