@@ -36,7 +36,7 @@ struct Options {
     #[arg(long, value_name = "N", default_value_t = 500, value_parser = at_least_one)]
     runs: usize,
     /// Contacts per capacity case, and repetitions of each consumer batch.
-    #[arg(long, value_name = "N", default_value_t = 3, value_parser = at_least_one)]
+    #[arg(long, value_name = "N", default_value_t = 7, value_parser = at_least_one)]
     repetitions: usize,
     /// Cold starts of each function.
     #[arg(long, value_name = "N", default_value_t = 7, value_parser = at_least_one)]
@@ -368,7 +368,7 @@ mod tests {
     fn the_defaults_measure_every_section() {
         let options = Options::try_parse_from(["bench"]).expect("no options are needed");
         assert_eq!(options.runs, 500);
-        assert_eq!(options.repetitions, 3);
+        assert_eq!(options.repetitions, 7);
         assert_eq!(options.starts, 7);
         assert_eq!(options.sections.len(), 6);
         assert_eq!(options.callers, 20);
