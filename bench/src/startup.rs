@@ -171,6 +171,7 @@ async fn once(
         name: package,
         limit: 1,
         timeout: COME_BACK,
+        env: Vec::new(),
     };
     let functions =
         Functions::start(launch(lab, bin_dir)?, &[spec]).map_err(|err| err.to_string())?;
@@ -232,6 +233,7 @@ async fn invoke(functions: &Functions, package: &str, event: Value) -> Result<St
             function: package.to_owned(),
             invocation_type: InvocationType::RequestResponse,
             payload: event.to_string().into(),
+            caller: None,
         })
         .await;
     let answered = invoked.elapsed();

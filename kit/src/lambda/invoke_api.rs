@@ -30,6 +30,9 @@ pub struct Invocation {
     pub function: String,
     pub invocation_type: InvocationType,
     pub payload: Bytes,
+    /// The role whose key signed the request, when a key names one
+    /// ([`crate::iam::caller`]): a function of the local stack.
+    pub caller: Option<crate::iam::Role>,
 }
 
 /// What the endpoint answers.
@@ -172,6 +175,12 @@ async fn answer(
         Some(b"DryRun") => Some(InvocationType::DryRun),
         Some(_) => None,
     };
+    let caller = crate::iam::caller(
+        request
+            .headers()
+            .get("authorization")
+            .and_then(|v| v.to_str().ok()),
+    );
     let payload = match request.into_body().collect().await {
         Ok(body) => body.to_bytes(),
         Err(_) => {
@@ -188,6 +197,7 @@ async fn answer(
                 function,
                 invocation_type,
                 payload,
+                caller,
             })
             .await
         }

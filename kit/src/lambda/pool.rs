@@ -50,6 +50,9 @@ pub struct FunctionSpec {
     pub limit: u32,
     /// Lambda's timeout for one invocation.
     pub timeout: Duration,
+    /// Variables of this function's own, on top of [`Launch::env`] (its
+    /// role's credentials, on the local stack).
+    pub env: Vec<(String, String)>,
 }
 
 /// How the instances are started: the binary and what it is given.

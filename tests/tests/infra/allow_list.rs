@@ -8,8 +8,8 @@ use integration_start::StartConfig;
 use serde_yaml_ng::Value;
 use shared::config::lookup_in;
 
-use crate::intrinsics::{Resolved, Stack};
 use crate::template::{function, of_type, template};
+use kit::iam::template::{Resolved, Stack};
 
 /// The resolved statements (mappings with `Effect` and `Action`) in a value.
 fn statements(value: &Resolved) -> Vec<&std::collections::BTreeMap<String, Resolved>> {

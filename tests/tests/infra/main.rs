@@ -14,7 +14,6 @@ mod consumer;
 mod contact_flow;
 mod deploy;
 mod functions;
-mod intrinsics;
 mod names;
 mod policies;
 mod rules;

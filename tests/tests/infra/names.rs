@@ -2,8 +2,8 @@
 //! values its parameters accept: a name that passes would fail the deploy
 //! halfway, after the parameters were accepted.
 
-use crate::intrinsics::Stack;
 use crate::template::{of_type, sub_text, template};
+use kit::iam::template::Stack;
 
 /// Lambda's limit on a function's name: "If you specify only the function name,
 /// it is limited to 64 characters in length" (FunctionName, Lambda API reference).

@@ -1,8 +1,8 @@
 //! The template's Rules refuse, when CloudFormation validates the parameters,
 //! the combinations that would otherwise fail halfway through a deploy.
 
-use crate::intrinsics::{Resolved, Stack};
 use crate::template::{function, template};
+use kit::iam::template::{Resolved, Stack};
 
 #[test]
 fn subnets_and_security_groups_are_given_together_or_not_at_all() {

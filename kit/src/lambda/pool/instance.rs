@@ -75,6 +75,7 @@ impl Pool {
                 self.launch
                     .env
                     .iter()
+                    .chain(&self.spec.env)
                     .map(|(k, v)| (k.as_str(), v.as_str())),
             )
             .env("AWS_LAMBDA_RUNTIME_API", &runtime_api)

@@ -72,6 +72,7 @@ fn pool_of(script: &str, limit: u32, timeout: Duration) -> TestPools {
         name: "shell-runtime",
         limit,
         timeout,
+        env: Vec::new(),
     };
     TestPools {
         functions: Functions::start(launch, &[spec]).unwrap(),
@@ -84,6 +85,7 @@ fn invocation(invocation_type: InvocationType, event: &'static str) -> Invocatio
         function: "shell-runtime".into(),
         invocation_type,
         payload: Bytes::from_static(event.as_bytes()),
+        caller: None,
     }
 }
 
@@ -281,6 +283,7 @@ async fn an_unknown_function_is_not_found() {
             function: "no-such-function".into(),
             invocation_type: InvocationType::RequestResponse,
             payload: Bytes::new(),
+            caller: None,
         })
         .await;
     assert_eq!(reply.status, 404);

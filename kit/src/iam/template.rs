@@ -1,11 +1,14 @@
-//! The template as CloudFormation resolves it for given parameters: a small
-//! evaluator of the intrinsic functions the template uses (`Ref`, `Fn::Sub`,
-//! `Fn::Join`, `Fn::Split`, `Fn::Select`, `Fn::If` and the condition and rule
-//! functions), so that the checks can look at the policies, names and rules a
-//! stack would get, in a partition, region and account of their choosing.
+//! `infra/template.yaml` as CloudFormation resolves it for given parameters: a
+//! small evaluator of the intrinsic functions the template uses (`Ref`,
+//! `Fn::Sub`, `Fn::Join`, `Fn::Split`, `Fn::Select`, `Fn::If` and the condition
+//! and rule functions), so that the infrastructure checks can look at the
+//! policies, names and rules a stack would get, in a partition, region and
+//! account of their choosing, and the local stack can hold each function to
+//! its role ([`super::Policies`]).
 //!
 //! Resources' own values (`!Ref StateTable`, `!GetAtt Role.Arn`) are not known
-//! before a deploy: they resolve to `<StateTable>`, `<Role.Arn>`.
+//! before a deploy: they resolve to `<StateTable>`, `<Role.Arn>`, unless the
+//! stack is told a resource's physical name ([`Stack::with_resource`]).
 
 use std::collections::BTreeMap;
 
@@ -53,6 +56,7 @@ impl Resolved {
 pub struct Stack<'a> {
     template: &'a Value,
     parameters: BTreeMap<String, Resolved>,
+    resources: BTreeMap<String, String>,
     pub partition: &'static str,
     pub region: &'static str,
     pub account: &'static str,
@@ -95,10 +99,19 @@ impl<'a> Stack<'a> {
         Self {
             template,
             parameters,
+            resources: BTreeMap::new(),
             partition: "aws-us-gov",
             region: "us-gov-west-1",
             account: "123456789012",
         }
+    }
+
+    /// The stack with `!Ref logical_id` (and `${logical_id}`) resolved to
+    /// `physical`, as once the resource exists.
+    pub fn with_resource(mut self, logical_id: &str, physical: &str) -> Self {
+        self.resources
+            .insert(logical_id.to_owned(), physical.to_owned());
+        self
     }
 
     /// A condition of the Conditions section.
@@ -236,6 +249,9 @@ impl<'a> Stack<'a> {
             "AWS::StackName" => Resolved::Text("stack".into()),
             _ => match self.parameters.get(name) {
                 Some(value) => value.clone(),
+                None if self.resources.contains_key(name) => {
+                    Resolved::Text(self.resources[name].clone())
+                }
                 None => {
                     assert!(
                         !self.template["Resources"][name].is_null(),

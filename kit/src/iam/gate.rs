@@ -1,0 +1,111 @@
+//! The gate: an HTTP proxy on 127.0.0.1 in front of DynamoDB Local (its
+//! tables and its streams) that checks each request signed with a role's key
+//! against the role's policies and refuses what AWS would refuse, with the
+//! answer AWS gives: HTTP 400, `AccessDeniedException`, naming the action and
+//! the resource. Everything else passes unchanged.
+
+use std::sync::Arc;
+
+use http_body_util::{BodyExt, Full};
+use hyper::{body::Bytes, Request, Response};
+use hyper_util::{
+    client::legacy::{connect::HttpConnector, Client},
+    rt::TokioExecutor,
+};
+use tokio::net::TcpListener;
+
+use super::{caller, needs, usage::Usage, Policies};
+use crate::lambda::invoke_api::serve;
+
+/// The gate, while it runs; dropped, it stops.
+pub struct Gate {
+    pub url: String,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl Gate {
+    /// A gate to `upstream` (`http://host:port`, DynamoDB Local) holding the
+    /// roles to `policies`.
+    pub async fn start(upstream: &str, policies: Policies) -> std::io::Result<Self> {
+        let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
+        let url = format!("http://{}", listener.local_addr()?);
+        let upstream: hyper::Uri = upstream
+            .parse()
+            .map_err(|err| std::io::Error::other(format!("{upstream}: {err}")))?;
+        let client: Client<HttpConnector, Full<Bytes>> =
+            Client::builder(TokioExecutor::new()).build_http();
+        let shared = Arc::new((policies, upstream, client, Usage::from_env()));
+        let server = tokio::spawn(serve(listener, move |request| {
+            let shared = shared.clone();
+            async move {
+                let (policies, upstream, client, usage) = &*shared;
+                pass(request, policies, upstream, client, usage).await
+            }
+        }));
+        Ok(Self { url, server })
+    }
+}
+
+impl Drop for Gate {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+async fn pass(
+    request: Request<hyper::body::Incoming>,
+    policies: &Policies,
+    upstream: &hyper::Uri,
+    client: &Client<HttpConnector, Full<Bytes>>,
+    usage: &Usage,
+) -> Response<Full<Bytes>> {
+    let (mut parts, body) = request.into_parts();
+    let Ok(body) = body.collect().await.map(|b| b.to_bytes()) else {
+        return answer(400, "SerializationException", "unreadable body");
+    };
+    let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
+    if let Some(role) = caller(header("authorization")) {
+        let target = header("x-amz-target").unwrap_or_default();
+        let json = serde_json::from_slice(&body).unwrap_or_default();
+        for need in needs::dynamodb(target, &json).unwrap_or_default() {
+            match policies.check(role, &need) {
+                Ok(statement) => usage.record(role, statement, &need),
+                Err(denied) => {
+                    tracing::warn!(role = role.logical_id(), action = %need.action, resource = %need.resource, "IAM_DENIED");
+                    return answer(
+                        400,
+                        "com.amazon.coral.service#AccessDeniedException",
+                        &denied.to_string(),
+                    );
+                }
+            }
+        }
+    }
+    let mut uri = upstream.clone().into_parts();
+    uri.path_and_query = parts.uri.path_and_query().cloned();
+    parts.uri = hyper::Uri::from_parts(uri).expect("the upstream's scheme and authority");
+    match client
+        .request(Request::from_parts(parts, Full::new(body)))
+        .await
+    {
+        Ok(response) => {
+            let (parts, body) = response.into_parts();
+            match body.collect().await {
+                Ok(body) => Response::from_parts(parts, Full::new(body.to_bytes())),
+                Err(err) => answer(500, "InternalServerError", &err.to_string()),
+            }
+        }
+        Err(err) => answer(503, "ServiceUnavailable", &err.to_string()),
+    }
+}
+
+/// An error in DynamoDB's JSON protocol.
+fn answer(status: u16, kind: &str, message: &str) -> Response<Full<Bytes>> {
+    let body = serde_json::json!({"__type": kind, "Message": message}).to_string();
+    Response::builder()
+        .status(status)
+        .header("content-type", "application/x-amz-json-1.0")
+        .header("x-amzn-requestid", uuid::Uuid::new_v4().to_string())
+        .body(Full::new(Bytes::from(body)))
+        .expect("a valid response")
+}
