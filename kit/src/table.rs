@@ -5,9 +5,15 @@
 //! DynamoDB Local is started by `scripts/test`, which exports
 //! `AWS_ENDPOINT_URL_DYNAMODB`; the SDK reads it like any other endpoint variable.
 
-use std::sync::Arc;
+use std::{
+    collections::BTreeMap,
+    sync::{Arc, Mutex},
+};
 
-use crate::{logs, report, RequestCounter};
+use crate::{
+    iam::{gate::Gate, Policies, Role},
+    logs, report, RequestCounter,
+};
 use aws_sdk_dynamodb::{config::Intercept, Client};
 use chrono::Utc;
 use shared::{table::STATE_TABLE, Clock, Config, ContactId, ManualClock, Store, SystemClock};
@@ -31,6 +37,10 @@ pub struct TestTable {
     pub name: String,
 }
 
+/// The IAM gate of each test table, by table name: the gate of a table whose
+/// [`TestTable`] is gone still serves the stores made for it ([`as_role`]).
+static GATES: Mutex<BTreeMap<String, String>> = Mutex::new(BTreeMap::new());
+
 impl TestTable {
     pub async fn new() -> Self {
         let client = local_client().await;
@@ -40,7 +50,25 @@ impl TestTable {
             .unwrap_or_else(|err| {
                 panic!("creating table {name} on DynamoDB Local: {}", report(&err))
             });
+        // The table's own gate, holding each role to the template as a stack
+        // of this table would (with the template's default allow-list).
+        let upstream = std::env::var("AWS_ENDPOINT_URL_DYNAMODB").expect("checked above");
+        let gate = Gate::start(&upstream, Policies::for_stack(&name, ""))
+            .await
+            .expect("the IAM gate binds 127.0.0.1");
+        GATES
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(name.clone(), gate.url.clone());
+        // Served for as long as the test's runtime runs.
+        std::mem::forget(gate);
         Self { client, name }
+    }
+
+    /// A store on this table as a function of `role` has it: every request
+    /// through the table's IAM gate, refused as AWS would refuse it.
+    pub fn store_as(&self, role: Role, clock: Arc<dyn Clock>) -> Store {
+        as_role(&self.store_with(clock), role)
     }
 
     /// A store on this table with the real clock.
@@ -114,6 +142,31 @@ impl TestTable {
     }
 }
 
+/// `store` (a test table's, its interceptors kept) as a function of `role`
+/// has it: through the table's IAM gate, with the role's key.
+pub fn as_role(store: &Store, role: Role) -> Store {
+    let gate = GATES
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .get(store.table())
+        .cloned()
+        .unwrap_or_else(|| panic!("{} is not a test table", store.table()));
+    through(store, &gate, role)
+}
+
+/// `store` through the gate at `gate_url`, with `role`'s key.
+pub fn through(store: &Store, gate_url: &str, role: Role) -> Store {
+    let gate = gate_url.to_owned();
+    let config = store
+        .client()
+        .config()
+        .to_builder()
+        .endpoint_url(gate)
+        .credentials_provider(role.credentials())
+        .build();
+    store.with_client(Client::from_conf(config))
+}
+
 /// A DynamoDB endpoint that accepts connections and never answers: a hung
 /// DynamoDB. The store on it has the functions' default timeouts.
 pub struct SilentDynamoDb {
@@ -138,14 +191,21 @@ impl SilentDynamoDb {
             .expect("defaults apply");
         let config = aws_sdk_dynamodb::Config::builder()
             .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
-            .endpoint_url(url)
+            .endpoint_url(&url)
             .region(aws_sdk_dynamodb::config::Region::new("us-east-1"))
             .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
                 "local", "local", None, None, "tests",
             ))
             .timeout_config(shared::store::timeout_config(&defaults))
             .build();
-        let store = Store::new(Client::from_conf(config), "silent", Arc::new(SystemClock));
+        // A table of its own name, whose "gate" is the silence itself: a store
+        // of any role on it hangs alike.
+        let table = format!("silent-{}", uuid::Uuid::new_v4().simple());
+        GATES
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(table.clone(), url.clone());
+        let store = Store::new(Client::from_conf(config), table, Arc::new(SystemClock));
         Self { store, server }
     }
 }

@@ -39,6 +39,15 @@ impl StoreError {
             _ => false,
         }
     }
+
+    /// IAM refused the request (`AccessDeniedException`): the function's role
+    /// lacks a grant, which no retry brings.
+    pub fn is_denied(&self) -> bool {
+        match self {
+            StoreError::Request { source, .. } => source.code() == Some("AccessDeniedException"),
+            _ => false,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -8,7 +8,9 @@ use serde_json::{json, Value};
 use shared::{Store, SystemClock};
 use stream_consumer::{Consumer, ConsumerConfig, MetricsSink, Outcome};
 
-use crate::support::{consumer_on, fixture, ids, outcomes, records, Harness};
+use crate::support::{
+    consumer_off_the_gate, consumer_on, fixture, ids, outcomes, records, Harness,
+};
 
 /// A store whose DynamoDB is unreachable: every call fails, and may be retried.
 async fn unreachable_store() -> Store {
@@ -58,7 +60,7 @@ async fn a_failing_record_is_the_batch_item_failure_and_the_retry_measures_each_
         .to_owned();
 
     // WHEN a consumer that cannot reach DynamoDB gets it
-    let (broken, broken_sink) = consumer_on(unreachable_store().await, impatient());
+    let (broken, broken_sink) = consumer_off_the_gate(unreachable_store().await, impatient());
     let report = broken.stream_batch(&batch).await;
 
     // THEN every completion (each a contact of its own) fails, the other keys

@@ -5,6 +5,7 @@
 mod dashboard;
 mod failures;
 mod fixtures;
+mod iam;
 mod older;
 mod poller;
 mod support;

@@ -5,6 +5,7 @@ use std::{collections::HashMap, sync::Arc, time::Duration};
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use kit::{
+    iam::Role,
     metrics::{check_emf, CaptureSink},
     TestTable,
 };
@@ -126,7 +127,14 @@ impl Harness {
 }
 
 /// A consumer on `store` with `config`, writing metrics into a buffer of its own.
+/// The consumer on `store` (a test table's), its requests as the consumer's
+/// role in the template may make them.
 pub fn consumer_on(store: Store, config: ConsumerConfig) -> (Consumer, Arc<CaptureSink>) {
+    consumer_off_the_gate(kit::table::as_role(&store, Role::Consumer), config)
+}
+
+/// The consumer on `store` as it is: for a DynamoDB no gate stands before.
+pub fn consumer_off_the_gate(store: Store, config: ConsumerConfig) -> (Consumer, Arc<CaptureSink>) {
     let sink = Arc::new(CaptureSink::default());
     (Consumer::new(store, config, sink.clone()), sink)
 }

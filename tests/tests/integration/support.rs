@@ -35,7 +35,8 @@ impl Setup {
             function_name: Some(ECHO.into()),
             ..Settings::default()
         };
-        let deps = Deps::new(store.clone(), settings);
+        // The function's requests as the echo's role in the template may make them.
+        let deps = Deps::new(kit::table::as_role(&store, kit::iam::Role::Echo), settings);
         Self {
             table,
             store,
