@@ -5,7 +5,9 @@
 //!   stream poller and the sweep's schedule, on DynamoDB Local; with the
 //!   [`stack::faults`] a run can be given (a store outage, refused invocations).
 //! - [`connect`]: Connect's stand-in, playing the contact [`connect::flow`] of
-//!   `infra/` as its [`connect::simulator`].
+//!   `infra/` as its [`connect::simulator`], once the flow has been checked
+//!   against Connect's reference (`local-stack flow check` reports every
+//!   refusal).
 //! - [`dashboard`]: a page (and a picture of it, by headless Chromium) of the
 //!   consumer's EMF documents, drawing the widgets of the template's dashboard.
 //! - [`demo`]: the main job: its scenarios, the mixed run, the summary and the

@@ -9,54 +9,72 @@
 //! `TransferToFlow`, `DisconnectParticipant`) and, for what the language pages
 //! do not spell out, the blocks' pages of the Administrator Guide ("Flow block:
 //! AWS Lambda function": the asynchronous execution mode with timeouts up to
-//! 60 s and *Load Lambda result* by the invocation's id,
+//! 60 s, the retries, and *Load Lambda result* by the invocation's id,
 //! `$.LambdaInvocation.InvocationId`; "Flow block: Wait": the event-based wait
 //! for such an invocation). Supported:
 //!
 //! - `InvokeLambdaFunction`: synchronous (1–8 s) with its answer under
 //!   `$.External`, or `InvocationType` `ASYNCHRONOUS` (1–60 s), which goes on
 //!   at once and leaves the invocation's id in `$.LambdaInvocation.InvocationId`;
-//!   `LambdaInvocationAttributes` are sent as the event's `Details.Parameters`.
-//!   With `LambdaInvocationId` instead of a function, it is *Load Lambda
-//!   result*: the finished invocation's answer under `$.External`.
-//! - `Wait`: `TimeoutSeconds`, and with the event [`LAMBDA_RETURNED`] and a
-//!   `LambdaInvocationId`, the event-based wait for an asynchronous invocation.
+//!   `LambdaInvocationAttributes` are sent as the event's `Details.Parameters`;
+//!   the answer read as its `ResponseValidation` says ([`answer`]), retried as
+//!   Connect retries ([`retry`]). With `LambdaInvocationId` instead of a
+//!   function, it is *Load Lambda result*.
+//! - `Wait` for an asynchronous invocation (the event [`LAMBDA_RETURNED`]).
 //! - `Compare` (`Equals`), `MessageParticipant` (`Text`, `SSML` or `PromptId`,
 //!   static or `$.` references), `Loop`, `UpdateContactAttributes`, and the
 //!   blocks that end a flow (`DisconnectParticipant`, `EndFlowExecution`,
 //!   `TransferContactToQueue`, `TransferToFlow`).
 //!
-//! The flow-language JSON of the two asynchronous pieces (the Wait's Lambda
-//! event and *Load Lambda result*) is not published in the reference; the
-//! parameter and event names here ([`LAMBDA_RETURNED`], `LambdaInvocationId`)
-//! follow the Administrator Guide's names for them and are to be checked
-//! against the console's own export of such a block before import.
-//!
-//! Any other block, operator or parameter shape is refused when the flow is
-//! read, by name.
+//! A flow is checked when it is read (`check`: the reference's rules on
+//! the flow, its identifiers, each block's parameters, error types and flow
+//! type), and every refusal is reported, not only the first ([`Refused`]).
+//! Where the reference is silent, or does not publish the flow-language form
+//! of a block, the strictest reading is taken, each in one place
+//! ([`unpublished`]).
 
 use std::{collections::HashMap, time::Duration};
 
-use serde::Deserialize;
 use serde_json::{Map, Value};
 
-pub use play::{play, Call, Contact, Ending, Memory, Prompt, Waited};
+pub use answer::ResponseType;
+pub use check::{check_files, FlowType};
+pub use contact::{Call, Contact, Ending, Memory, Prompt, Waited};
+pub use play::play;
 pub use speech::Speech;
+pub use unpublished::LAMBDA_RETURNED;
 
+pub mod answer;
+mod check;
+mod contact;
+mod params;
 mod parse;
 mod play;
+pub mod retry;
 mod speech;
+pub mod unpublished;
 
-/// The Wait block's event for an asynchronous Lambda invocation that has
-/// finished (the Administrator Guide's *Lambda Return* branch).
-pub const LAMBDA_RETURNED: &str = "LambdaReturned";
-/// The Wait block's result when its time ran out.
+/// The Wait block's result when its time ran out (the flow language's Wait:
+/// "If no event interrupts the Wait and the time elapses, the run result is
+/// WaitCompleted").
 pub const WAIT_COMPLETED: &str = "WaitCompleted";
+/// The error branch for "an error occurs and no other Error matches"
+/// ("Actions in the Amazon Connect Flow Language", Transitions).
+pub const NO_MATCHING_ERROR: &str = "NoMatchingError";
+/// Compare's error branch, "if no other Condition matches" (the flow
+/// language's Compare).
+pub const NO_MATCHING_CONDITION: &str = "NoMatchingCondition";
 
+/// One reason a flow cannot be read or played. Each names its block, where
+/// there is one.
 #[derive(Debug, thiserror::Error)]
 pub enum FlowError {
     #[error("the contact flow is not valid JSON in Connect's flow language: {0}")]
     Shape(#[from] serde_json::Error),
+    /// A rule on the flow as a whole (its Version, its number of actions,
+    /// its flow type).
+    #[error("the flow: {0}")]
+    Flow(String),
     #[error("block {id} has type {kind}, which the simulator does not play")]
     Unsupported { id: String, kind: String },
     #[error("block {id} lacks parameter {parameter}")]
@@ -69,54 +87,35 @@ pub enum FlowError {
     Endless(usize),
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct FlowShape {
-    start_action: String,
-    actions: Vec<ActionShape>,
+/// Every refusal of a flow that cannot be loaded, in the order found.
+#[derive(Debug)]
+pub struct Refused {
+    pub refusals: Vec<FlowError>,
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct ActionShape {
-    identifier: String,
-    #[serde(rename = "Type")]
-    kind: String,
-    #[serde(default)]
-    parameters: Map<String, Value>,
-    #[serde(default)]
-    transitions: TransitionsShape,
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let all: Vec<String> = self.refusals.iter().map(ToString::to_string).collect();
+        write!(f, "{}", all.join("; "))
+    }
 }
 
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "PascalCase")]
-struct TransitionsShape {
-    next_action: Option<String>,
-    #[serde(default)]
-    conditions: Vec<ConditionShape>,
-    #[serde(default)]
-    errors: Vec<ErrorShape>,
-}
+impl std::error::Error for Refused {}
 
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct ConditionShape {
-    next_action: String,
-    condition: ConditionBody,
-}
+/// The refusals found so far, while a flow is read: each check adds its own
+/// and reading goes on, so one pass reports them all.
+#[derive(Debug, Default)]
+struct Collect(Vec<FlowError>);
 
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct ConditionBody {
-    operator: String,
-    operands: Vec<String>,
-}
+impl Collect {
+    fn refuse(&mut self, error: FlowError) {
+        self.0.push(error);
+    }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct ErrorShape {
-    next_action: String,
-    error_type: String,
+    /// The value, or `None` with its refusal kept.
+    fn keep<T>(&mut self, result: Result<T, FlowError>) -> Option<T> {
+        result.map_err(|error| self.refuse(error)).ok()
+    }
 }
 
 /// A block of the flow.
@@ -129,11 +128,13 @@ pub enum Block {
         asynchronous: bool,
         /// `LambdaInvocationAttributes`, static or `$.` references.
         attributes: Map<String, Value>,
+        response: ResponseType,
     },
     /// `InvokeLambdaFunction` as *Load Lambda result*: the invocation named by
     /// `invocation` (a reference, `$.LambdaInvocation.InvocationId`).
     LoadResult {
         invocation: String,
+        response: ResponseType,
     },
     Compare {
         value: String,
@@ -147,17 +148,26 @@ pub enum Block {
     SetAttributes {
         attributes: Map<String, Value>,
     },
-    /// `Wait`: for `time`, or until the asynchronous invocation `lambda` (a
-    /// reference) has returned, whichever comes first.
+    /// `Wait` until the asynchronous invocation `invocation` (a reference)
+    /// has returned, or `time` has passed, whichever comes first.
     Wait {
-        time: Duration,
-        lambda: Option<String>,
+        time: WaitTime,
+        invocation: String,
     },
     End {
         how: String,
         /// `TransferToFlow`'s `ContactFlowId`.
         target: Option<String>,
     },
+}
+
+/// A Wait's `TimeoutSeconds`: "either statically defined, or a single valid
+/// JSONPath identifier" (the flow language's Wait).
+#[derive(Debug, Clone, PartialEq)]
+pub enum WaitTime {
+    Static(Duration),
+    /// Read when the block plays ([`unpublished::wait_time`]).
+    Reference(String),
 }
 
 #[derive(Debug, Clone)]
@@ -175,66 +185,19 @@ struct Action {
 pub struct Flow {
     start: String,
     actions: HashMap<String, Action>,
+    kind: FlowType,
 }
 
 impl Flow {
-    pub fn parse(text: &str) -> Result<Self, FlowError> {
-        let shape: FlowShape = serde_json::from_str(text)?;
-        let mut actions = HashMap::new();
-        for action in shape.actions {
-            let block = parse::block(&action)?;
-            let id = action.identifier;
-            let t = action.transitions;
-            let conditions = t
-                .conditions
-                .into_iter()
-                .map(|c| {
-                    let operand = c.condition.operands.into_iter().next().unwrap_or_default();
-                    (c.condition.operator, operand, c.next_action)
-                })
-                .collect();
-            let action = Action {
-                block,
-                next: t.next_action,
-                conditions,
-                errors: t
-                    .errors
-                    .into_iter()
-                    .map(|e| (e.error_type, e.next_action))
-                    .collect(),
-            };
-            parse::check_conditions(&id, &action)?;
-            actions.insert(id, action);
-        }
-        let flow = Self {
-            start: shape.start_action,
-            actions,
-        };
-        flow.check_transitions()?;
-        Ok(flow)
+    /// Reads a flow and checks it against the reference; every refusal if it
+    /// breaks any rule.
+    pub fn parse(text: &str) -> Result<Self, Refused> {
+        parse::flow(text)
     }
 
-    fn check_transitions(&self) -> Result<(), FlowError> {
-        let dangling = |from: &str, to: &str| FlowError::DanglingTransition {
-            from: from.into(),
-            to: to.into(),
-        };
-        if !self.actions.contains_key(&self.start) {
-            return Err(dangling("StartAction", &self.start));
-        }
-        for (id, action) in &self.actions {
-            let targets = action
-                .next
-                .iter()
-                .chain(action.conditions.iter().map(|(_, _, to)| to))
-                .chain(action.errors.iter().map(|(_, to)| to));
-            for to in targets {
-                if !self.actions.contains_key(to) {
-                    return Err(dangling(id, to));
-                }
-            }
-        }
-        Ok(())
+    /// The flow type it was checked as.
+    pub fn kind(&self) -> FlowType {
+        self.kind
     }
 
     /// Every Lambda function the flow invokes.

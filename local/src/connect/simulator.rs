@@ -21,69 +21,15 @@ use crate::stack::faults::Refusals;
 
 pub use caller::local_function;
 pub use scenarios::{scenarios, RuleMessage, Scenario, ECHO, LEGACY, OUTPUT_KEY};
+pub use steps::{CallStep, Step, StepKind};
 pub use timeline::timeline;
 
 mod caller;
 mod scenarios;
+mod steps;
 mod timeline;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
-
-/// One thing that happened to a contact, at `at` after the pass began (a
-/// synchronous call, a wait: when it began; an asynchronous call's result: when
-/// it was loaded).
-#[derive(Debug, Clone)]
-pub struct Step {
-    pub at: Duration,
-    pub what: StepKind,
-}
-
-#[derive(Debug, Clone)]
-pub enum StepKind {
-    /// A Lambda call answered (or failed): a synchronous one, or the result of
-    /// an asynchronous one, loaded.
-    Call(CallStep),
-    /// An asynchronous invocation sent.
-    Invoked {
-        function: String,
-        id: String,
-    },
-    /// A wait for an asynchronous invocation: how long it waited, at most
-    /// how long, and whether the invocation returned.
-    Waited {
-        took: Duration,
-        limit: Duration,
-        returned: bool,
-    },
-    Message {
-        text: String,
-        /// `text`, `ssml` or `prompt`.
-        kind: &'static str,
-        length: Duration,
-    },
-    HungUp,
-    Ended(String),
-}
-
-/// A Lambda call and its answer.
-#[derive(Debug, Clone)]
-pub struct CallStep {
-    pub function: String,
-    /// When it was sent, from the pass's start.
-    pub sent_at: Duration,
-    pub took: Duration,
-    /// Connect's limit for it: the block's time limit.
-    pub limit: Duration,
-    pub asynchronous: bool,
-    /// The `FlowFailure` it recorded, for check-timeout's failure record.
-    pub failure: Option<String>,
-    pub status: Option<String>,
-    pub error: Option<String>,
-    /// The answer carried the contact's state: the function read it, so its
-    /// status is the run's (an `ERROR` said without it, when the store could
-    /// not be reached, says nothing of the run).
-    pub from_state: bool,
-}
 
 /// Which of the two flows a contact plays.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -168,6 +114,15 @@ impl Played {
     /// When the pass ended (its last step).
     pub fn ended(&self) -> Instant {
         self.began + self.steps.last().map_or(Duration::ZERO, |s| s.at)
+    }
+
+    /// How many times Connect retried a Lambda invocation in the pass
+    /// ([`StepKind::Retried`]).
+    pub fn retries(&self) -> usize {
+        self.steps
+            .iter()
+            .filter(|s| matches!(s.what, StepKind::Retried { .. }))
+            .count()
     }
 
     /// How long each Lambda call took, by function.
@@ -317,6 +272,9 @@ impl Simulator {
                 Ending::HungUp => StepKind::HungUp,
                 Ending::Block(how) => StepKind::Ended(how.clone()),
                 Ending::Transfer(to) => StepKind::Ended(format!("transfer to {to}")),
+                Ending::Unhandled { block, error } => {
+                    StepKind::Ended(format!("unhandled error at {block}: {error}"))
+                }
             },
         });
         Ok(Played {

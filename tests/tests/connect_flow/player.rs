@@ -14,8 +14,12 @@ use std::{
 use integration_echo::echo;
 use kit::{lambda::fake::FakeLambda, Rule};
 use lambda_runtime::{Context, LambdaEvent};
-use local_stack::connect::flow::{self, Call, Contact, Ending, Flow, Memory, Prompt, Waited};
-use serde_json::{json, Map, Value};
+use local_stack::connect::flow::{
+    self,
+    retry::{self, Failure},
+    Call, Contact, Ending, Flow, Memory, Prompt, Waited,
+};
+use serde_json::{json, Value};
 use shared::{
     connect::Instance,
     integration::{self, Settings},
@@ -34,7 +38,8 @@ pub const LOOP_BACKSTOP: &str = include_str!("../../fixtures/connect/flow-with-l
 /// The integration function's name, as the rule and the run name it.
 pub const ECHO: &str = "dev-rules-engine-integrationEcho";
 
-type Answer = Result<Map<String, Value>, String>;
+/// An invocation's payload, or why it failed.
+type Answer = Result<Vec<u8>, String>;
 
 /// The three functions' handlers on one store.
 pub struct Handlers {
@@ -52,7 +57,9 @@ impl Handlers {
             function_name: Some(ECHO.into()),
             ..Settings::default()
         };
-        let integration = Arc::new(integration::Deps::new(store.clone(), settings));
+        // Each function's requests as its role in the template may make them.
+        let echo_store = kit::table::as_role(&store, kit::iam::Role::Echo);
+        let integration = Arc::new(integration::Deps::new(echo_store, settings));
         let invoked = integration.clone();
         // start's asynchronous invocation runs the framework's echo on a task.
         let lambda = FakeLambda::accepting(move |invocation| {
@@ -64,7 +71,7 @@ impl Handlers {
         })
         .await;
         let check = check_timeout::Deps {
-            store: store.clone(),
+            store: kit::table::as_role(&store, kit::iam::Role::CheckTimeout),
             wait: WaitConfig {
                 budget,
                 ..WaitConfig::default()
@@ -179,31 +186,47 @@ fn function(arn: &str) -> &'static str {
     }
 }
 
-/// A handler's answer as Connect's `STRING_MAP` takes it.
-fn string_map(answer: Value) -> Answer {
-    match answer {
-        Value::Object(map) if map.values().all(Value::is_string) => Ok(map),
-        other => Err(format!("not a flat map of strings: {other}")),
+/// A handler's answer as the Invoke API returns it: its payload, which the
+/// flow reads as its block's `ResponseValidation` says.
+fn payload(answer: Value) -> Vec<u8> {
+    answer.to_string().into_bytes()
+}
+
+/// A refused call, as Lambda refuses it when it throttles.
+fn throttled() -> Failure {
+    Failure::Refused {
+        status: 429,
+        message: "TooManyRequestsException".into(),
     }
 }
 
 impl Contact for InProcess<'_> {
-    async fn invoke(&mut self, call: Call<'_>) -> Answer {
+    async fn invoke(&mut self, call: Call<'_>) -> Result<Vec<u8>, String> {
         let name = function(call.function_arn);
         let failure = call.parameters.get("FlowFailure").and_then(Value::as_str);
         self.log
             .push(failure.map_or(name.to_owned(), |f| format!("record {f}")));
-        if self.refused.contains(name) {
-            return Err("TooManyRequestsException".into());
-        }
-        let event = self.event(&call);
-        let h = self.handlers;
-        let answer = match name {
-            "start" => integration_start::handle(event, Some(OWN_ARN), &h.start).await,
-            "check" => check_timeout::handle(event, &h.check).await,
-            other => panic!("{other} is not invoked synchronously"),
-        };
-        string_map(answer)
+        let (refused, event, h) = (
+            self.refused.contains(name),
+            self.event(&call),
+            self.handlers,
+        );
+        // Connect's retries: a refused call is tried again, and refused again.
+        let attempts = retry::invoke(call.time_limit, || {
+            let event = event.clone();
+            async move {
+                if refused {
+                    return Err(throttled());
+                }
+                Ok(match name {
+                    "start" => integration_start::handle(event, Some(OWN_ARN), &h.start).await,
+                    "check" => check_timeout::handle(event, &h.check).await,
+                    other => panic!("{other} is not invoked synchronously"),
+                })
+            }
+        })
+        .await;
+        attempts.answer.map(payload).map_err(|f| f.to_string())
     }
 
     async fn invoke_async(&mut self, call: Call<'_>) -> Result<String, String> {
@@ -213,36 +236,45 @@ impl Contact for InProcess<'_> {
         let (tx, rx) = watch::channel(None);
         let refused = self.refused.contains(name);
         let (deps, event) = (self.handlers.integration.clone(), self.event(&call));
+        let limit = call.time_limit;
         tokio::spawn(async move {
-            let answer = match refused {
-                true => Err("TooManyRequestsException".into()),
-                false => match integration::handle(
-                    LambdaEvent::new(event, Context::default()),
-                    &deps,
-                    echo,
-                )
-                .await
-                {
-                    Ok(answer) => string_map(answer),
-                    Err(err) => Err(err.to_string()),
-                },
-            };
-            let _ = tx.send(Some(answer));
+            let attempts = retry::invoke(limit, || {
+                let (deps, event) = (deps.clone(), event.clone());
+                async move {
+                    if refused {
+                        return Err(throttled());
+                    }
+                    let event = LambdaEvent::new(event, Context::default());
+                    match integration::handle(event, &deps, echo).await {
+                        Ok(answer) => Ok(payload(answer)),
+                        Err(err) => Err(Failure::Function(err.to_string())),
+                    }
+                }
+            })
+            .await;
+            let _ = tx.send(Some(attempts.answer.map_err(|f| f.to_string())));
         });
         self.invocations.insert(id.clone(), rx);
         Ok(id)
     }
 
-    async fn wait_for_lambda(&mut self, id: &str, time: Duration) -> Waited {
+    async fn wait_for_lambda(&mut self, id: Option<&str>, time: Duration) -> Waited {
         self.log.push("wait".into());
-        let done = self.invocations.get_mut(id).expect("a known invocation");
+        // An id the flow cannot resolve waits out its time, as Connect's does.
+        let Some(done) = id.and_then(|id| self.invocations.get_mut(id)) else {
+            tokio::time::sleep(time).await;
+            return Waited::TimedOut;
+        };
+        if done.borrow().is_some() {
+            return Waited::AlreadyReturned;
+        }
         match tokio::time::timeout(time, done.wait_for(Option::is_some)).await {
             Ok(_) => Waited::Returned,
             Err(_) => Waited::TimedOut,
         }
     }
 
-    async fn load_result(&mut self, id: &str) -> Answer {
+    async fn load_result(&mut self, id: &str) -> Result<Vec<u8>, String> {
         self.log.push("load".into());
         let done = self.invocations[id].borrow().clone();
         done.unwrap_or_else(|| Err("not finished".into()))
@@ -256,11 +288,6 @@ impl Contact for InProcess<'_> {
         });
         // A prompt plays a moment: enough for the run to move on meanwhile.
         tokio::time::sleep(Duration::from_millis(300)).await;
-        true
-    }
-
-    async fn wait(&mut self, time: Duration) -> bool {
-        tokio::time::sleep(time).await;
         true
     }
 }

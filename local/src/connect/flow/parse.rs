@@ -1,194 +1,173 @@
-//! Each block's parameters, read and held to what the flow language allows.
+//! Reading a flow: its JSON, each block's parameters held to what its page
+//! of the flow language allows, and the whole held to [`super::check`]'s rules;
+//! every refusal collected, so one reading reports them all.
 
-use std::time::Duration;
+use std::collections::{HashMap, HashSet};
 
+use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::{Action, ActionShape, Block, FlowError, Prompt, LAMBDA_RETURNED, WAIT_COMPLETED};
+use super::{
+    check, params, unpublished, Action, Block, Collect, Flow, FlowError, FlowType, Refused,
+    LAMBDA_RETURNED, WAIT_COMPLETED,
+};
 
-/// The longest `InvocationTimeLimitSeconds` of a synchronous invocation, and
-/// of an asynchronous one (the Administrator Guide: "maximum of 8 seconds for
-/// Synchronous mode and 60 seconds for Asynchronous mode").
-const SYNC_LIMIT_S: f64 = 8.0;
-const ASYNC_LIMIT_S: f64 = 60.0;
-
-/// A block's parameters, and who to blame for a bad one.
-struct Params<'a> {
-    id: &'a str,
-    map: &'a Map<String, Value>,
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct FlowShape {
+    version: Option<String>,
+    start_action: String,
+    #[serde(default)]
+    metadata: Option<Value>,
+    actions: Vec<ActionShape>,
 }
 
-impl Params<'_> {
-    /// A parameter as text (a number given bare counts as its digits).
-    fn text(&self, name: &'static str) -> Result<String, FlowError> {
-        self.map
-            .get(name)
-            .and_then(|v| {
-                v.as_str()
-                    .map(str::to_owned)
-                    .or_else(|| v.as_u64().map(|n| n.to_string()))
-            })
-            .ok_or_else(|| FlowError::MissingParameter {
-                id: self.id.to_owned(),
-                parameter: name,
-            })
-    }
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct ActionShape {
+    identifier: String,
+    #[serde(rename = "Type")]
+    kind: String,
+    #[serde(default)]
+    parameters: Map<String, Value>,
+    #[serde(default)]
+    transitions: TransitionsShape,
+}
 
-    fn invalid(&self, problem: impl Into<String>) -> FlowError {
-        FlowError::Invalid {
-            id: self.id.to_owned(),
-            problem: problem.into(),
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "PascalCase")]
+struct TransitionsShape {
+    next_action: Option<String>,
+    #[serde(default)]
+    conditions: Vec<ConditionShape>,
+    #[serde(default)]
+    errors: Vec<ErrorShape>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct ConditionShape {
+    next_action: String,
+    condition: ConditionBody,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct ConditionBody {
+    operator: String,
+    operands: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct ErrorShape {
+    next_action: String,
+    error_type: String,
+}
+
+/// The flow of `text`, or every reason it cannot be loaded.
+pub(super) fn flow(text: &str) -> Result<Flow, Refused> {
+    let shape: FlowShape = serde_json::from_str(text).map_err(|err| Refused {
+        refusals: vec![err.into()],
+    })?;
+    let mut out = Collect::default();
+    check::whole(
+        text,
+        shape.version.as_deref(),
+        shape.actions.len(),
+        &mut out,
+    );
+    let flow_type = out
+        .keep(check::flow_type(shape.metadata.as_ref()))
+        .unwrap_or(unpublished::FLOW_TYPE_WHEN_UNDECLARED);
+    let ids: HashSet<String> = shape.actions.iter().map(|a| a.identifier.clone()).collect();
+    check::identifiers(
+        shape.actions.iter().map(|a| a.identifier.as_str()),
+        &mut out,
+    );
+    let mut actions = HashMap::new();
+    for shape in shape.actions {
+        if let Some((id, action)) = action(shape, flow_type, &ids, &mut out) {
+            // A duplicate is refused by `check::identifiers`; the first stands.
+            actions.entry(id).or_insert(action);
         }
     }
-
-    /// Seconds between 0 (exclusive unless `zero`) and `most`.
-    fn seconds(&self, name: &'static str, most: f64) -> Result<Duration, FlowError> {
-        let text = self.text(name)?;
-        text.parse::<f64>()
-            .ok()
-            .filter(|s| s.is_finite() && *s > 0.0 && *s <= most)
-            .map(Duration::from_secs_f64)
-            .ok_or_else(|| {
-                self.invalid(format!(
-                    "{name} {text:?} is not a number of seconds from 1 to {most}"
-                ))
-            })
+    if !ids.contains(&shape.start_action) {
+        out.refuse(FlowError::DanglingTransition {
+            from: "StartAction".into(),
+            to: shape.start_action.clone(),
+        });
     }
-
-    fn object(&self, name: &str) -> Map<String, Value> {
-        self.map
-            .get(name)
-            .and_then(Value::as_object)
-            .cloned()
-            .unwrap_or_default()
+    match out.0.is_empty() {
+        true => Ok(Flow {
+            start: shape.start_action,
+            actions,
+            kind: flow_type,
+        }),
+        false => Err(Refused { refusals: out.0 }),
     }
 }
 
-/// The block of `action`, or why the simulator cannot play it.
-pub(super) fn block(action: &ActionShape) -> Result<Block, FlowError> {
-    let p = Params {
-        id: &action.identifier,
-        map: &action.parameters,
-    };
-    Ok(match action.kind.as_str() {
-        "InvokeLambdaFunction" => lambda(&p)?,
-        "Compare" => Block::Compare {
-            value: p.text("ComparisonValue")?,
-        },
-        "MessageParticipant" => Block::Message {
-            prompt: prompt(&p)?,
-        },
-        "Loop" => Block::Loop {
-            count: p
-                .text("LoopCount")?
-                .parse()
-                .ok()
-                .filter(|n| *n <= 100)
-                .ok_or_else(|| p.invalid("LoopCount is not a whole number from 0 to 100"))?,
-        },
-        "UpdateContactAttributes" => Block::SetAttributes {
-            attributes: p.object("Attributes"),
-        },
-        "Wait" => wait(&p)?,
-        "TransferToFlow" => Block::End {
-            how: action.kind.clone(),
-            target: Some(p.text("ContactFlowId")?),
-        },
-        "DisconnectParticipant" | "EndFlowExecution" | "TransferContactToQueue" => Block::End {
-            how: action.kind.clone(),
-            target: None,
-        },
-        other => {
-            return Err(FlowError::Unsupported {
-                id: action.identifier.clone(),
-                kind: other.to_owned(),
-            })
-        }
-    })
-}
-
-/// `InvokeLambdaFunction`: an invocation, or *Load Lambda result*.
-fn lambda(p: &Params) -> Result<Block, FlowError> {
-    if let Ok(invocation) = p.text("LambdaInvocationId") {
-        if p.map.contains_key("LambdaFunctionARN") {
-            return Err(p.invalid("names both a function and an invocation to load"));
-        }
-        return Ok(Block::LoadResult { invocation });
-    }
-    let asynchronous = match p.map.get("InvocationType").and_then(Value::as_str) {
-        None | Some("SYNCHRONOUS") => false,
-        Some("ASYNCHRONOUS") => true,
-        Some(other) => return Err(p.invalid(format!("InvocationType {other:?}"))),
-    };
-    let most = if asynchronous {
-        ASYNC_LIMIT_S
-    } else {
-        SYNC_LIMIT_S
-    };
-    let time_limit = if p.map.contains_key("InvocationTimeLimitSeconds") {
-        p.seconds("InvocationTimeLimitSeconds", most)?
-    } else {
-        Duration::from_secs_f64(SYNC_LIMIT_S)
-    };
-    Ok(Block::Invoke {
-        function_arn: p.text("LambdaFunctionARN")?,
-        time_limit,
-        asynchronous,
-        attributes: p.object("LambdaInvocationAttributes"),
-    })
-}
-
-/// `MessageParticipant`: exactly one of `Text`, `SSML` and `PromptId`.
-fn prompt(p: &Params) -> Result<Prompt, FlowError> {
-    if p.map.contains_key("Media") {
-        return Err(p.invalid("plays Media, which the simulator does not"));
-    }
-    let given: Vec<Prompt> = [
-        ("Text", Prompt::Text as fn(String) -> Prompt),
-        ("SSML", Prompt::Ssml),
-        ("PromptId", Prompt::Stored),
-    ]
-    .into_iter()
-    .filter_map(|(name, make)| {
-        p.map
-            .get(name)
-            .and_then(Value::as_str)
-            .map(|v| make(v.to_owned()))
-    })
-    .collect();
-    match <[Prompt; 1]>::try_from(given) {
-        Ok([prompt]) => Ok(prompt),
-        Err(_) => Err(p.invalid("needs exactly one of Text, SSML and PromptId")),
-    }
-}
-
-/// `Wait`: a time, and the asynchronous invocation it may wait for.
-fn wait(p: &Params) -> Result<Block, FlowError> {
-    const A_WEEK_S: f64 = 604_800.0;
-    let time = p.seconds("TimeoutSeconds", A_WEEK_S)?;
-    let events: Vec<&str> = p
-        .map
-        .get("Events")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
+/// One action, read and checked; `None` if its block cannot be read.
+fn action(
+    shape: ActionShape,
+    flow_type: FlowType,
+    ids: &HashSet<String>,
+    out: &mut Collect,
+) -> Option<(String, Action)> {
+    let id = shape.identifier.clone();
+    let t = &shape.transitions;
+    let errors: Vec<(String, String)> = t
+        .errors
+        .iter()
+        .map(|e| (e.error_type.clone(), e.next_action.clone()))
         .collect();
-    if let Some(other) = events.iter().find(|e| **e != LAMBDA_RETURNED) {
-        return Err(p.invalid(format!(
-            "waits for the event {other:?}, which the simulator does not play"
-        )));
+    check::allowed(&id, &shape.kind, flow_type, out);
+    let empty = t.next_action.is_none() && t.conditions.is_empty() && errors.is_empty();
+    check::branches(&id, &shape.kind, &errors, empty, out);
+    // Every operator the simulator plays takes "Operand count: One" ("Actions
+    // in the Amazon Connect Flow Language", Conditions).
+    if t.conditions.iter().any(|c| c.condition.operands.len() != 1) {
+        out.refuse(FlowError::Invalid {
+            id: id.clone(),
+            problem: "a condition without exactly one operand".into(),
+        });
     }
-    let lambda = match events.is_empty() {
-        true => None,
-        false => Some(p.text("LambdaInvocationId")?),
+    let conditions: Vec<(String, String, String)> = t
+        .conditions
+        .iter()
+        .map(|c| {
+            let operand = c.condition.operands.first().cloned().unwrap_or_default();
+            (c.condition.operator.clone(), operand, c.next_action.clone())
+        })
+        .collect();
+    let targets = t
+        .next_action
+        .iter()
+        .chain(conditions.iter().map(|(_, _, to)| to))
+        .chain(errors.iter().map(|(_, to)| to));
+    for to in targets.filter(|to| !ids.contains(*to)) {
+        out.refuse(FlowError::DanglingTransition {
+            from: id.clone(),
+            to: to.clone(),
+        });
+    }
+    let action = Action {
+        block: params::block(&id, &shape.kind, &shape.parameters, out)?,
+        next: shape.transitions.next_action,
+        conditions,
+        errors,
     };
-    Ok(Block::Wait { time, lambda })
+    out.keep(check_conditions(&id, &action))?;
+    Some((id, action))
 }
 
 /// The conditions a block may have: `Equals` only, a Loop's two results, and
-/// a Wait's `WaitCompleted` and events, each required.
-pub(super) fn check_conditions(id: &str, action: &Action) -> Result<(), FlowError> {
+/// a Wait's `WaitCompleted` and events, each required (the flow language's
+/// Loop: "there must be a Condition provided for Equals ContinueLooping and for
+/// Equals DoneLooping"; Wait: "WaitCompleted is always required operand, and
+/// every specified event is also required").
+fn check_conditions(id: &str, action: &Action) -> Result<(), FlowError> {
     let invalid = |problem: String| FlowError::Invalid {
         id: id.to_owned(),
         problem,
@@ -198,11 +177,7 @@ pub(super) fn check_conditions(id: &str, action: &Action) -> Result<(), FlowErro
     }
     let required: &[&str] = match &action.block {
         Block::Loop { .. } => &["ContinueLooping", "DoneLooping"],
-        Block::Wait {
-            lambda: Some(_), ..
-        } => &[LAMBDA_RETURNED, WAIT_COMPLETED],
-        Block::Wait { lambda: None, .. } if action.conditions.is_empty() => return Ok(()),
-        Block::Wait { lambda: None, .. } => &[WAIT_COMPLETED],
+        Block::Wait { .. } => &[LAMBDA_RETURNED, WAIT_COMPLETED],
         Block::Compare { .. } => return Ok(()),
         _ if action.conditions.is_empty() => return Ok(()),
         _ => return Err(invalid("conditions on a block that has none".into())),

@@ -3,6 +3,8 @@ use std::collections::VecDeque;
 use super::*;
 use serde_json::json;
 
+mod reference;
+
 const POLLING: &str = include_str!("../../../../infra/contact-flows/integration.json");
 const NATIVE: &str = include_str!("../../../../infra/contact-flows/integration-native.json");
 /// The flow this project shipped before its backstop stopped resting on Loop
@@ -54,21 +56,26 @@ impl Scripted {
     }
 }
 
+/// An answer as the Invoke API returns it: its payload.
+fn payload(answer: Answer) -> Result<Vec<u8>, String> {
+    answer.map(|map| serde_json::to_vec(&map).expect("a JSON map serializes"))
+}
+
 impl Contact for Scripted {
-    async fn invoke(&mut self, call: Call<'_>) -> Answer {
-        self.call(&call)
+    async fn invoke(&mut self, call: Call<'_>) -> Result<Vec<u8>, String> {
+        payload(self.call(&call))
     }
     async fn invoke_async(&mut self, call: Call<'_>) -> Result<String, String> {
         self.log.push(format!("async {}", call.function_arn));
         Ok("invocation-1".into())
     }
-    async fn wait_for_lambda(&mut self, id: &str, _: Duration) -> Waited {
-        self.log.push(format!("wait {id}"));
+    async fn wait_for_lambda(&mut self, id: Option<&str>, _: Duration) -> Waited {
+        self.log.push(format!("wait {}", id.unwrap_or("nothing")));
         self.waits.pop_front().unwrap_or(Waited::Returned)
     }
-    async fn load_result(&mut self, id: &str) -> Answer {
+    async fn load_result(&mut self, id: &str) -> Result<Vec<u8>, String> {
         self.log.push(format!("load {id}"));
-        (self.answer)("integration", None)
+        payload((self.answer)("integration", None))
     }
     async fn play(&mut self, prompt: &Prompt) -> bool {
         self.log.push(match prompt {
@@ -77,9 +84,6 @@ impl Contact for Scripted {
             Prompt::Stored(id) => format!("♪ prompt {id}"),
         });
         !self.hang_up
-    }
-    async fn wait(&mut self, _: Duration) -> bool {
-        true
     }
 }
 
@@ -226,7 +230,7 @@ async fn loop_counts_kept_across_re_entry_make_a_loop_backstop_give_up_on_an_ope
 
 #[tokio::test]
 async fn loop_counts_are_kept_per_block_until_done() {
-    let text = json!({"StartAction": "loop", "Actions": [
+    let text = json!({"Version": "2019-10-30", "StartAction": "loop", "Actions": [
         {"Identifier": "loop", "Type": "Loop", "Parameters": {"LoopCount": "2"}, "Transitions": {"Conditions": [
             {"NextAction": "again", "Condition": {"Operator": "Equals", "Operands": ["ContinueLooping"]}},
             {"NextAction": "done", "Condition": {"Operator": "Equals", "Operands": ["DoneLooping"]}}]}},
@@ -295,27 +299,33 @@ async fn a_native_result_that_cannot_be_loaded_is_recorded_and_a_caller_may_hang
 
 #[test]
 fn unknown_blocks_operators_and_dangling_transitions_are_refused_by_name() {
-    let unknown =
-        r#"{"StartAction": "a", "Actions": [{"Identifier": "a", "Type": "GetCustomerInput"}]}"#;
-    let err = Flow::parse(unknown).unwrap_err();
-    assert!(err.to_string().contains("GetCustomerInput"), "{err}");
-    let dangling = r#"{"StartAction": "a", "Actions": [{"Identifier": "a", "Type": "MessageParticipant",
-        "Parameters": {"Text": "hi"}, "Transitions": {"NextAction": "nowhere"}}]}"#;
+    let refusals = |actions: Value| {
+        let text = json!({"Version": "2019-10-30", "StartAction": "a", "Actions": actions});
+        Flow::parse(&text.to_string()).unwrap_err().refusals
+    };
+    let unknown = refusals(json!([{"Identifier": "a", "Type": "GetCustomerInput"}]));
+    assert!(
+        unknown[0].to_string().contains("GetCustomerInput"),
+        "{unknown:?}"
+    );
+    let dangling = refusals(json!([{"Identifier": "a", "Type": "MessageParticipant",
+        "Parameters": {"Text": "hi"}, "Transitions": {"NextAction": "nowhere"}}]));
     assert!(matches!(
-        Flow::parse(dangling),
-        Err(FlowError::DanglingTransition { .. })
+        dangling[..],
+        [FlowError::DanglingTransition { .. }]
     ));
-    let contains = r#"{"StartAction": "a", "Actions": [{"Identifier": "a", "Type": "Compare",
+    let contains = refusals(json!([{"Identifier": "a", "Type": "Compare",
         "Parameters": {"ComparisonValue": "$.External.X"}, "Transitions": {"Conditions": [
-        {"NextAction": "a", "Condition": {"Operator": "Contains", "Operands": ["D"]}}]}}]}"#;
-    let err = Flow::parse(contains).unwrap_err();
-    assert!(err.to_string().contains("Contains"), "{err}");
+        {"NextAction": "a", "Condition": {"Operator": "Contains", "Operands": ["D"]}}]}}]));
+    assert!(contains[0].to_string().contains("Contains"), "{contains:?}");
 }
 
 #[test]
 fn lambda_time_limits_and_prompts_are_held_to_the_reference() {
     let invoke = |params: Value| {
-        let text = json!({"StartAction": "a", "Actions": [
+        let mut params = params;
+        params["ResponseValidation"] = json!({"ResponseType": "STRING_MAP"});
+        let text = json!({"Version": "2019-10-30", "StartAction": "a", "Actions": [
             {"Identifier": "a", "Type": "InvokeLambdaFunction", "Parameters": params}]});
         Flow::parse(&text.to_string())
     };
@@ -330,8 +340,8 @@ fn lambda_time_limits_and_prompts_are_held_to_the_reference() {
         "InvocationType": "ASYNCHRONOUS"})
     )
     .is_err());
-    let two_prompts = r#"{"StartAction": "a", "Actions": [{"Identifier": "a", "Type": "MessageParticipant",
-        "Parameters": {"Text": "hi", "SSML": "<speak>hi</speak>"}}]}"#;
+    let two_prompts = r#"{"Version": "2019-10-30", "StartAction": "a", "Actions": [{"Identifier": "a",
+        "Type": "MessageParticipant", "Parameters": {"Text": "hi", "SSML": "<speak>hi</speak>"}}]}"#;
     assert!(Flow::parse(two_prompts).is_err());
     assert!(flow(NATIVE).is_native() && !flow(POLLING).is_native());
     assert_eq!(

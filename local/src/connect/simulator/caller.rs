@@ -14,7 +14,9 @@ use std::{
     time::{Duration, Instant},
 };
 
-use aws_sdk_lambda::primitives::Blob;
+use aws_sdk_lambda::{
+    config::http::HttpResponse, error::SdkError, operation::invoke::InvokeError, primitives::Blob,
+};
 use serde_json::{Map, Value};
 use shared::{
     keys::{INTEGRATION_ERROR_CAUSE, INTEGRATION_STATUS},
@@ -25,17 +27,29 @@ use tokio::sync::watch;
 use kit::connect_event;
 
 use super::{CallStep, Scenario, Simulator, Step, StepKind};
-use crate::connect::flow::{Call, Contact, Prompt, Waited};
+use crate::connect::flow::{
+    retry::{self, Attempts, Failure, Retry},
+    unpublished::A_FAILED_INVOCATION_RETURNS,
+    Call, Contact, Prompt, Waited,
+};
 
-type Answer = Result<Map<String, Value>, String>;
+type Payload = Vec<u8>;
 
 /// An asynchronous invocation in flight, or finished.
 struct Invocation {
     function: String,
     sent_at: Duration,
     limit: Duration,
-    /// The answer and how long it took, once it has come.
-    done: watch::Receiver<Option<(Answer, Duration)>>,
+    /// Its attempts, once they have ended.
+    done: watch::Receiver<Option<Attempts<Payload>>>,
+    /// Whether its retries are in the steps yet.
+    retries_recorded: bool,
+}
+
+/// Whether a Wait on the Lambda sees these attempts as its return.
+fn returned(done: &Option<Attempts<Payload>>) -> bool {
+    done.as_ref()
+        .is_some_and(|a| A_FAILED_INVOCATION_RETURNS || a.answer.is_ok())
 }
 
 pub(super) struct Caller<'a> {
@@ -65,11 +79,23 @@ impl<'a> Caller<'a> {
     }
 
     /// Waits for every asynchronous invocation still running, each up to its
-    /// time limit, as Connect lets them run after the flow has moved on.
+    /// time limit, as Connect lets them run after the flow has moved on; and
+    /// records the retries of those the flow never loaded.
     pub(super) async fn settle(&mut self) {
+        let mut retried = Vec::new();
         for invocation in self.invocations.values_mut() {
             let limit = invocation.limit + Duration::from_secs(1);
             let _ = tokio::time::timeout(limit, invocation.done.wait_for(Option::is_some)).await;
+            if let Some(done) = invocation.done.borrow().as_ref() {
+                if !invocation.retries_recorded {
+                    invocation.retries_recorded = true;
+                    let function = invocation.function.clone();
+                    retried.push((function, invocation.sent_at, done.retries.clone()));
+                }
+            }
+        }
+        for (function, sent_at, retries) in retried {
+            self.record_retries(&function, sent_at, &retries);
         }
     }
 
@@ -81,51 +107,41 @@ impl<'a> Caller<'a> {
         self.steps.push(Step { at, what });
     }
 
+    /// Records an invocation's retries, each where it falls in the timeline
+    /// (an asynchronous invocation's happen while the flow goes on).
+    fn record_retries(&mut self, function: &str, sent_at: Duration, retries: &[Retry]) {
+        for (attempt, retry) in (1..).zip(retries) {
+            let at = sent_at + retry.at;
+            let what = StepKind::Retried {
+                function: function.to_owned(),
+                attempt,
+                failure: retry.after.to_string(),
+            };
+            let index = self.steps.partition_point(|s| s.at <= at);
+            self.steps.insert(index, Step { at, what });
+        }
+    }
+
     /// The Connect event for a call, with the block's parameters.
     fn event(&self, call: &Call<'_>) -> Value {
         let mut event = connect_event(self.contact);
         event["Details"]["Parameters"] = Value::Object(call.parameters.clone());
         event
     }
-
-    /// Records a call's answer, at `at` into the pass.
-    fn called(&mut self, at: Duration, call: CallStep, answer: &Answer) {
-        let status = answer
-            .as_ref()
-            .ok()
-            .and_then(|a| a.get(INTEGRATION_STATUS))
-            .and_then(Value::as_str)
-            .map(str::to_owned);
-        let from_state = answer.as_ref().is_ok_and(|a| {
-            a.keys()
-                .any(|k| k != INTEGRATION_STATUS && k != INTEGRATION_ERROR_CAUSE)
-        });
-        let what = StepKind::Call(CallStep {
-            status,
-            error: answer.as_ref().err().cloned(),
-            from_state,
-            ..call
-        });
-        self.push_at(at, what);
-    }
 }
 
 impl Contact for Caller<'_> {
-    async fn invoke(&mut self, call: Call<'_>) -> Answer {
+    async fn invoke(&mut self, call: Call<'_>) -> Result<Payload, String> {
         let function = local_function(call.function_arn, self.integration);
         let sent_at = self.began.elapsed();
-        let sent = Instant::now();
-        let answer = send(
-            &self.sim.lambda,
-            &function,
-            self.event(&call),
-            call.time_limit,
-        )
-        .await;
+        let (lambda, event) = (&self.sim.lambda, self.event(&call));
+        let attempts =
+            retry::invoke(call.time_limit, || send(lambda, &function, event.clone())).await;
+        let answer = attempts.answer.map_err(|failure| failure.to_string());
         let step = CallStep {
-            function,
+            function: function.clone(),
             sent_at,
-            took: sent.elapsed(),
+            took: attempts.took,
             limit: call.time_limit,
             asynchronous: false,
             failure: call
@@ -133,11 +149,13 @@ impl Contact for Caller<'_> {
                 .get("FlowFailure")
                 .and_then(Value::as_str)
                 .map(str::to_owned),
+            // Filled in when the flow has read the answer (`answer_read`).
             status: None,
             error: None,
             from_state: false,
         };
-        self.called(sent_at, step, &answer);
+        self.push_at(sent_at, StepKind::Call(step));
+        self.record_retries(&function, sent_at, &attempts.retries);
         answer
     }
 
@@ -148,9 +166,8 @@ impl Contact for Caller<'_> {
         let (lambda, event, limit) = (self.sim.lambda.clone(), self.event(&call), call.time_limit);
         let name = function.clone();
         tokio::spawn(async move {
-            let sent = Instant::now();
-            let answer = send(&lambda, &name, event, limit).await;
-            let _ = tx.send(Some((answer, sent.elapsed())));
+            let attempts = retry::invoke(limit, || send(&lambda, &name, event.clone())).await;
+            let _ = tx.send(Some(attempts));
         });
         self.invocations.insert(
             id.clone(),
@@ -159,6 +176,7 @@ impl Contact for Caller<'_> {
                 sent_at: self.began.elapsed(),
                 limit,
                 done: rx,
+                retries_recorded: false,
             },
         );
         self.push(StepKind::Invoked {
@@ -168,18 +186,21 @@ impl Contact for Caller<'_> {
         Ok(id)
     }
 
-    async fn wait_for_lambda(&mut self, id: &str, time: Duration) -> Waited {
+    async fn wait_for_lambda(&mut self, id: Option<&str>, time: Duration) -> Waited {
         let (at, began) = (self.began.elapsed(), Instant::now());
         // An id Connect does not know waits out its time, as the guide says.
-        let returned = match self.invocations.get_mut(id) {
+        let waited = match id.and_then(|id| self.invocations.get_mut(id)) {
+            Some(invocation) if returned(&invocation.done.borrow()) => Waited::AlreadyReturned,
             Some(invocation) => {
-                tokio::time::timeout(time, invocation.done.wait_for(Option::is_some))
-                    .await
-                    .is_ok()
+                let wait = invocation.done.wait_for(returned);
+                match tokio::time::timeout(time, wait).await {
+                    Ok(Ok(_)) => Waited::Returned,
+                    _ => Waited::TimedOut,
+                }
             }
             None => {
                 tokio::time::sleep(time).await;
-                false
+                Waited::TimedOut
             }
         };
         self.push_at(
@@ -187,40 +208,78 @@ impl Contact for Caller<'_> {
             StepKind::Waited {
                 took: began.elapsed(),
                 limit: time,
-                returned,
+                returned: waited != Waited::TimedOut,
             },
         );
-        if returned {
-            Waited::Returned
-        } else {
-            Waited::TimedOut
-        }
+        waited
     }
 
-    async fn load_result(&mut self, id: &str) -> Answer {
-        let Some(invocation) = self.invocations.get(id) else {
+    async fn load_result(&mut self, id: &str) -> Result<Payload, String> {
+        let Some(invocation) = self.invocations.get_mut(id) else {
             return Err(format!("no invocation {id}"));
         };
         let done = invocation.done.borrow().clone();
-        let (answer, took) = done.unwrap_or_else(|| {
-            (
+        let (function, sent_at, limit) = (
+            invocation.function.clone(),
+            invocation.sent_at,
+            invocation.limit,
+        );
+        let unrecorded = done.is_some() && !invocation.retries_recorded;
+        invocation.retries_recorded |= unrecorded;
+        let (answer, took, retries) = match done {
+            Some(done) => (
+                done.answer.map_err(|failure| failure.to_string()),
+                done.took,
+                done.retries,
+            ),
+            None => (
                 Err("the invocation has not finished".into()),
                 Duration::ZERO,
-            )
-        });
+                Vec::new(),
+            ),
+        };
         let step = CallStep {
-            function: invocation.function.clone(),
-            sent_at: invocation.sent_at,
+            function: function.clone(),
+            sent_at,
             took,
-            limit: invocation.limit,
+            limit,
             asynchronous: true,
             failure: None,
             status: None,
             error: None,
             from_state: false,
         };
-        self.called(self.began.elapsed(), step, &answer);
+        self.push(StepKind::Call(step));
+        if unrecorded {
+            self.record_retries(&function, sent_at, &retries);
+        }
         answer
+    }
+
+    fn answer_read(&mut self, read: Result<&Map<String, Value>, &str>) {
+        let last = self.steps.iter_mut().rev().find_map(|s| match &mut s.what {
+            StepKind::Call(call) => Some(call),
+            _ => None,
+        });
+        let Some(call) = last else { return };
+        match read {
+            Ok(answer) => {
+                call.status = answer
+                    .get(INTEGRATION_STATUS)
+                    .and_then(Value::as_str)
+                    .map(str::to_owned);
+                // The answer carried the contact's state: the function read it.
+                call.from_state = answer
+                    .keys()
+                    .any(|k| k != INTEGRATION_STATUS && k != INTEGRATION_ERROR_CAUSE);
+                call.error = None;
+            }
+            Err(why) => {
+                call.status = None;
+                call.from_state = false;
+                call.error = Some(why.to_owned());
+            }
+        }
     }
 
     async fn play(&mut self, prompt: &Prompt) -> bool {
@@ -243,43 +302,37 @@ impl Contact for Caller<'_> {
         tokio::time::sleep(length).await;
         true
     }
-
-    async fn wait(&mut self, time: Duration) -> bool {
-        tokio::time::sleep(time).await;
-        true
-    }
 }
 
-/// Invokes `function` synchronously through the front and reads its answer as
-/// Connect does (`STRING_MAP`): a function error, no answer within `limit`, or
-/// an answer that is not a flat map of strings is the Lambda error branch.
+/// One attempt: invokes `function` synchronously through the front; the
+/// answer's payload, or why the attempt failed. The flow reads the payload
+/// (`flow::answer`); Connect's retries and time limit are `retry::invoke`'s.
 async fn send(
     lambda: &aws_sdk_lambda::Client,
     function: &str,
     event: Value,
-    limit: Duration,
-) -> Answer {
-    let call = lambda
+) -> Result<Payload, Failure> {
+    let output = lambda
         .invoke()
         .function_name(function)
         .payload(Blob::new(event.to_string()))
-        .send();
-    match tokio::time::timeout(limit, call).await {
-        Err(_) => Err(format!("no answer within {} s", limit.as_secs_f64())),
-        Ok(Err(err)) => Err(shared::telemetry::error_chain(
-            &aws_sdk_lambda::Error::from(err),
-        )),
-        Ok(Ok(output)) if output.function_error.is_some() => Err(format!(
-            "function error {}",
-            output.function_error.unwrap_or_default()
-        )),
-        Ok(Ok(output)) => {
-            let payload = output.payload.map(Blob::into_inner).unwrap_or_default();
-            match serde_json::from_slice::<Value>(&payload) {
-                Ok(Value::Object(answer)) if answer.values().all(Value::is_string) => Ok(answer),
-                _ => Err("the answer is not a flat map of strings".into()),
-            }
-        }
+        .send()
+        .await
+        .map_err(refused)?;
+    match output.function_error {
+        Some(kind) => Err(Failure::Function(kind)),
+        None => Ok(output.payload.map(Blob::into_inner).unwrap_or_default()),
+    }
+}
+
+/// An Invoke API call that did not invoke: refused with an HTTP status (429
+/// when throttled, 5xx on a service failure), or not answered at all.
+fn refused(err: SdkError<InvokeError, HttpResponse>) -> Failure {
+    let status = err.raw_response().map(|r| r.status().as_u16());
+    let message = shared::telemetry::error_chain(&aws_sdk_lambda::Error::from(err));
+    match status {
+        Some(status) => Failure::Refused { status, message },
+        None => Failure::Unreachable(message),
     }
 }
 

@@ -122,3 +122,27 @@ fn the_caller_is_told_the_last_status_answered_from_the_state() {
     let broken = played("slow", &[(Some("RUN"), true), (None, false)], ended());
     assert_eq!(broken.told(), None);
 }
+
+/// The Administrator Guide, "Flow block in Amazon Connect: AWS Lambda
+/// function": Connect "retries up to three times"; each retry is a step of
+/// the contact's, counted by `Played::retries` and shown in its timeline.
+#[test]
+fn connects_retries_are_counted_per_contact_and_shown_in_the_timeline() {
+    let mut played = played("fast", &[(Some("DONE"), true)], Ending::HungUp);
+    for attempt in 1..=2 {
+        played.steps.push(Step {
+            at: Duration::from_millis(10 * attempt as u64),
+            what: StepKind::Retried {
+                function: "integration-start".into(),
+                attempt,
+                failure: "HTTP 429: TooManyRequestsException".into(),
+            },
+        });
+    }
+    assert_eq!(played.retries(), 2);
+    let timeline = timeline(&played, None, &[]);
+    assert!(
+        timeline.contains("attempt 2 failed (HTTP 429: TooManyRequestsException); Connect retries"),
+        "{timeline}"
+    );
+}

@@ -67,6 +67,11 @@ fn line(what: &StepKind) -> String {
             };
             format!("♪ {kind}\"{text}\" ({:.1} s)", length.as_secs_f64())
         }
+        StepKind::Retried {
+            function,
+            attempt,
+            failure,
+        } => format!("{function:<18} attempt {attempt} failed ({failure}); Connect retries"),
         StepKind::HungUp => "caller hung up".into(),
         StepKind::Ended(how) => format!("flow ended: {how}"),
     }
