@@ -14,10 +14,16 @@ use kit::{
     },
 };
 use local_stack::{
-    connect::{flow::Speech, simulator},
+    connect::{
+        flow::{check_files, Speech},
+        simulator,
+    },
     demo::{self, DemoOptions, Verdict},
     replay,
-    stack::{faults::Refusals, Host, StackOptions},
+    stack::{
+        faults::{Refusals, StartDeaths},
+        Host, StackOptions,
+    },
 };
 use shared::{telemetry::error_chain, Store, SystemClock};
 use stream_consumer::{Consumer, ConsumerConfig, MetricsSink, FILTER_PATTERN};
@@ -64,6 +70,19 @@ enum Command {
     /// The main job: simulated Connect contacts through the real functions on
     /// the local stack, then the invariants checked.
     Demo(DemoArgs),
+    /// Contact flows in Connect's flow language.
+    #[command(subcommand)]
+    Flow(FlowCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum FlowCommand {
+    /// Loads each flow as the contact simulator does and prints every refusal,
+    /// one a line with its file and block; exits 0 only when all load.
+    Check {
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -129,6 +148,10 @@ struct DemoArgs {
     /// The Lambda front refuses every invocation of one contact in N (0: none).
     #[arg(long, value_name = "N", default_value_t = 0)]
     refuse_every: usize,
+    /// The first start of one contact in N dies after its invoke, as a crashed
+    /// instance: Connect retries it (0: none).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    start_deaths_every: usize,
     /// At most N instances of each function (each is a process).
     #[arg(long, value_name = "N", default_value_t = 400)]
     max_instances: u32,
@@ -198,6 +221,11 @@ impl Cli {
                 from,
             } => poll(&table.table, function, from).await?,
             Command::Demo(args) => return demo(args).await,
+            Command::Flow(FlowCommand::Check { files }) => {
+                if !check_files(&files, &mut std::io::stdout().lock())? {
+                    return Ok(ExitCode::FAILURE);
+                }
+            }
         }
         Ok(ExitCode::SUCCESS)
     }
@@ -332,6 +360,7 @@ fn demo_options(args: DemoArgs) -> Result<DemoOptions, Error> {
             abandoned_grace: Duration::from_secs_f64(args.grace_seconds),
             log_file: ".local/demo/functions.log".into(),
             refusals: Refusals::every(args.refuse_every),
+            start_deaths: StartDeaths::every(args.start_deaths_every),
             host,
         },
         store_outage: args.store_outage_seconds.map(Duration::from_secs_f64),
@@ -353,12 +382,14 @@ mod tests {
     fn unknown_options_and_scenarios_are_refused() {
         let parse = |args: &[&str]| Cli::try_parse_from([&["local-stack"], args].concat());
         assert!(parse(&["demo", "--contacts", "5"]).is_ok());
+        assert!(parse(&["flow", "check", "a.json", "b.json"]).is_ok());
         for refused in [
             &["demo", "--contact", "5"][..],
             &["demo", "--scenarios", "fast,slowly"],
             &["demo", "--ramp-seconds", "-1"],
             &["poll", "--table", "t", "--from", "yesterday"],
             &["replay", "events", "--table", "t", "--repetitions", "3"],
+            &["flow", "check"],
         ] {
             assert!(parse(refused).is_err(), "{refused:?} was accepted");
         }
