@@ -64,12 +64,17 @@ impl Rule<'_> {
     }
 
     /// Every key the Rules Engine writes when the rule fires: the rule set,
-    /// the rule's name and type, its function's name, and [`Self::function_keys`].
+    /// the rule's name and type, the activation's `RuleStart` (its time in
+    /// milliseconds, as text), its function's name, and [`Self::function_keys`].
     pub fn keys(&self) -> Vec<(String, Value)> {
         let named = [
             ("CurrentRuleSet", json!("Customer lookup")),
             ("CurrentRule", json!(self.name)),
             ("CurrentRuleType", json!("Integration")),
+            (
+                shared::keys::RULE_START,
+                json!(chrono::Utc::now().timestamp_millis().to_string()),
+            ),
             ("CurrentRule_functionName", json!(self.function)),
         ];
         named

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 
-use crate::{runs::StatusRecord, IntegrationStatus};
+use crate::{runs::StatusRecord, IntegrationStatus, RunId};
 
 /// The largest array index a dotted key may name. Arrays are padded with nulls up
 /// to the index, as the Rules Engine (lodash `set`) does; without a bound a key
@@ -46,6 +46,7 @@ pub enum StateError {
 pub struct ContactState {
     values: BTreeMap<String, Value>,
     status: Option<StatusRecord>,
+    activation_run: Option<RunId>,
 }
 
 /// A write to one top-level item: its new stored text, or `None` to delete it.
@@ -73,7 +74,26 @@ impl ItemChange {
 
 impl ContactState {
     pub fn new(values: BTreeMap<String, Value>, status: Option<StatusRecord>) -> Self {
-        Self { values, status }
+        Self {
+            values,
+            status,
+            activation_run: None,
+        }
+    }
+
+    /// The state with the run start opened for the current rule activation
+    /// (the mark on [`crate::keys::RULE_START`]'s item), if any.
+    pub fn with_activation_run(self, run: Option<RunId>) -> Self {
+        Self {
+            activation_run: run,
+            ..self
+        }
+    }
+
+    /// The run start opened for the rule activation the contact is in: set
+    /// when start ran for this activation already (Connect retried it).
+    pub fn activation_run(&self) -> Option<&RunId> {
+        self.activation_run.as_ref()
     }
 
     pub fn get(&self, key: &str) -> Option<&Value> {

@@ -85,8 +85,17 @@ async fn start(event: &ContactFlowEvent, own: Option<&FunctionRef>, deps: &Deps)
             return fail_without_invoke(store, contact, name, &cause, &deps.config.wait).await
         }
     };
+    if let Some(opened) = state.activation_run() {
+        // Connect retried start (an error or a time-out of the first call, which
+        // may have died after its invoke): this rule activation has its run, and
+        // its function was invoked once. Answer from that run.
+        tracing::Span::current().record("run_id", tracing::field::display(opened));
+        info!(function = %function.name, "START_RETRIED");
+        return wait_and_answer(store, contact, until, deps).await;
+    }
     let timeout = deps.config.wait.run_timeout(&state);
-    let run = match open_run(store, contact, &function.name, timeout).await {
+    let activation = state.get_str(shared::keys::RULE_START);
+    let run = match open_run(store, contact, &function.name, timeout, activation).await {
         Ok(run) => run,
         Err(answer) => return answer,
     };
@@ -103,6 +112,16 @@ async fn start(event: &ContactFlowEvent, own: Option<&FunctionRef>, deps: &Deps)
             }
         };
     }
+    wait_and_answer(store, contact, until, deps).await
+}
+
+/// Waits until `until` for the run to finish, then answers from the state.
+async fn wait_and_answer(
+    store: &Store,
+    contact: &ContactId,
+    until: chrono::DateTime<chrono::Utc>,
+    deps: &Deps,
+) -> Answer {
     match waiting::wait_for_finish(store, contact, until, &deps.config.wait.poll).await {
         Ok(waited) => {
             info!(
@@ -149,13 +168,17 @@ async fn open_run(
     contact: &ContactId,
     function_name: &str,
     timeout: Duration,
+    activation: Option<&str>,
 ) -> Result<Run, Answer> {
     let run_id = RunId::new();
     let start = RunStart {
         function_name: function_name.to_owned(),
         timeout,
     };
-    match store.start_as(contact, run_id.clone(), start).await {
+    match store
+        .start_as(contact, run_id.clone(), start, activation)
+        .await
+    {
         Ok(run) => Ok(run),
         Err(err) => {
             // The write may have landed all the same (a timeout says nothing of

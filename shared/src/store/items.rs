@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_dynamo::aws_sdk_dynamodb_1::{from_item, to_item};
 
-use super::{Item, Store, StoreError, INTEGRATION_STATUS};
+use super::{Item, Store, StoreError, INTEGRATION_STATUS, RULE_START};
 use crate::{
     table, time::from_epoch_ms, ContactId, IntegrationStatus, ItemChange, RunId, StatusRecord,
 };
@@ -53,6 +53,29 @@ pub(super) struct AnyItem {
 }
 
 impl Store {
+    /// The run's id on the `RuleStart` item, on condition that the item still
+    /// holds the activation start read (the Rules Engine's next activation
+    /// replaces the item, mark and all).
+    pub(super) fn mark_activation(
+        &self,
+        contact_id: &ContactId,
+        run: &RunId,
+        seen: &str,
+    ) -> TransactWriteItem {
+        let update = aws_sdk_dynamodb::types::Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(Self::key(contact_id, RULE_START)))
+            .update_expression("SET #r = :r")
+            .condition_expression("#v = :v")
+            .expression_attribute_names("#r", table::RUN_ID)
+            .expression_attribute_names("#v", table::VALUE)
+            .expression_attribute_values(":r", AttributeValue::S(run.to_string()))
+            .expression_attribute_values(":v", AttributeValue::S(seen.to_owned()))
+            .build()
+            .expect("table, key and expression are set");
+        TransactWriteItem::builder().update(update).build()
+    }
+
     /// A whole item written in a transaction, replacing what was there.
     pub(super) fn put(&self, item: impl Serialize) -> TransactWriteItem {
         let put = Put::builder()
@@ -102,6 +125,15 @@ pub(super) fn item_what(item: &Item) -> String {
     match item.get(table::WHAT) {
         Some(AttributeValue::S(what)) => what.clone(),
         _ => "(no What)".into(),
+    }
+}
+
+/// The run start marked on the Rules Engine's `RuleStart` item, if any
+/// ([`crate::keys::RULE_START`]).
+pub(super) fn activation_mark(item: &Item) -> Option<crate::RunId> {
+    match item.get(table::RUN_ID) {
+        Some(AttributeValue::S(run)) => crate::RunId::parse(run.clone()).ok(),
+        _ => None,
     }
 }
 

@@ -23,7 +23,7 @@ use crate::{
     state::{self, ContactState, ItemChange},
     table, Clock, Config, ContactId, StatusRecord,
 };
-use items::{item_what, status_record, AnyItem};
+use items::{activation_mark, item_what, status_record, AnyItem};
 
 /// Points a request builder at a contact's status item: GetItem's,
 /// UpdateItem's and a transaction's Update builders have these setters, but
@@ -74,8 +74,8 @@ pub struct Conditional {
 
 // The names and limits the store writes by, where its callers have long found them.
 pub use crate::keys::{
-    INTEGRATION_END, INTEGRATION_ERROR_CAUSE, INTEGRATION_START, INTEGRATION_STATUS, SWEEP,
-    TIMED_OUT_BY, TIMEOUT_CAUSE,
+    INTEGRATION_END, INTEGRATION_ERROR_CAUSE, INTEGRATION_START, INTEGRATION_STATUS, RULE_START,
+    SWEEP, TIMED_OUT_BY, TIMEOUT_CAUSE,
 };
 pub use crate::limits::STATE_TTL;
 
@@ -110,8 +110,10 @@ impl StoreError {
     /// busy, as opposed to bad data or a bad request.
     pub fn is_retryable(&self) -> bool {
         match self {
-            // A request DynamoDB refused as invalid will be refused again.
-            StoreError::Request { .. } if self.is_refused_as_invalid() => false,
+            // A request DynamoDB refused as invalid will be refused again, and
+            // one the role may not make until someone changes the role: an hour
+            // of Lambda's retries would hold the shard for nothing.
+            StoreError::Request { .. } if self.is_refused_as_invalid() || self.is_denied() => false,
             StoreError::Request { source, .. } => !matches!(
                 **source,
                 aws_sdk_dynamodb::Error::ResourceNotFoundException(_)
@@ -226,6 +228,7 @@ impl Store {
             .send();
         let mut values = std::collections::BTreeMap::new();
         let mut status = None;
+        let mut activation_run = None;
         while let Some(page) = pages.next().await {
             let page = page.map_err(request_error("Query"))?;
             for item in page.items.unwrap_or_default() {
@@ -244,11 +247,13 @@ impl Store {
                 };
                 if any.what == INTEGRATION_STATUS {
                     status = Some(status_record(contact_id, item)?);
+                } else if any.what == RULE_START {
+                    activation_run = activation_mark(&item);
                 }
                 values.insert(any.what, state::parse_stored(&text));
             }
         }
-        Ok(ContactState::new(values, status))
+        Ok(ContactState::new(values, status).with_activation_run(activation_run))
     }
 
     /// Reads only the status item, consistently: what a poller needs.

@@ -30,16 +30,22 @@ impl Store {
     /// supersedes an open one. The status item, `IntegrationStart` and the removal
     /// of the previous run's end and cause are one transaction.
     pub async fn start(&self, contact_id: &ContactId, start: RunStart) -> Result<Run, StoreError> {
-        self.start_as(contact_id, RunId::new(), start).await
+        self.start_as(contact_id, RunId::new(), start, None).await
     }
 
     /// [`Store::start`] with a run id chosen by the caller, who can then still
-    /// name the run when the write's outcome is unknown (a timeout).
+    /// name the run when the write's outcome is unknown (a timeout). With
+    /// `activation`, the Rules Engine's `RuleStart` as read, the same
+    /// transaction marks that item with the run, so that a retry of start for
+    /// the same rule activation finds it ([`ContactState::activation_run`]).
+    ///
+    /// [`ContactState::activation_run`]: crate::ContactState::activation_run
     pub async fn start_as(
         &self,
         contact_id: &ContactId,
         id: RunId,
         start: RunStart,
+        activation: Option<&str>,
     ) -> Result<Run, StoreError> {
         let now = self.clock.now();
         let deadline =
@@ -77,6 +83,10 @@ impl Store {
                 now,
             )?,
         ];
+        let items = items
+            .into_iter()
+            .chain(activation.map(|seen| self.mark_activation(contact_id, &run.id, seen)))
+            .collect();
         self.transact(contact_id, items)
             .await?
             .map_err(|_| StoreError::Conflict {

@@ -189,3 +189,49 @@ async fn start_and_the_real_echo_function_finish_a_run_with_its_output() {
     assert_eq!(answer["IntegrationStatus"], "DONE", "{answer}");
     assert_eq!(with_payload.lambda.invocations()[1].payload["Payload"], "");
 }
+
+/// Connect retries a start that errored or timed out (Admin Guide, *AWS Lambda
+/// function* block), and a start may die after its invoke: the retry finds the
+/// run this rule activation opened (the mark on `RuleStart`) and answers from
+/// it, without a second run or a second call of the function.
+#[tokio::test]
+async fn a_retried_start_answers_from_the_run_it_opened_and_invokes_nothing_again() {
+    let fired = Fired::new(&echo_rule("8"), |store| {
+        FakeLambda::accepting(function_finishing(store, Duration::from_millis(50), None))
+    })
+    .await;
+    let first = fired.start().await;
+    let run = fired.status().await.run_id.expect("a run");
+
+    let retried = fired.start().await;
+
+    assert_eq!(first["IntegrationStatus"], "DONE", "{first}");
+    assert_eq!(retried["IntegrationStatus"], "DONE", "{retried}");
+    assert_eq!(retried["EchoResult"], "hello");
+    assert_eq!(
+        fired.lambda.invocations().len(),
+        1,
+        "the function was called once"
+    );
+    assert_eq!(fired.status().await.run_id, Some(run), "the same run");
+}
+
+/// The Rules Engine writes the rule's keys anew, `RuleStart` among them, each
+/// time the rule fires: a second activation of the same rule is a new run.
+#[tokio::test]
+async fn a_second_activation_of_the_same_rule_opens_a_run_of_its_own() {
+    let fired = Fired::new(&echo_rule("8"), |store| {
+        FakeLambda::accepting(function_finishing(store, Duration::from_millis(50), None))
+    })
+    .await;
+    fired.start().await;
+    let first = fired.status().await.run_id.expect("a run");
+    tokio::time::sleep(Duration::from_millis(2)).await;
+
+    seed_rule(&fired.store, &fired.contact, &echo_rule("8")).await;
+    let again = fired.start().await;
+
+    assert_eq!(again["IntegrationStatus"], "DONE", "{again}");
+    assert_eq!(fired.lambda.invocations().len(), 2);
+    assert_ne!(fired.status().await.run_id, Some(first));
+}

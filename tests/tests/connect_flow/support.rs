@@ -2,6 +2,7 @@
 //! check-timeout's dependencies, and the integration function played on the
 //! store.
 
+use kit::iam::Role;
 use std::{future::Future, time::Duration};
 
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -36,6 +37,10 @@ pub async fn seed_rule(store: &Store, contact: &ContactId, rule: &[(&str, Value)
         ("CurrentRuleSet", json!("Main")),
         ("CurrentRule", json!("Look up account")),
         ("CurrentRuleType", json!("Integration")),
+        (
+            shared::keys::RULE_START,
+            json!(chrono::Utc::now().timestamp_millis().to_string()),
+        ),
         ("CurrentRule_functionName", json!("integrationEcho")),
         ("CurrentRule_functionOutputKey", json!("EchoResult")),
     ]
@@ -69,7 +74,8 @@ pub fn start_deps(store: Store, lambda: &FakeLambda) -> integration_start::Deps 
     })
     .unwrap();
     integration_start::Deps {
-        store,
+        // start's requests as its role in the template may make them.
+        store: kit::table::as_role(&store, Role::Start),
         lambda: lambda.client(),
         config,
         instance: Instance::new(),
@@ -78,7 +84,7 @@ pub fn start_deps(store: Store, lambda: &FakeLambda) -> integration_start::Deps 
 
 pub fn check_deps(store: Store) -> check_timeout::Deps {
     check_timeout::Deps {
-        store,
+        store: kit::table::as_role(&store, Role::CheckTimeout),
         wait: WaitConfig::default(),
         instance: Instance::new(),
     }
