@@ -84,6 +84,7 @@ pub async fn run(functions: &Path, contacts: usize) -> Result<Measured, crate::E
         abandoned_grace: Duration::from_secs(2),
         log_file: ".local/bench/functions.log".into(),
         refusals: Refusals::every(0),
+        start_deaths: local_stack::stack::faults::StartDeaths::every(0),
         host: Host::Processes(functions.to_owned()),
     })
     .await

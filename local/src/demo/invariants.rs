@@ -155,7 +155,11 @@ pub(super) async fn check(
         .filter(|p| evidence.refused.contains(p.contact.as_str()))
         .count();
     let any_refused = tally.refused_error.of > 0;
-    Ok(tally.checked(any_refused))
+    let mut checked = tally.checked(any_refused);
+    checked
+        .invariants
+        .extend(super::retried::once_per_activation(&stack.start_deaths()));
+    Ok(checked)
 }
 
 impl Tally {

@@ -1,7 +1,8 @@
 //! `local-stack demo`: the main job, on the local stack. It plays the
 //! single-contact [`scenarios`], each with its timeline, then a [`mixed`] run
 //! of many concurrent contacts with a progress line, then its [`summary`] and
-//! the [`invariants`], judged beside how busy the machine was ([`load`]).
+//! the [`invariants`] (with Connect's [`retried`] calls), judged beside how
+//! busy the machine was ([`load`]).
 //! Before judging, it waits for what lands after the contacts have played
 //! ([`evidence`]): the consumer's metrics, and the late writes of the original
 //! Rules Engine's echo and their repair. Last, it writes the [`dashboard`] of
@@ -27,6 +28,7 @@ mod evidence;
 mod invariants;
 pub mod load;
 mod mixed;
+mod retried;
 mod scenarios;
 mod summary;
 

@@ -42,6 +42,7 @@ pub(super) async fn mixed(
     latencies(played);
     metrics(stack, played);
     legacy(stack, played);
+    super::retried::summary(stack, played);
     println!("Invariants:");
     let checked = invariants::check(stack, played, outage, load).await?;
     for (what, held) in &checked.invariants {

@@ -7,6 +7,8 @@
 //!   `every`, as Lambda does when it throttles (`TooManyRequestsException`);
 //!   and every invocation of one function for a contact named to it (the
 //!   simulator names a contact whose flow's first call must fail).
+//! - [`StartDeaths`]: start dying after its invoke, for one contact in
+//!   `every`: Connect sees a dead instance's error and retries.
 
 use std::{
     collections::HashSet,
@@ -252,9 +254,87 @@ impl Refusals {
     }
 }
 
+/// Starts that die after their invoke: of every `every` contacts, in order of
+/// their first call of start, the first call's answer is lost as when start's
+/// instance dies after invoking the integration function (a crash, a
+/// time-out): the run is open and the function invoked, and Connect gets the
+/// error Lambda returns for a dead instance, which it retries. Each contact's
+/// integration invocations are counted, so that a retry that invoked the
+/// function again shows.
+#[derive(Debug, Clone, Default)]
+pub struct StartDeaths {
+    every: usize,
+    state: Arc<Mutex<DeathState>>,
+}
+
+#[derive(Debug, Default)]
+struct DeathState {
+    seen: HashSet<String>,
+    died: HashSet<String>,
+    invoked: std::collections::HashMap<String, usize>,
+}
+
+impl StartDeaths {
+    /// Kills the first start of the contacts numbered `every`, `2 * every`, ...;
+    /// 0 kills none.
+    pub fn every(every: usize) -> Self {
+        Self {
+            every,
+            state: Arc::default(),
+        }
+    }
+
+    /// Whether start's call for `contact`, which has just answered, died
+    /// instead: its contact's first call, for one contact in `every`.
+    pub fn dies(&self, contact: &str) -> bool {
+        if self.every == 0 {
+            return false;
+        }
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let first = state.seen.insert(contact.to_owned());
+        let dies = first && state.seen.len().is_multiple_of(self.every);
+        if dies {
+            state.died.insert(contact.to_owned());
+        }
+        dies
+    }
+
+    /// Counts an invocation of an integration function for `contact`.
+    pub fn invoked(&self, contact: &str) {
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        *state.invoked.entry(contact.to_owned()).or_default() += 1;
+    }
+
+    /// The contacts whose start died, each with how many times its
+    /// integration function was invoked.
+    pub fn died(&self) -> Vec<(String, usize)> {
+        let state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let mut died: Vec<_> = state
+            .died
+            .iter()
+            .map(|c| (c.clone(), state.invoked.get(c).copied().unwrap_or(0)))
+            .collect();
+        died.sort();
+        died
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::Refusals;
+    use super::{Refusals, StartDeaths};
+
+    #[test]
+    fn the_first_start_of_every_nth_contact_dies_and_its_invocations_are_counted() {
+        let deaths = StartDeaths::every(2);
+        let first: Vec<bool> = ["a", "b", "a", "b", "c", "d"]
+            .iter()
+            .map(|c| deaths.dies(c))
+            .collect();
+        assert_eq!(first, [false, true, false, false, false, true]);
+        deaths.invoked("b");
+        assert_eq!(deaths.died(), [("b".into(), 1), ("d".into(), 0)]);
+        assert!(!StartDeaths::every(0).dies("a"));
+    }
 
     #[test]
     fn every_nth_contact_is_refused_each_time_it_comes_back() {

@@ -1,6 +1,7 @@
 //! The front of the local stack's Lambda: the one Invoke API endpoint that the
 //! functions (start's asynchronous invocations) and the contact simulator talk
-//! to. It refuses the invocations of the contacts a fault plan names (their
+//! to. It holds each function to its role (start's asynchronous invocations to
+//! `lambda:InvokeFunction` on the function it names). It refuses the invocations of the contacts a fault plan names (their
 //! integration requests, or one function's calls for a contact the simulator
 //! named), as a throttled Lambda does, and passes the rest to what runs the
 //! functions:
@@ -18,12 +19,15 @@ use std::sync::Arc;
 use aws_sdk_lambda::{primitives::Blob, types::InvocationType as SdkInvocationType};
 use tracing::warn;
 
-use kit::lambda::{
-    invoke_api::{Endpoint, Handler, Invocation, InvocationType, Reply},
-    Functions,
+use kit::{
+    iam::{needs, usage::Usage, Policies},
+    lambda::{
+        invoke_api::{Endpoint, Handler, Invocation, InvocationType, Reply},
+        Functions,
+    },
 };
 
-use super::faults::Refusals;
+use super::faults::{Refusals, StartDeaths};
 
 /// What runs the functions behind the front.
 #[derive(Clone)]
@@ -35,16 +39,35 @@ pub enum Backend {
 }
 
 /// Serves the front on `listener`, passing invocations on to `backend`, but for
-/// those of the contacts `refusals` refuses, which it answers as a throttled
-/// Lambda does.
+/// those a function's role may not make, which it refuses as Lambda does
+/// (`AccessDeniedException`), and those of the contacts `refusals` refuses,
+/// which it answers as a throttled Lambda does.
 pub fn start(
     listener: tokio::net::TcpListener,
     backend: Backend,
     refusals: Refusals,
+    deaths: StartDeaths,
+    policies: Arc<Policies>,
 ) -> std::io::Result<Endpoint> {
+    let usage = Arc::new(Usage::from_env());
     let handler: Handler = Arc::new(move |invocation: Invocation| {
-        let (backend, refusals) = (backend.clone(), refusals.clone());
+        let (backend, refusals, deaths) = (backend.clone(), refusals.clone(), deaths.clone());
+        let (policies, usage) = (policies.clone(), usage.clone());
         Box::pin(async move {
+            if let Some(role) = invocation.caller {
+                let need = needs::invoke(&invocation.function);
+                match policies.check(role, &need) {
+                    Ok(statement) => usage.record(role, statement, &need),
+                    Err(denied) => {
+                        warn!(role = role.logical_id(), action = %need.action, resource = %need.resource, "IAM_DENIED");
+                        return Reply::service_error(
+                            403,
+                            "AccessDeniedException",
+                            &denied.to_string(),
+                        );
+                    }
+                }
+            }
             let event = serde_json::from_slice::<serde_json::Value>(&invocation.payload).ok();
             let field = |pointer: &str| {
                 event
@@ -59,12 +82,18 @@ pub fn start(
             let contact = request
                 .clone()
                 .or_else(|| field("/Details/ContactData/InitialContactId"));
-            let refused = request.is_some_and(|contact| refusals.refuses(&contact))
-                || contact.is_some_and(|c| refusals.refuses_call(&invocation.function, &c));
+            let refused = request.as_ref().is_some_and(|c| refusals.refuses(c))
+                || contact
+                    .as_ref()
+                    .is_some_and(|c| refusals.refuses_call(&invocation.function, c));
             if refused {
                 return Reply::service_error(429, "TooManyRequestsException", "Rate Exceeded.");
             }
-            match (backend, invocation.invocation_type) {
+            if let Some(contact) = &request {
+                deaths.invoked(contact);
+            }
+            let starting = invocation.function == START && invocation.caller.is_none();
+            let reply = match (backend, invocation.invocation_type) {
                 (Backend::Pools(functions), _) => functions.invoke(invocation).await,
                 (Backend::Watch(watch), InvocationType::Event) => {
                     tokio::spawn(async move {
@@ -80,10 +109,29 @@ pub fn start(
                 (Backend::Watch(watch), InvocationType::RequestResponse) => {
                     forward(&watch, invocation).await
                 }
+            };
+            match contact {
+                Some(contact) if starting && deaths.dies(&contact) => died(),
+                _ => reply,
             }
         })
     });
     Endpoint::on(listener, handler)
+}
+
+/// start's function name on the local stack.
+const START: &str = "integration-start";
+
+/// What Lambda answers for an instance that died during the invocation.
+fn died() -> Reply {
+    let body = serde_json::json!({
+        "errorType": "Runtime.ExitError",
+        "errorMessage": "RequestId: local Error: Runtime exited with error: signal: killed",
+    });
+    Reply {
+        function_error: Some("Unhandled".into()),
+        ..Reply::new(200, body.to_string())
+    }
 }
 
 /// Invokes the function synchronously on `cargo lambda watch` and answers as it did.

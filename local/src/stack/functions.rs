@@ -79,19 +79,32 @@ pub fn function_specs(options: &StackOptions) -> [FunctionSpec; 5] {
         name,
         limit,
         timeout: Duration::from_secs(timeout_s),
+        // The template's role for each of the workspace's functions; the
+        // original's echo keeps the stack's own credentials, unchecked.
+        env: kit::iam::Role::of_function(name)
+            .map(|role| role.env().to_vec())
+            .unwrap_or_default(),
     })
 }
 
-/// What the functions are given on top of Lambda's own variables.
+/// The functions start may invoke on the local stack: `ALLOWED_FUNCTIONS`,
+/// and the template's `AllowedFunctions` its role is resolved with.
+pub(super) const ALLOWED_FUNCTIONS: &str = "integration-*";
+
+/// What the functions are given on top of Lambda's own variables: the state
+/// table, and the endpoints of the front and of the IAM gate before DynamoDB.
 pub(super) fn function_env(
     table: &str,
     front_url: &str,
+    gate_url: &str,
     options: &StackOptions,
 ) -> Vec<(String, String)> {
     [
         ("STATE_TABLE", table.to_owned()),
-        ("ALLOWED_FUNCTIONS", "integration-*".into()),
+        ("ALLOWED_FUNCTIONS", ALLOWED_FUNCTIONS.into()),
         ("AWS_ENDPOINT_URL_LAMBDA", front_url.to_owned()),
+        ("AWS_ENDPOINT_URL_DYNAMODB", gate_url.to_owned()),
+        ("AWS_ENDPOINT_URL_DYNAMODB_STREAMS", gate_url.to_owned()),
         (
             "ABANDONED_GRACE_MS",
             options.abandoned_grace.as_millis().to_string(),

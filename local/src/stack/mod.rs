@@ -3,7 +3,8 @@
 //! pools that scale, throttle and queue as Lambda does ([`kit::lambda`]) or
 //! under `cargo lambda watch`; the front that every invocation goes through;
 //! the stream poller standing in for the event source mapping; and the
-//! consumer's schedule, all on 127.0.0.1 against DynamoDB Local. The
+//! consumer's schedule, all on 127.0.0.1 against DynamoDB Local behind the IAM
+//! gate, which holds each function to its role in the template. The
 //! functions' SDKs are pointed at the local endpoints by the environment
 //! (`AWS_ENDPOINT_URL_*`); they have no local mode.
 //!
@@ -19,6 +20,7 @@ use std::{
 
 use kit::{
     aws::{create_table, sdk_config},
+    iam::{gate::Gate, Policies, Role},
     lambda::{invoke_api::Endpoint, FunctionReport},
     stream::{event::scheduled_event, target::LambdaFunction, Poller, PollerConfig},
 };
@@ -30,9 +32,11 @@ use front::Backend;
 pub mod faults;
 pub mod front;
 mod functions;
+mod warm;
 
 pub use functions::function_specs;
 use functions::{function_env, signal, start_pools, start_watch, stop_watch, Running};
+pub use warm::warm_dynamodb;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -54,6 +58,8 @@ pub struct StackOptions {
     pub log_file: std::path::PathBuf,
     /// Contacts whose integration invocations the front refuses.
     pub refusals: faults::Refusals,
+    /// Contacts whose first start dies after its invoke.
+    pub start_deaths: faults::StartDeaths,
     /// What runs the functions.
     pub host: Host,
 }
@@ -98,8 +104,10 @@ pub struct Stack {
     pub metrics: Metrics,
     pub front: Endpoint,
     refusals: faults::Refusals,
+    start_deaths: faults::StartDeaths,
     running: Running,
     tasks: Vec<tokio::task::JoinHandle<()>>,
+    gate: Gate,
 }
 
 impl Stack {
@@ -111,6 +119,11 @@ impl Stack {
         let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
         let table = format!("demo-{}", uuid::Uuid::new_v4().simple());
         create_table(&dynamodb, &table, &STATE_TABLE).await?;
+        // Every function's requests to DynamoDB and its streams go through the
+        // gate, which holds each to its role in the template.
+        let policies = Arc::new(Policies::for_stack(&table, functions::ALLOWED_FUNCTIONS));
+        let upstream = std::env::var("AWS_ENDPOINT_URL_DYNAMODB")?;
+        let gate = Gate::start(&upstream, (*policies).clone()).await?;
         let store = Store::new(dynamodb.clone(), &table, Arc::new(SystemClock));
 
         let log = std::fs::File::create(&options.log_file)?;
@@ -119,7 +132,7 @@ impl Stack {
         // The front is bound first: the functions are told its address.
         let front_listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
         let front_url = format!("http://{}", front_listener.local_addr()?);
-        let env = function_env(&table, &front_url, options);
+        let env = function_env(&table, &front_url, &gate.url, options);
         let (running, backend) = match &options.host {
             Host::Watch => {
                 let (watch, reader, port) = start_watch(options, &env, &log, &metrics)?;
@@ -135,7 +148,13 @@ impl Stack {
                 )
             }
         };
-        let front = front::start(front_listener, backend, options.refusals.clone())?;
+        let front = front::start(
+            front_listener,
+            backend,
+            options.refusals.clone(),
+            options.start_deaths.clone(),
+            policies,
+        )?;
         let lambda = lambda_client(&sdk, &front.url());
         let mut stack = Self {
             store,
@@ -143,8 +162,10 @@ impl Stack {
             metrics,
             front,
             refusals: options.refusals.clone(),
+            start_deaths: options.start_deaths.clone(),
             running,
             tasks: Vec::new(),
+            gate,
         };
         stack.wait_until_served().await?;
         warm_dynamodb(&dynamodb, 1, 100).await?;
@@ -157,7 +178,13 @@ impl Stack {
             // Let the instance start-ups settle before the first contact.
             tokio::time::sleep(Duration::from_secs(2)).await;
         }
-        let streams = aws_sdk_dynamodbstreams::Client::new(&sdk);
+        // Lambda's event source mapping reads the stream with the consumer's role.
+        let streams = aws_sdk_dynamodbstreams::Client::from_conf(
+            aws_sdk_dynamodbstreams::config::Builder::from(&sdk)
+                .endpoint_url(&stack.gate.url)
+                .credentials_provider(Role::Consumer.credentials())
+                .build(),
+        );
         tasks.push(start_poller(&dynamodb, streams, &table, &stack.lambda).await?);
         tasks.push(start_schedule(stack.lambda.clone(), options.schedule_every));
         stack.tasks = tasks;
@@ -234,6 +261,12 @@ impl Stack {
         self.refusals.refused()
     }
 
+    /// The contacts whose first start died after its invoke, each with how
+    /// many times its integration function was invoked.
+    pub fn start_deaths(&self) -> Vec<(String, usize)> {
+        self.start_deaths.died()
+    }
+
     /// The front's refusals, to name more calls to refuse.
     pub fn refusals(&self) -> faults::Refusals {
         self.refusals.clone()
@@ -294,49 +327,6 @@ pub async fn invoke(
         .into());
     }
     Ok(serde_json::from_slice(&payload).unwrap_or(Value::Null))
-}
-
-/// Runs a few hundred requests of every kind the functions make, on a scratch
-/// table of the same definition, so DynamoDB Local's JVM has compiled its hot
-/// paths before the first contact's calls are timed against Connect's limits:
-/// `contacts` contacts' runs opened and finished side by side, `rounds` each.
-pub async fn warm_dynamodb(
-    dynamodb: &aws_sdk_dynamodb::Client,
-    contacts: usize,
-    rounds: usize,
-) -> Result<(), BoxError> {
-    let table = format!("warm-up-{}", uuid::Uuid::new_v4().simple());
-    create_table(dynamodb, &table, &STATE_TABLE).await?;
-    let store = Store::new(dynamodb.clone(), &table, Arc::new(SystemClock));
-    let mut workers = tokio::task::JoinSet::new();
-    for worker in 0..contacts {
-        let store = store.clone();
-        workers.spawn(async move {
-            let contact = shared::ContactId::parse(format!("warm-up-{worker}"))?;
-            let run = shared::RunStart {
-                function_name: "warm-up".into(),
-                timeout: Duration::from_secs(10),
-            };
-            for _ in 0..rounds {
-                let opened = store.start(&contact, run.clone()).await?;
-                store.run(&contact, Some(&opened.id)).await?;
-                store.status(&contact).await?;
-                store.done(&contact, Some(&opened.id), &[]).await?;
-                store.load_state(&contact).await?;
-            }
-            Ok::<_, BoxError>(())
-        });
-    }
-    while let Some(worker) = workers.join_next().await {
-        worker??;
-    }
-    dynamodb
-        .delete_table()
-        .table_name(&table)
-        .send()
-        .await
-        .map_err(aws_sdk_dynamodb::Error::from)?;
-    Ok(())
 }
 
 /// The event source mapping: the table's stream polled for the consumer.
