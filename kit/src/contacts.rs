@@ -64,8 +64,9 @@ impl Rule<'_> {
     }
 
     /// Every key the Rules Engine writes when the rule fires: the rule set,
-    /// the rule's name and type, the activation's `RuleStart` (its time in
-    /// milliseconds, as text), its function's name, and [`Self::function_keys`].
+    /// the rule's name and type, the activation's `RuleStart` (its time, to the
+    /// millisecond, as the inference writes it), its function's name, and
+    /// [`Self::function_keys`].
     pub fn keys(&self) -> Vec<(String, Value)> {
         let named = [
             ("CurrentRuleSet", json!("Customer lookup")),
@@ -73,7 +74,7 @@ impl Rule<'_> {
             ("CurrentRuleType", json!("Integration")),
             (
                 shared::keys::RULE_START,
-                json!(chrono::Utc::now().timestamp_millis().to_string()),
+                json!(shared::time::format_rules_engine(chrono::Utc::now())),
             ),
             ("CurrentRule_functionName", json!(self.function)),
         ];

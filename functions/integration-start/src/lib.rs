@@ -21,7 +21,7 @@ use shared::{
     connect::{Answer, ConnectRequest, ContactFlowEvent, Instance},
     telemetry::error_chain,
     waiting::{self, answer_from_state, store_failure, WaitConfig},
-    ContactId, ContactState, Run, RunId, RunStart, Store,
+    ContactId, ContactState, Run, RunId, RunStart, Store, StoreError,
 };
 use tracing::{info, warn, Instrument};
 
@@ -86,17 +86,25 @@ async fn start(event: &ContactFlowEvent, own: Option<&FunctionRef>, deps: &Deps)
         }
     };
     if let Some(opened) = state.activation_run() {
-        // Connect retried start (an error or a time-out of the first call, which
-        // may have died after its invoke): this rule activation has its run, and
-        // its function was invoked once. Answer from that run.
-        tracing::Span::current().record("run_id", tracing::field::display(opened));
-        info!(function = %function.name, "START_RETRIED");
-        return wait_and_answer(store, contact, until, deps).await;
+        return answer_the_retry(store, contact, opened, until, deps).await;
     }
     let timeout = deps.config.wait.run_timeout(&state);
     let activation = state.get_str(shared::keys::RULE_START);
     let run = match open_run(store, contact, &function.name, timeout, activation).await {
-        Ok(run) => run,
+        Ok(Opened::Run(run)) => run,
+        Ok(Opened::Taken) => {
+            // Another start of this activation marked it first (Connect's retry
+            // while this one still ran), or the activation changed meanwhile.
+            return match store.load_state(contact).await {
+                Ok(now) => match now.activation_run() {
+                    Some(opened) => answer_the_retry(store, contact, opened, until, deps).await,
+                    None => Answer::error(
+                        "The rule's activation changed while its run was being opened",
+                    ),
+                },
+                Err(err) => store_failure(&err),
+            };
+        }
         Err(answer) => return answer,
     };
     tracing::Span::current().record("run_id", tracing::field::display(&run.id));
@@ -112,6 +120,22 @@ async fn start(event: &ContactFlowEvent, own: Option<&FunctionRef>, deps: &Deps)
             }
         };
     }
+    wait_and_answer(store, contact, until, deps).await
+}
+
+/// Connect retried start (an error or a time-out of an earlier call, which
+/// may have died after its invoke, or before it: at most once, see
+/// docs/design.md): this rule activation has its run, `opened`. Answer from
+/// that run, invoking nothing.
+async fn answer_the_retry(
+    store: &Store,
+    contact: &ContactId,
+    opened: &RunId,
+    until: chrono::DateTime<chrono::Utc>,
+    deps: &Deps,
+) -> Answer {
+    tracing::Span::current().record("run_id", tracing::field::display(opened));
+    info!("START_RETRIED");
     wait_and_answer(store, contact, until, deps).await
 }
 
@@ -162,6 +186,13 @@ fn rule_function<'s>(
     }
 }
 
+/// What opening a run for a rule activation came to.
+enum Opened {
+    Run(Run),
+    /// The activation's mark was refused: nothing was written.
+    Taken,
+}
+
 /// Opens the run; when that fails, the answer to give.
 async fn open_run(
     store: &Store,
@@ -169,7 +200,7 @@ async fn open_run(
     function_name: &str,
     timeout: Duration,
     activation: Option<&str>,
-) -> Result<Run, Answer> {
+) -> Result<Opened, Answer> {
     let run_id = RunId::new();
     let start = RunStart {
         function_name: function_name.to_owned(),
@@ -179,7 +210,8 @@ async fn open_run(
         .start_as(contact, run_id.clone(), start, activation)
         .await
     {
-        Ok(run) => Ok(run),
+        Ok(run) => Ok(Opened::Run(run)),
+        Err(StoreError::ActivationTaken { .. }) => Ok(Opened::Taken),
         Err(err) => {
             // The write may have landed all the same (a timeout says nothing of
             // that): end the run by its id, so it is not left open with no

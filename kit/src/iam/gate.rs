@@ -67,18 +67,26 @@ async fn pass(
     if let Some(role) = caller(header("authorization")) {
         let target = header("x-amz-target").unwrap_or_default();
         let json = serde_json::from_slice(&body).unwrap_or_default();
-        for need in needs::dynamodb(target, &json).unwrap_or_default() {
-            match policies.check(role, &need) {
-                Ok(statement) => usage.record(role, statement, &need),
+        // A request whose needs the gate cannot tell (PartiQL, an unknown
+        // shape) is refused: passing it unchecked would let a function past IAM.
+        let Some(needs) = needs::dynamodb(target, &json) else {
+            tracing::warn!(role = role.logical_id(), %target, "IAM_DENIED");
+            let why = format!("the IAM gate cannot tell what {target} needs, so it refuses it");
+            return answer(400, ACCESS_DENIED, &why);
+        };
+        let mut allowed = Vec::new();
+        for need in &needs {
+            match policies.check(role, need) {
+                Ok(statement) => allowed.push(statement),
                 Err(denied) => {
                     tracing::warn!(role = role.logical_id(), action = %need.action, resource = %need.resource, "IAM_DENIED");
-                    return answer(
-                        400,
-                        "com.amazon.coral.service#AccessDeniedException",
-                        &denied.to_string(),
-                    );
+                    return answer(400, ACCESS_DENIED, &denied.to_string());
                 }
             }
+        }
+        // Grants count as used only by a request that went through.
+        for (statement, need) in allowed.into_iter().zip(&needs) {
+            usage.record(role, statement, need);
         }
     }
     let mut uri = upstream.clone().into_parts();
@@ -98,6 +106,8 @@ async fn pass(
         Err(err) => answer(503, "ServiceUnavailable", &err.to_string()),
     }
 }
+
+const ACCESS_DENIED: &str = "com.amazon.coral.service#AccessDeniedException";
 
 /// An error in DynamoDB's JSON protocol.
 fn answer(status: u16, kind: &str, message: &str) -> Response<Full<Bytes>> {

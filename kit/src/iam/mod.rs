@@ -122,13 +122,23 @@ impl Statement {
 pub struct Denied {
     pub role: Role,
     pub need: Need,
+    /// A statement denies it, rather than none allowing it.
+    pub explicitly: bool,
 }
 
 impl fmt::Display for Denied {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let because = if self.explicitly {
+            "with an explicit deny in an identity-based policy".to_owned()
+        } else {
+            format!(
+                "because no identity-based policy allows the {} action",
+                self.need.action
+            )
+        };
         write!(
             f,
-            "User: arn:{PARTITION}:sts::{ACCOUNT}:assumed-role/{role}/local is not authorized to perform: {action} on resource: {resource} because no identity-based policy allows the {action} action",
+            "User: arn:{PARTITION}:sts::{ACCOUNT}:assumed-role/{role}/local is not authorized to perform: {action} on resource: {resource} {because}",
             role = self.role.logical_id(),
             action = self.need.action,
             resource = self.need.resource,
@@ -181,17 +191,18 @@ impl Policies {
     /// deny wins, and nothing is allowed that no statement allows.
     pub fn check(&self, role: Role, need: &Need) -> Result<&Statement, Denied> {
         let statements = self.statements(role);
-        let denied = || Denied {
+        let denied = |explicitly| Denied {
             role,
             need: need.clone(),
+            explicitly,
         };
         if statements.iter().any(|s| !s.allow && s.covers(need)) {
-            return Err(denied());
+            return Err(denied(true));
         }
         statements
             .iter()
             .find(|s| s.allow && s.covers(need))
-            .ok_or_else(denied)
+            .ok_or_else(|| denied(false))
     }
 }
 
@@ -219,6 +230,13 @@ fn statements(policies: &template::Resolved) -> Vec<Statement> {
             let Resolved::Map(statement) = statement else {
                 panic!("a statement is a mapping")
             };
+            // What the gate does not evaluate must not be read as granted.
+            for key in statement.keys() {
+                assert!(
+                    ["Sid", "Effect", "Action", "Resource"].contains(&key.as_str()),
+                    "the IAM gate does not evaluate a statement's {key}: teach it"
+                );
+            }
             out.push(Statement {
                 sid: field(statement, "Sid").concat(),
                 allow: field(statement, "Effect").concat() == "Allow",
@@ -235,10 +253,10 @@ fn matches_pattern(pattern: &str, text: &str) -> bool {
     let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
     let (mut pi, mut ti, mut star, mut mark) = (0, 0, None, 0);
     while ti < t.len() {
-        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
-            (pi, ti) = (pi + 1, ti + 1);
-        } else if pi < p.len() && p[pi] == '*' {
+        if pi < p.len() && p[pi] == '*' {
             (star, mark, pi) = (Some(pi), ti, pi + 1);
+        } else if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
+            (pi, ti) = (pi + 1, ti + 1);
         } else if let Some(s) = star {
             (pi, mark, ti) = (s + 1, mark + 1, mark + 1);
         } else {

@@ -38,9 +38,17 @@ pub fn function_arn(function: &str) -> String {
     format!("arn:{PARTITION}:lambda:{REGION}:{ACCOUNT}:function:{function}")
 }
 
-/// What invoking `function` needs.
+/// What invoking `function` needs: the Invoke API takes a name (with a
+/// qualifier or not), a partial ARN (`account:function:name`) or a whole one.
 pub fn invoke(function: &str) -> Need {
-    Need::new("lambda:InvokeFunction", function_arn(function))
+    let resource = if function.starts_with("arn:") {
+        function.to_owned()
+    } else if let Some((account, name)) = function.split_once(":function:") {
+        format!("arn:{PARTITION}:lambda:{REGION}:{account}:function:{name}")
+    } else {
+        function_arn(function)
+    };
+    Need::new("lambda:InvokeFunction", resource)
 }
 
 /// What a DynamoDB or DynamoDB Streams request needs: `target` is its

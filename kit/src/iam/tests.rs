@@ -22,6 +22,56 @@ fn iam_wildcards_match_runs_and_single_characters() {
     assert!(!matches_pattern("abc", "abcd"));
     assert!(matches_pattern("*/stream/*", "t/stream/2026"));
     assert!(!matches_pattern("table/t", "table/t/index/i"));
+    assert!(matches_pattern("*x", "*ax"), "a star in the text is text");
+}
+
+#[test]
+fn an_action_matches_whatever_its_case_and_an_explicit_deny_wins() {
+    let table = needs::table_arn("state");
+    let mut policies = policies();
+    let statements = policies.roles.get_mut(&Role::Echo).unwrap();
+    statements[1].actions.push("DynamoDB:scan".into());
+    assert!(policies
+        .check(Role::Echo, &need("dynamodb:Scan", &table))
+        .is_ok());
+    policies
+        .roles
+        .get_mut(&Role::Echo)
+        .unwrap()
+        .push(Statement {
+            sid: "NoScan".into(),
+            allow: false,
+            actions: vec!["dynamodb:Scan".into()],
+            resources: vec!["*".into()],
+        });
+    let denied = policies
+        .check(Role::Echo, &need("dynamodb:Scan", &table))
+        .unwrap_err();
+    assert!(denied.explicitly);
+    assert!(denied
+        .to_string()
+        .ends_with("with an explicit deny in an identity-based policy"));
+}
+
+#[test]
+fn an_invocation_names_its_function_by_name_or_arn() {
+    let whole = "arn:aws:lambda:us-east-1:123456789012:function:integration-echo";
+    assert_eq!(needs::invoke("integration-echo").resource, whole);
+    assert_eq!(needs::invoke(whole).resource, whole);
+    assert_eq!(
+        needs::invoke("123456789012:function:integration-echo").resource,
+        whole
+    );
+}
+
+#[test]
+fn a_request_whose_needs_cannot_be_told_has_none() {
+    let partiql = json!({"Statement": "SELECT * FROM state"});
+    assert_eq!(
+        needs::dynamodb("DynamoDB_20120810.ExecuteStatement", &partiql),
+        None
+    );
+    assert_eq!(needs::dynamodb("", &json!({})), None);
 }
 
 #[test]

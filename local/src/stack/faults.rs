@@ -254,13 +254,13 @@ impl Refusals {
     }
 }
 
-/// Starts that die after their invoke: of every `every` contacts, in order of
-/// their first call of start, the first call's answer is lost as when start's
-/// instance dies after invoking the integration function (a crash, a
-/// time-out): the run is open and the function invoked, and Connect gets the
-/// error Lambda returns for a dead instance, which it retries. Each contact's
-/// integration invocations are counted, so that a retry that invoked the
-/// function again shows.
+/// Starts that die after their invoke: of every `every` contacts that call
+/// start, in order of start's first answer, that answer is lost as when
+/// start's instance dies after invoking the integration function (a crash, a
+/// time-out): start did its work, and Connect gets the error Lambda returns
+/// for a dead instance, which it retries. The integration invocations made
+/// between the death and the next answer of start for that contact (its
+/// retry's) are counted: a retry that called the back end again shows there.
 #[derive(Debug, Clone, Default)]
 pub struct StartDeaths {
     every: usize,
@@ -270,13 +270,18 @@ pub struct StartDeaths {
 #[derive(Debug, Default)]
 struct DeathState {
     seen: HashSet<String>,
-    died: HashSet<String>,
+    /// Integration invocations per contact, so far.
     invoked: std::collections::HashMap<String, usize>,
+    /// Contacts whose start died, with their invocations at the death.
+    pending: std::collections::HashMap<String, usize>,
+    /// Contacts whose start died, with the invocations their retry made
+    /// (`None` while no retry has answered).
+    died: std::collections::BTreeMap<String, Option<usize>>,
 }
 
 impl StartDeaths {
-    /// Kills the first start of the contacts numbered `every`, `2 * every`, ...;
-    /// 0 kills none.
+    /// Kills the first answer of start for the contacts numbered `every`,
+    /// `2 * every`, ...; 0 kills none.
     pub fn every(every: usize) -> Self {
         Self {
             every,
@@ -284,19 +289,30 @@ impl StartDeaths {
         }
     }
 
-    /// Whether start's call for `contact`, which has just answered, died
-    /// instead: its contact's first call, for one contact in `every`.
-    pub fn dies(&self, contact: &str) -> bool {
-        if self.every == 0 {
+    /// Start answered for `contact` (`answered`: with a payload, not a
+    /// throttle or an error); whether that answer dies instead.
+    pub fn after_start(&self, contact: &str, answered: bool) -> bool {
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        if !answered || self.every == 0 {
             return false;
         }
-        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        let first = state.seen.insert(contact.to_owned());
-        let dies = first && state.seen.len().is_multiple_of(self.every);
+        let now = state.invoked.get(contact).copied().unwrap_or(0);
+        if let Some(at_death) = state.pending.remove(contact) {
+            state.died.insert(contact.to_owned(), Some(now - at_death));
+            return false;
+        }
+        let dies =
+            state.seen.insert(contact.to_owned()) && state.seen.len().is_multiple_of(self.every);
         if dies {
-            state.died.insert(contact.to_owned());
+            state.pending.insert(contact.to_owned(), now);
+            state.died.insert(contact.to_owned(), None);
         }
         dies
+    }
+
+    /// Whether starts are made to die at all.
+    pub fn armed(&self) -> bool {
+        self.every > 0
     }
 
     /// Counts an invocation of an integration function for `contact`.
@@ -305,17 +321,11 @@ impl StartDeaths {
         *state.invoked.entry(contact.to_owned()).or_default() += 1;
     }
 
-    /// The contacts whose start died, each with how many times its
-    /// integration function was invoked.
-    pub fn died(&self) -> Vec<(String, usize)> {
+    /// The contacts whose start died, each with the integration invocations
+    /// its retry made (`None`: no retry answered).
+    pub fn died(&self) -> Vec<(String, Option<usize>)> {
         let state = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        let mut died: Vec<_> = state
-            .died
-            .iter()
-            .map(|c| (c.clone(), state.invoked.get(c).copied().unwrap_or(0)))
-            .collect();
-        died.sort();
-        died
+        state.died.iter().map(|(c, n)| (c.clone(), *n)).collect()
     }
 }
 
@@ -324,16 +334,27 @@ mod tests {
     use super::{Refusals, StartDeaths};
 
     #[test]
-    fn the_first_start_of_every_nth_contact_dies_and_its_invocations_are_counted() {
+    fn the_first_answer_of_every_nth_contact_dies_and_its_retry_s_invocations_are_counted() {
         let deaths = StartDeaths::every(2);
-        let first: Vec<bool> = ["a", "b", "a", "b", "c", "d"]
-            .iter()
-            .map(|c| deaths.dies(c))
-            .collect();
-        assert_eq!(first, [false, true, false, false, false, true]);
+        // a's first answer is a throttle: it does not count.
+        assert!(!deaths.after_start("a", false));
+        deaths.invoked("a");
+        assert!(!deaths.after_start("a", true));
         deaths.invoked("b");
-        assert_eq!(deaths.died(), [("b".into(), 1), ("d".into(), 0)]);
-        assert!(!StartDeaths::every(0).dies("a"));
+        assert!(deaths.after_start("b", true), "b is the second to answer");
+        assert_eq!(deaths.died(), [("b".into(), None)]);
+        // b's retry answers without invoking again; c's dies, d's retry invokes.
+        assert!(!deaths.after_start("b", true));
+        assert!(!deaths.after_start("c", true));
+        deaths.invoked("d");
+        assert!(deaths.after_start("d", true));
+        deaths.invoked("d");
+        assert!(!deaths.after_start("d", true));
+        assert_eq!(
+            deaths.died(),
+            [("b".into(), Some(0)), ("d".into(), Some(1))]
+        );
+        assert!(!StartDeaths::every(0).after_start("a", true));
     }
 
     #[test]

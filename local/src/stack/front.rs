@@ -110,8 +110,9 @@ pub fn start(
                     forward(&watch, invocation).await
                 }
             };
+            let answered = reply.status == 200 && reply.function_error.is_none();
             match contact {
-                Some(contact) if starting && deaths.dies(&contact) => died(),
+                Some(contact) if starting && deaths.after_start(&contact, answered) => died(),
                 _ => reply,
             }
         })

@@ -261,10 +261,11 @@ impl Stack {
         self.refusals.refused()
     }
 
-    /// The contacts whose first start died after its invoke, each with how
-    /// many times its integration function was invoked.
-    pub fn start_deaths(&self) -> Vec<(String, usize)> {
-        self.start_deaths.died()
+    /// Whether starts were made to die, and the contacts whose first start
+    /// died after its invoke, each with the integration invocations its retry
+    /// made (`None`: no retry answered).
+    pub fn start_deaths(&self) -> (bool, Vec<(String, Option<usize>)>) {
+        (self.start_deaths.armed(), self.start_deaths.died())
     }
 
     /// The front's refusals, to name more calls to refuse.

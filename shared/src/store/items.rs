@@ -55,7 +55,8 @@ pub(super) struct AnyItem {
 impl Store {
     /// The run's id on the `RuleStart` item, on condition that the item still
     /// holds the activation start read (the Rules Engine's next activation
-    /// replaces the item, mark and all).
+    /// replaces the item, mark and all) and no other start marked it since
+    /// (two starts of one activation at once: one opens the run).
     pub(super) fn mark_activation(
         &self,
         contact_id: &ContactId,
@@ -66,7 +67,7 @@ impl Store {
             .table_name(&self.table)
             .set_key(Some(Self::key(contact_id, RULE_START)))
             .update_expression("SET #r = :r")
-            .condition_expression("#v = :v")
+            .condition_expression("#v = :v AND attribute_not_exists(#r)")
             .expression_attribute_names("#r", table::RUN_ID)
             .expression_attribute_names("#v", table::VALUE)
             .expression_attribute_values(":r", AttributeValue::S(run.to_string()))

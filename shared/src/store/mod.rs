@@ -103,6 +103,8 @@ pub enum StoreError {
     ReservedKey { what: String },
     #[error("the transaction kept colliding with concurrent writes to contact {contact_id}")]
     Conflict { contact_id: ContactId },
+    #[error("the rule activation of contact {contact_id} has a run already, or changed while one was being opened")]
+    ActivationTaken { contact_id: ContactId },
 }
 
 impl StoreError {
@@ -121,6 +123,7 @@ impl StoreError {
             ),
             StoreError::Conflict { .. } => true,
             StoreError::Malformed { .. }
+            | StoreError::ActivationTaken { .. }
             | StoreError::TooManyChanges { .. }
             | StoreError::ReservedKey { .. } => false,
         }

@@ -87,9 +87,10 @@ impl Store {
             .into_iter()
             .chain(activation.map(|seen| self.mark_activation(contact_id, &run.id, seen)))
             .collect();
+        // Only the activation's mark is conditional: a refusal is its.
         self.transact(contact_id, items)
             .await?
-            .map_err(|_| StoreError::Conflict {
+            .map_err(|_| StoreError::ActivationTaken {
                 contact_id: contact_id.clone(),
             })?;
         Ok(run)

@@ -235,3 +235,51 @@ async fn a_second_activation_of_the_same_rule_opens_a_run_of_its_own() {
     assert_eq!(fired.lambda.invocations().len(), 2);
     assert_ne!(fired.status().await.run_id, Some(first));
 }
+
+/// A retry that comes while the first start still waits (Connect's time-out
+/// of a slow first call) finds the run the first opened, and so does one that
+/// comes after the first answered an open run.
+#[tokio::test]
+async fn starts_of_one_activation_side_by_side_open_one_run_and_invoke_once() {
+    let fired = Fired::new(&echo_rule("8"), |store| {
+        FakeLambda::accepting(function_finishing(store, Duration::from_millis(400), None))
+    })
+    .await;
+
+    let (first, second) = tokio::join!(fired.start(), fired.start());
+    let third = fired.start().await;
+
+    for answer in [&first, &second, &third] {
+        assert_eq!(answer["IntegrationStatus"], "DONE", "{answer}");
+    }
+    assert_eq!(
+        fired.lambda.invocations().len(),
+        1,
+        "one call of the function"
+    );
+}
+
+/// A contact the Rules Engine did not route has no `RuleStart`: no
+/// activation to recognise, so each start opens a run of its own, as before.
+#[tokio::test]
+async fn without_a_rule_start_each_start_opens_a_run() {
+    let fired = Fired::new(&echo_rule("8"), |store| {
+        FakeLambda::accepting(function_finishing(store, Duration::from_millis(50), None))
+    })
+    .await;
+    fired
+        .store
+        .write(
+            &fired.contact,
+            &[shared::ItemChange::delete(shared::keys::RULE_START)],
+        )
+        .await
+        .unwrap();
+
+    fired.start().await;
+    let first = fired.status().await.run_id;
+    fired.start().await;
+
+    assert_eq!(fired.lambda.invocations().len(), 2);
+    assert_ne!(fired.status().await.run_id, first);
+}

@@ -39,7 +39,7 @@ pub async fn seed_rule(store: &Store, contact: &ContactId, rule: &[(&str, Value)
         ("CurrentRuleType", json!("Integration")),
         (
             shared::keys::RULE_START,
-            json!(chrono::Utc::now().timestamp_millis().to_string()),
+            json!(shared::time::format_rules_engine(chrono::Utc::now())),
         ),
         ("CurrentRule_functionName", json!("integrationEcho")),
         ("CurrentRule_functionOutputKey", json!("EchoResult")),

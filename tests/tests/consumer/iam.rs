@@ -51,13 +51,24 @@ async fn a_consumer_refused_a_grant_skips_the_record_at_once_and_its_grant_repai
     let gate = Gate::start(&upstream, lacking).await.unwrap();
     let store = kit::table::through(&harness.store, &gate.url, Role::Consumer);
     let (refused, _) = consumer_off_the_gate(store, ConsumerConfig::default());
+    let (logs, guard) = kit::logs::Logs::capture();
     let report = poller(&harness.table, InProcess(std::sync::Arc::new(refused)))
         .await
         .drain(10)
         .await
         .unwrap();
+    drop(guard);
 
-    // THEN the record is not given back to Lambda to retry, and nothing was written
+    // THEN the denial is logged with the record, which is skipped, not given back
+    // to Lambda to retry, and nothing was written
+    let skipped: Vec<_> = logs
+        .lines()
+        .into_iter()
+        .filter(|line| line["message"] == "RECORD_FAILED_SKIPPED")
+        .collect();
+    assert_eq!(skipped.len(), 1, "{}", logs.text());
+    let reason = skipped[0]["reason"].as_str().unwrap_or_default();
+    assert!(reason.contains("AccessDeniedException"), "{reason}");
     assert_eq!(report.redeliveries, 0, "{report:?}");
     let status = harness.raw_status(contact.as_str()).await;
     assert!(!status.contains_key("RunId"), "{status:?}");
