@@ -25,23 +25,40 @@ pub struct Gate {
 
 impl Gate {
     /// A gate to `upstream` (`http://host:port`, DynamoDB Local) holding the
-    /// roles to `policies`.
+    /// roles to `policies`, served on the current runtime.
     pub async fn start(upstream: &str, policies: Policies) -> std::io::Result<Self> {
-        let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
+        Self::start_on(&tokio::runtime::Handle::current(), upstream, policies)
+    }
+
+    /// The same, served on `runtime`: one that outlives the caller's (the
+    /// tests' gates serve every runtime a test table's stores are used from).
+    pub fn start_on(
+        runtime: &tokio::runtime::Handle,
+        upstream: &str,
+        policies: Policies,
+    ) -> std::io::Result<Self> {
+        let listener = std::net::TcpListener::bind(("127.0.0.1", 0))?;
+        listener.set_nonblocking(true)?;
         let url = format!("http://{}", listener.local_addr()?);
         let upstream: hyper::Uri = upstream
             .parse()
             .map_err(|err| std::io::Error::other(format!("{upstream}: {err}")))?;
-        let client: Client<HttpConnector, Full<Bytes>> =
-            Client::builder(TokioExecutor::new()).build_http();
-        let shared = Arc::new((policies, upstream, client, Usage::from_env()));
-        let server = tokio::spawn(serve(listener, move |request| {
-            let shared = shared.clone();
-            async move {
-                let (policies, upstream, client, usage) = &*shared;
-                pass(request, policies, upstream, client, usage).await
-            }
-        }));
+        let server = runtime.spawn(async move {
+            let Ok(listener) = TcpListener::from_std(listener) else {
+                return;
+            };
+            let client: Client<HttpConnector, Full<Bytes>> =
+                Client::builder(TokioExecutor::new()).build_http();
+            let shared = Arc::new((policies, upstream, client, Usage::from_env()));
+            serve(listener, move |request| {
+                let shared = shared.clone();
+                async move {
+                    let (policies, upstream, client, usage) = &*shared;
+                    pass(request, policies, upstream, client, usage).await
+                }
+            })
+            .await
+        });
         Ok(Self { url, server })
     }
 }
