@@ -168,7 +168,10 @@ async fn start_and_the_real_echo_function_finish_a_run_with_its_output() {
         json!("customer.echoResult"),
     ));
     let with_payload = Fired::new(&rule, |store| {
-        FakeLambda::accepting(kit::lambda::fake::real_echo(store))
+        FakeLambda::accepting(kit::lambda::fake::real_echo(kit::table::as_role(
+            &store,
+            kit::iam::Role::Echo,
+        )))
     })
     .await;
     let without_payload = new_contact();

@@ -225,7 +225,7 @@ async fn a_consumer_dying_between_stamp_and_metric_loses_that_one_run_s_metric_a
 
     // WHEN a consumer stamps the first run and dies before writing its metric
     let dying = Consumer::new(
-        harness.table.store(),
+        kit::table::as_role(&harness.table.store(), kit::iam::Role::Consumer),
         ConsumerConfig::default(),
         Arc::new(DiesOnWrite),
     );

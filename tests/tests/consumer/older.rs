@@ -396,7 +396,11 @@ async fn runs_opened_by_the_original_start_are_measured_with_the_state_s_functio
             let (client, table) = (client.clone(), table.clone());
             tokio::spawn(async move { legacy::echo(&client, &table, invocation.payload).await });
         } else {
-            kit::lambda::fake::run_echo(store.clone(), invocation.payload, || {});
+            kit::lambda::fake::run_echo(
+                kit::table::as_role(&store, kit::iam::Role::Echo),
+                invocation.payload,
+                || {},
+            );
         }
     })
     .await;

@@ -117,8 +117,10 @@ async fn start_echo_consumer_end_to_end_through_the_poller_measures_each_run_onc
 async fn real_start_and_echo_runs_through_the_poller_are_measured_once_each() {
     let harness = Harness::new().await;
     let store = &harness.store;
-    let lambda =
-        kit::lambda::fake::FakeLambda::accepting(kit::lambda::fake::real_echo(store.clone())).await;
+    let lambda = kit::lambda::fake::FakeLambda::accepting(kit::lambda::fake::real_echo(
+        kit::table::as_role(&store, kit::iam::Role::Echo),
+    ))
+    .await;
     let config = integration_start::StartConfig::from_lookup(|name| match name {
         "STATE_TABLE" => Some(harness.table.name.clone()),
         "ALLOWED_FUNCTIONS" => Some("dev-rules-integration*".into()),
@@ -126,7 +128,7 @@ async fn real_start_and_echo_runs_through_the_poller_are_measured_once_each() {
     })
     .unwrap();
     let deps = integration_start::Deps {
-        store: store.clone(),
+        store: kit::table::as_role(&store, kit::iam::Role::Start),
         lambda: lambda.client(),
         config,
         instance: shared::connect::Instance::new(),
