@@ -118,7 +118,7 @@ async fn real_start_and_echo_runs_through_the_poller_are_measured_once_each() {
     let harness = Harness::new().await;
     let store = &harness.store;
     let lambda = kit::lambda::fake::FakeLambda::accepting(kit::lambda::fake::real_echo(
-        kit::table::as_role(&store, kit::iam::Role::Echo),
+        kit::table::as_role(store, kit::iam::Role::Echo),
     ))
     .await;
     let config = integration_start::StartConfig::from_lookup(|name| match name {
@@ -128,7 +128,7 @@ async fn real_start_and_echo_runs_through_the_poller_are_measured_once_each() {
     })
     .unwrap();
     let deps = integration_start::Deps {
-        store: kit::table::as_role(&store, kit::iam::Role::Start),
+        store: kit::table::as_role(store, kit::iam::Role::Start),
         lambda: lambda.client(),
         config,
         instance: shared::connect::Instance::new(),
