@@ -47,6 +47,7 @@ pub use unpublished::LAMBDA_RETURNED;
 pub mod answer;
 mod check;
 mod contact;
+mod keep_running;
 mod params;
 mod parse;
 mod play;

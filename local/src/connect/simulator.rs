@@ -19,12 +19,13 @@ use kit::Rule;
 use super::flow::{self, Ending, Flow, Memory, Speech};
 use crate::stack::faults::Refusals;
 
-pub use caller::local_function;
+pub use invoke::local_function;
 pub use scenarios::{scenarios, RuleMessage, Scenario, ECHO, LEGACY, OUTPUT_KEY};
 pub use steps::{CallStep, Step, StepKind};
 pub use timeline::timeline;
 
 mod caller;
+mod invoke;
 mod scenarios;
 mod steps;
 mod timeline;

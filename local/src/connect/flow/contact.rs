@@ -89,6 +89,23 @@ pub trait Contact {
     fn load_result(&mut self, id: &str) -> impl Future<Output = Result<Vec<u8>, String>>;
     /// Plays a prompt; `false` if the caller hung up during it.
     fn play(&mut self, prompt: &Prompt) -> impl Future<Output = bool>;
+    /// Plays a prompt on a keep-running Wait's Continue branch, cut short when
+    /// the asynchronous invocation `id` returns or `time` (what is left of the
+    /// Wait's) runs out; `false` if the caller hung up during it. By default
+    /// played whole, for a contact that cannot tell.
+    fn play_while_waiting(
+        &mut self,
+        prompt: &Prompt,
+        _id: Option<&str>,
+        _time: Duration,
+    ) -> impl Future<Output = bool> {
+        self.play(prompt)
+    }
+    /// Whether the asynchronous invocation `id` has returned, now (what a
+    /// keep-running Wait listens for). By default never.
+    fn has_returned(&self, _id: &str) -> bool {
+        false
+    }
     /// How the flow read what the last `invoke` or `load_result` gave: the
     /// answer it put under `$.External`, or why the block erred. For the
     /// contact's own record; nothing by default.

@@ -92,6 +92,7 @@ pub(super) fn flow(text: &str) -> Result<Flow, Refused> {
             actions.entry(id).or_insert(action);
         }
     }
+    no_wait_while_waiting(&actions, &mut out);
     if !ids.contains(&shape.start_action) {
         out.refuse(FlowError::DanglingTransition {
             from: "StartAction".into(),
@@ -175,9 +176,10 @@ fn check_conditions(id: &str, action: &Action) -> Result<(), FlowError> {
     if let Some((op, ..)) = action.conditions.iter().find(|(op, ..)| op != "Equals") {
         return Err(invalid(format!("the operator {op} is not played")));
     }
-    let required: &[&str] = match &action.block {
-        Block::Loop { .. } => &["ContinueLooping", "DoneLooping"],
-        Block::Wait { .. } => &[LAMBDA_RETURNED, WAIT_COMPLETED],
+    let (required, optional): (&[&str], &[&str]) = match &action.block {
+        Block::Loop { .. } => (&["ContinueLooping", "DoneLooping"], &[]),
+        // Keep running while waiting adds its Continue branch.
+        Block::Wait { .. } => (&[LAMBDA_RETURNED, WAIT_COMPLETED], &[unpublished::CONTINUE]),
         Block::Compare { .. } => return Ok(()),
         _ if action.conditions.is_empty() => return Ok(()),
         _ => return Err(invalid("conditions on a block that has none".into())),
@@ -189,11 +191,41 @@ fn check_conditions(id: &str, action: &Action) -> Result<(), FlowError> {
         .collect();
     match required.iter().find(|r| !operands.contains(r)) {
         Some(missing) => Err(invalid(format!("no condition for {missing}"))),
-        None => match operands.iter().find(|o| !required.contains(o)) {
+        None => match operands
+            .iter()
+            .find(|o| !required.contains(o) && !optional.contains(o))
+        {
             Some(extra) => Err(invalid(format!(
                 "a condition for {extra}, which it never gives"
             ))),
             None => Ok(()),
         },
+    }
+}
+
+/// "Wait blocks can't be nested inside a Continue branch" (the Administrator
+/// Guide, "Flow block in Amazon Connect: Wait"): no Wait is reachable from a
+/// keep-running Wait's Continue branch before the flow leaves it.
+fn no_wait_while_waiting(actions: &HashMap<String, Action>, out: &mut Collect) {
+    for (id, action) in actions {
+        let Some(first) = action.condition(unpublished::CONTINUE) else {
+            continue;
+        };
+        let (mut seen, mut next) = (HashSet::new(), vec![first]);
+        while let Some(at) = next.pop() {
+            let Some(reached) = actions.get(at).filter(|_| seen.insert(at)) else {
+                continue;
+            };
+            if matches!(reached.block, Block::Wait { .. }) {
+                out.refuse(FlowError::Invalid {
+                    id: id.clone(),
+                    problem: format!("its Continue branch reaches the Wait {at}, and a Wait cannot run inside a Continue branch"),
+                });
+                break;
+            }
+            next.extend(reached.next.as_deref());
+            next.extend(reached.conditions.iter().map(|(_, _, to)| to.as_str()));
+            next.extend(reached.errors.iter().map(|(_, to)| to.as_str()));
+        }
     }
 }

@@ -10,9 +10,11 @@
 //! ([`unpublished::unhandled`]).
 
 use super::{
-    answer, unpublished, Action, Block, Call, Contact, Ending, Flow, FlowError, Memory,
-    ResponseType, WaitTime, Waited, LAMBDA_RETURNED, NO_MATCHING_CONDITION, NO_MATCHING_ERROR,
-    WAIT_COMPLETED,
+    answer,
+    keep_running::Waiting,
+    unpublished::{self, CONTINUE},
+    Action, Block, Call, Contact, Ending, Flow, FlowError, Memory, ResponseType, WaitTime, Waited,
+    LAMBDA_RETURNED, NO_MATCHING_CONDITION, NO_MATCHING_ERROR, WAIT_COMPLETED,
 };
 
 /// "You can have up to 32,768 UTF-8 bytes across all attributes for a
@@ -31,10 +33,44 @@ pub async fn play(
 ) -> Result<Ending, FlowError> {
     const MAX_STEPS: usize = 10_000;
     let mut at = flow.start.as_str();
+    // A keep-running Wait that waits while its Continue branch plays.
+    let mut waiting: Option<Waiting> = None;
     for _ in 0..MAX_STEPS {
+        if let Some(moved) = waiting.as_ref().and_then(|w| w.moved_on(&*contact)) {
+            waiting = None;
+            match moved {
+                Some(next) => at = next,
+                None => return Ok(Ending::Block("end of flow".into())),
+            }
+            continue;
+        }
         let action = &flow.actions[at];
-        match step(at, action, contact, memory).await {
+        let step = match (&action.block, waiting.as_ref()) {
+            (Block::Wait { time, invocation }, None) if action.condition(CONTINUE).is_some() => {
+                match Waiting::begin(action, time, invocation, &*contact, memory) {
+                    Ok(began) => began.first(&mut waiting),
+                    Err(why) => erred(why),
+                }
+            }
+            (Block::Message { prompt }, Some(w)) => match prompt.resolved(memory) {
+                Some(prompt) if w.play(&prompt, contact).await => {
+                    Step::Next(action.next.as_deref())
+                }
+                Some(_) => Step::Ended(Ending::HungUp),
+                None => erred("nothing to play"),
+            },
+            _ => step(at, action, contact, memory).await,
+        };
+        match step {
             Step::Next(Some(next)) => at = next,
+            // A Continue branch that ran out: the contact waits in silence.
+            Step::Next(None) if waiting.is_some() => {
+                let w = waiting.take().expect("checked");
+                match w.in_silence(contact).await {
+                    Some(next) => at = next,
+                    None => return Ok(Ending::HungUp),
+                }
+            }
             Step::Next(None) => return Ok(Ending::Block("end of flow".into())),
             Step::Ended(ending) => return Ok(ending),
             Step::Erred { kind, why } => match action.on_error(kind) {
@@ -48,7 +84,7 @@ pub async fn play(
 
 /// Where a block leads: the next block (`None`: the flow has no next), the
 /// flow's end, or an error for the block's error branches.
-enum Step<'a> {
+pub(super) enum Step<'a> {
     Next(Option<&'a str>),
     Ended(Ending),
     /// An error: of the ErrorType `kind`, or (`None`) of no type its block
@@ -60,7 +96,7 @@ enum Step<'a> {
 }
 
 /// An error of no type its block's page names.
-fn erred<'a>(why: impl Into<String>) -> Step<'a> {
+pub(super) fn erred<'a>(why: impl Into<String>) -> Step<'a> {
     Step::Erred {
         kind: None,
         why: why.into(),
@@ -184,12 +220,9 @@ async fn wait<'a>(
     contact: &mut impl Contact,
     memory: &Memory,
 ) -> Step<'a> {
-    let time = match time {
-        WaitTime::Static(time) => *time,
-        WaitTime::Reference(path) => match unpublished::wait_time(memory.lookup(path).as_deref()) {
-            Some(time) => time,
-            None => return erred(format!("TimeoutSeconds {path} is no number of seconds")),
-        },
+    let time = match wait_time(time, memory) {
+        Ok(time) => time,
+        Err(why) => return erred(why),
     };
     // An id that resolves to nothing is a wrong id: the Wait waits out its time.
     let id = memory.lookup(invocation);
@@ -201,6 +234,15 @@ async fn wait<'a>(
         Waited::Returned | Waited::AlreadyReturned => Step::Next(action.condition(LAMBDA_RETURNED)),
         Waited::TimedOut => Step::Next(action.condition(WAIT_COMPLETED)),
         Waited::HungUp => Step::Ended(Ending::HungUp),
+    }
+}
+
+/// A Wait's time, its reference resolved.
+pub(super) fn wait_time(time: &WaitTime, memory: &Memory) -> Result<std::time::Duration, String> {
+    match time {
+        WaitTime::Static(time) => Ok(*time),
+        WaitTime::Reference(path) => unpublished::wait_time(memory.lookup(path).as_deref())
+            .ok_or_else(|| format!("TimeoutSeconds {path} is no number of seconds")),
     }
 }
 
@@ -235,7 +277,7 @@ impl Action {
 
     /// Where the result `operand` leads (every result a block gives has its
     /// condition: checked when the flow was read).
-    fn condition(&self, operand: &str) -> Option<&str> {
+    pub(super) fn condition(&self, operand: &str) -> Option<&str> {
         self.conditions
             .iter()
             .find(|(_, o, _)| o == operand)

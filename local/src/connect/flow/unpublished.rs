@@ -23,6 +23,19 @@ pub const LAMBDA_RETURNED: &str = "LambdaReturned";
 /// "Lambda Invocation RequestId" and `$.LambdaInvocation.InvocationId`.
 pub const INVOCATION_ID: &str = "LambdaInvocationId";
 
+/// The branch of *Keep running while waiting*. Unpublished: the
+/// Administrator Guide ("Flow block in Amazon Connect: Wait") describes the
+/// option and its *Continue* branch ("while the Wait block waits, the contact
+/// runs the Continue branch"; the event moves it on) but the flow language's
+/// Wait gives no JSON for either. Read: a Wait's condition `Equals Continue`
+/// leads to the branch's first block; while the Wait waits, the contact plays
+/// that branch, and the Wait's event or the end of its time moves the contact
+/// on from wherever it is in the branch, cutting a message short. A branch
+/// that runs out (a block with no next) leaves the contact waiting in silence
+/// for the event or the time. To be checked against the console's export of
+/// such a block before import.
+pub const CONTINUE: &str = "Continue";
+
 /// The reference is silent; strictest reading. "Actions in the Amazon Connect
 /// Flow Language" says what `NoMatchingError` does ("invoked when an error
 /// occurs and no other Error matches") but not what happens when a block errs

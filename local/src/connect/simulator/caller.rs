@@ -14,9 +14,6 @@ use std::{
     time::{Duration, Instant},
 };
 
-use aws_sdk_lambda::{
-    config::http::HttpResponse, error::SdkError, operation::invoke::InvokeError, primitives::Blob,
-};
 use serde_json::{Map, Value};
 use shared::{
     keys::{INTEGRATION_ERROR_CAUSE, INTEGRATION_STATUS},
@@ -26,9 +23,12 @@ use tokio::sync::watch;
 
 use kit::connect_event;
 
-use super::{CallStep, Scenario, Simulator, Step, StepKind};
+use super::{
+    invoke::{local_function, send},
+    CallStep, Scenario, Simulator, Step, StepKind,
+};
 use crate::connect::flow::{
-    retry::{self, Attempts, Failure, Retry},
+    retry::{self, Attempts, Retry},
     unpublished::A_FAILED_INVOCATION_RETURNS,
     Call, Contact, Prompt, Waited,
 };
@@ -283,6 +283,24 @@ impl Contact for Caller<'_> {
     }
 
     async fn play(&mut self, prompt: &Prompt) -> bool {
+        self.play_while_waiting(prompt, None, Duration::MAX).await
+    }
+
+    fn has_returned(&self, id: &str) -> bool {
+        self.invocations
+            .get(id)
+            .is_some_and(|invocation| returned(&invocation.done.borrow()))
+    }
+
+    /// Plays for the prompt's length, or until the invocation `id` returns or
+    /// `time` runs out (a keep-running Wait's Continue branch): then the
+    /// message is recorded with the length played, and the Wait's end after it.
+    async fn play_while_waiting(
+        &mut self,
+        prompt: &Prompt,
+        id: Option<&str>,
+        time: Duration,
+    ) -> bool {
         self.messages += 1;
         let length = self.sim.speech.length(prompt);
         let (kind, text) = match prompt {
@@ -290,73 +308,41 @@ impl Contact for Caller<'_> {
             Prompt::Ssml(ssml) => ("ssml", ssml),
             Prompt::Stored(id) => ("prompt", id),
         };
-        self.push(StepKind::Message {
-            text: text.clone(),
-            kind,
-            length,
-        });
-        if self.hang_up_at == Some(self.messages) {
-            tokio::time::sleep(length / 2).await;
-            return false;
+        let (at, began) = (self.began.elapsed(), Instant::now());
+        let text = text.clone();
+        let hangs_up = self.hang_up_at == Some(self.messages);
+        let heard = if hangs_up { length / 2 } else { length };
+        let mut done = id
+            .and_then(|id| self.invocations.get(id))
+            .map(|invocation| invocation.done.clone());
+        let event = async {
+            match done.as_mut() {
+                Some(done) => drop(done.wait_for(returned).await),
+                None => std::future::pending().await,
+            }
+        };
+        let cut = tokio::select! {
+            _ = tokio::time::sleep(heard) => false,
+            _ = event => true,
+            _ = tokio::time::sleep(time) => true,
+        };
+        let played = if cut { began.elapsed() } else { length };
+        self.push_at(
+            at,
+            StepKind::Message {
+                text,
+                kind,
+                length: played,
+            },
+        );
+        if cut {
+            self.push(StepKind::Waited {
+                took: began.elapsed(),
+                limit: time,
+                returned: id.is_some_and(|id| self.has_returned(id)),
+            });
+            return true;
         }
-        tokio::time::sleep(length).await;
-        true
-    }
-}
-
-/// One attempt: invokes `function` synchronously through the front; the
-/// answer's payload, or why the attempt failed. The flow reads the payload
-/// (`flow::answer`); Connect's retries and time limit are `retry::invoke`'s.
-async fn send(
-    lambda: &aws_sdk_lambda::Client,
-    function: &str,
-    event: Value,
-) -> Result<Payload, Failure> {
-    let output = lambda
-        .invoke()
-        .function_name(function)
-        .payload(Blob::new(event.to_string()))
-        .send()
-        .await
-        .map_err(refused)?;
-    match output.function_error {
-        Some(kind) => Err(Failure::Function(kind)),
-        None => Ok(output.payload.map(Blob::into_inner).unwrap_or_default()),
-    }
-}
-
-/// An Invoke API call that did not invoke: refused with an HTTP status (429
-/// when throttled, 5xx on a service failure), or not answered at all.
-fn refused(err: SdkError<InvokeError, HttpResponse>) -> Failure {
-    let status = err.raw_response().map(|r| r.status().as_u16());
-    let message = shared::telemetry::error_chain(&aws_sdk_lambda::Error::from(err));
-    match status {
-        Some(status) => Failure::Refused { status, message },
-        None => Failure::Unreachable(message),
-    }
-}
-
-/// The local function behind a flow's function ARN: the flow names the deployed
-/// functions (`<stage>-<service>-connectintegrationstart`, ...) or holds
-/// placeholders for them (`{{StartFunctionArn}}`); the local stack serves the
-/// workspace's binaries by crate name. `{{IntegrationFunctionArn}}`, the native
-/// flow's, is the rule's own function, `integration`.
-pub fn local_function(function_arn: &str, integration: &str) -> String {
-    let name = function_arn
-        .rsplit([':', '/'])
-        .next()
-        .unwrap_or(function_arn);
-    let lower = name.to_ascii_lowercase();
-    if lower.contains("checktimeout") || lower.contains("check-timeout") {
-        "check-timeout".into()
-    } else if ["integrationstart", "integration-start", "startfunction"]
-        .iter()
-        .any(|n| lower.contains(n))
-    {
-        "integration-start".into()
-    } else if lower.contains("integrationfunctionarn") {
-        integration.into()
-    } else {
-        name.to_owned()
+        !hangs_up
     }
 }

@@ -73,6 +73,8 @@ struct Fake {
     answers: VecDeque<Result<Vec<u8>, String>>,
     waits: VecDeque<Waited>,
     log: Vec<String>,
+    /// The asynchronous invocation has returned once this many prompts played.
+    returns_after_plays: Option<usize>,
 }
 
 impl Contact for Fake {
@@ -96,6 +98,10 @@ impl Contact for Fake {
     async fn play(&mut self, _: &Prompt) -> bool {
         self.log.push("play".into());
         true
+    }
+    fn has_returned(&self, _: &str) -> bool {
+        let plays = self.log.iter().filter(|l| *l == "play").count();
+        self.returns_after_plays.is_some_and(|n| plays >= n)
     }
     fn answer_read(&mut self, read: Result<&Map<String, Value>, &str>) {
         if let Err(why) = read {
@@ -583,4 +589,91 @@ fn a_deliberately_bad_flow_has_every_refusal_reported_with_its_block() {
         );
     }
     assert_eq!(out.lines().count(), expected.len(), "{out}");
+}
+
+/// An asynchronous invocation, then a Wait that keeps running while it waits
+/// ([`unpublished::CONTINUE`]): its Continue branch plays `messages` prompts
+/// in a row, then runs out.
+fn keep_running(messages: usize) -> Value {
+    let mut actions = vec![
+        json!({"Identifier": "invoke", "Type": "InvokeLambdaFunction", "Parameters": {
+            "LambdaFunctionARN": "f", "InvocationTimeLimitSeconds": "30",
+            "InvocationType": "ASYNCHRONOUS", "ResponseValidation": {"ResponseType": "STRING_MAP"}},
+            "Transitions": {"NextAction": "wait", "Errors": error_to("failed")}}),
+        json!({"Identifier": "wait", "Type": "Wait", "Parameters": {"TimeoutSeconds": "30",
+            "Events": ["LambdaReturned"], "LambdaInvocationId": "$.LambdaInvocation.InvocationId"},
+            "Transitions": {"Errors": error_to("failed"), "Conditions": [
+                {"NextAction": "load", "Condition": {"Operator": "Equals", "Operands": ["LambdaReturned"]}},
+                {"NextAction": "late", "Condition": {"Operator": "Equals", "Operands": ["WaitCompleted"]}},
+                {"NextAction": "message-0", "Condition": {"Operator": "Equals", "Operands": ["Continue"]}}]}}),
+        json!({"Identifier": "load", "Type": "InvokeLambdaFunction", "Parameters": {
+            "LambdaInvocationId": "$.LambdaInvocation.InvocationId",
+            "ResponseValidation": {"ResponseType": "STRING_MAP"}},
+            "Transitions": {"NextAction": "done", "Errors": error_to("failed")}}),
+        to("done"),
+        to("late"),
+        to("failed"),
+    ];
+    for n in 0..messages {
+        let next = (n + 1 < messages).then(|| format!("message-{}", n + 1));
+        actions.push(
+            json!({"Identifier": format!("message-{n}"), "Type": "MessageParticipant",
+            "Parameters": {"Text": "Still working"},
+            "Transitions": {"NextAction": next, "Errors": error_to("failed")}}),
+        );
+    }
+    Value::Array(actions)
+}
+
+/// The Administrator Guide, "Flow block in Amazon Connect: Wait": with *Keep
+/// running while waiting* the contact runs the Continue branch while the
+/// block waits, and the event moves it on: the result is loaded as soon as
+/// the invocation returns, mid-branch.
+#[tokio::test]
+async fn a_keep_running_wait_plays_its_continue_branch_until_the_invocation_returns() {
+    let mut contact = Fake {
+        returns_after_plays: Some(2),
+        ..Fake::default()
+    };
+    let (ending, _) = played(keep_running(5), &mut contact).await;
+    assert_eq!(ending, transfer("done"));
+    assert_eq!(
+        contact.log,
+        ["async f", "play", "play", "load invocation-1"]
+    );
+
+    // A branch that runs out leaves the contact waiting, in silence, for the
+    // event or the time ([`unpublished::CONTINUE`]).
+    let mut contact = Fake::default();
+    let (ending, _) = played(keep_running(1), &mut contact).await;
+    assert_eq!(ending, transfer("late"));
+    assert_eq!(contact.log[..2], ["async f", "play"]);
+    assert!(
+        contact.log[2].starts_with("wait invocation-1"),
+        "{:?}",
+        contact.log
+    );
+}
+
+/// "Wait blocks can't be nested inside a Continue branch" (the Administrator
+/// Guide, "Flow block in Amazon Connect: Wait").
+#[test]
+fn a_wait_inside_a_continue_branch_is_refused() {
+    let mut actions = keep_running(1);
+    let nested = json!({"Identifier": "message-0", "Type": "Wait", "Parameters": {
+        "TimeoutSeconds": "5", "Events": ["LambdaReturned"],
+        "LambdaInvocationId": "$.LambdaInvocation.InvocationId"},
+        "Transitions": {"Errors": error_to("failed"), "Conditions": [
+            {"NextAction": "done", "Condition": {"Operator": "Equals", "Operands": ["LambdaReturned"]}},
+            {"NextAction": "late", "Condition": {"Operator": "Equals", "Operands": ["WaitCompleted"]}}]}});
+    let last = actions.as_array().unwrap().len() - 1;
+    actions[last] = nested;
+    let refused = refusals(actions);
+    assert!(
+        refused
+            .iter()
+            .any(|r| r.contains("cannot run inside a Continue branch")),
+        "{refused:?}"
+    );
+    assert!(loads(keep_running(3)));
 }
