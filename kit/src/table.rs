@@ -51,17 +51,19 @@ impl TestTable {
                 panic!("creating table {name} on DynamoDB Local: {}", report(&err))
             });
         // The table's own gate, holding each role to the template as a stack
-        // of this table would (with the template's default allow-list), on a
-        // runtime of the gates' own: a test's runtime ends with the test, and
-        // a store may be used from another.
+        // of this table would (with the template's default allow-list), on the
+        // test's own runtime, so that side-by-side tests do not queue on one
+        // gate's thread.
         let upstream = std::env::var("AWS_ENDPOINT_URL_DYNAMODB").expect("checked above");
-        let gate = Gate::start_on(gates_runtime(), &upstream, Policies::for_stack(&name, ""))
+        let gate = Gate::start(&upstream, Policies::for_stack(&name, ""))
+            .await
             .expect("the IAM gate binds 127.0.0.1");
         GATES
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .insert(name.clone(), gate.url.clone());
-        // Served for as long as the test process runs.
+        // Served for as long as the test's runtime runs: the test's stores are
+        // used while it runs.
         std::mem::forget(gate);
         Self { client, name }
     }
@@ -141,21 +143,6 @@ impl TestTable {
             .await
             .expect("query raw items")
     }
-}
-
-/// The runtime the test tables' gates are served on, for the whole process.
-fn gates_runtime() -> &'static tokio::runtime::Handle {
-    static RUNTIME: std::sync::OnceLock<tokio::runtime::Runtime> = std::sync::OnceLock::new();
-    RUNTIME
-        .get_or_init(|| {
-            tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(1)
-                .thread_name("iam-gates")
-                .enable_all()
-                .build()
-                .expect("a runtime for the IAM gates")
-        })
-        .handle()
 }
 
 /// `store` (a test table's, its interceptors kept) as a function of `role`
