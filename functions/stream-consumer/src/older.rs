@@ -17,6 +17,11 @@
 //! put's `Expiry`, the run's `IntegrationStart`), so it lands on the write it
 //! saw and never on a newer run. docs/design.md ("Older writers") says why
 //! this way, and what it cannot prevent.
+//!
+//! (Over 400 lines, not split by concern here: the consumer's read → decide →
+//! act redesign, the issue "The stream consumer reads, decides once, and
+//! acts", replaces this module's decisions with one decision table; a split
+//! now would move code that redesign deletes.)
 
 use std::{collections::HashMap, time::Duration};
 

@@ -1,5 +1,6 @@
 //! The invariants of a run of contacts: what every run must come to whatever
-//! the machine did, and Connect's time limit, judged beside the machine's load.
+//! the machine did, and Connect's time limit ([`timeliness`]), judged beside
+//! the machine's load ([`verdict`]).
 
 use std::{collections::BTreeMap, time::Duration};
 
@@ -8,80 +9,18 @@ use stream_consumer::emit::UNKNOWN_FUNCTION;
 
 use super::{
     evidence::{completions, expects_late_finish, late_finishes, LateFinishes, Measured},
-    BoxError, Load, LoadWatch, Verdict, Window,
+    BoxError, Load, LoadWatch, Window,
 };
 use crate::{
     connect::{
         flow::Ending,
-        simulator::{FlowKind, Played, Timed, OUTPUT_KEY},
+        simulator::{FlowKind, Played, OUTPUT_KEY},
     },
     stack::Stack,
 };
 
-/// What the invariant check found.
-pub(super) struct Checked {
-    pub(super) invariants: Vec<(String, bool)>,
-    /// The machine's load during each call that broke Connect's limit while the
-    /// machine could not keep up; such calls are not held against the functions.
-    overloaded: Vec<Load>,
-}
-
-impl Checked {
-    /// The verdict, said in plain words when the machine was overloaded.
-    /// `in_flight` is how many contacts played at once, `fewer` how to play fewer.
-    pub(super) fn verdict(&self, in_flight: usize, fewer: &str, whole: Load) -> Verdict {
-        let held = self.invariants.iter().all(|(_, held)| *held);
-        let worst = self.overloaded.iter().max_by(|a, b| {
-            (a.worst_lag, a.runnable)
-                .partial_cmp(&(b.worst_lag, b.runnable))
-                .unwrap_or(std::cmp::Ordering::Equal)
-        });
-        let (what, load) = match worst {
-            Some(worst) => (
-                format!(
-                    "{} Connect-facing call(s) went over 8 s while it was overloaded",
-                    self.overloaded.len()
-                ),
-                worst,
-            ),
-            None if whole.overloaded() => (
-                "it was overloaded while the contacts played".to_owned(),
-                &whole,
-            ),
-            None => return if held { Verdict::Held } else { Verdict::Failed },
-        };
-        let consequence = match (worst.is_some(), held) {
-            (true, true) => format!(
-                "Those calls say nothing about the functions, and everything else held. For a run \
-                 that does, {fewer}"
-            ),
-            (true, false) => format!(
-                "Those calls say nothing about the functions; the invariants marked ✗ above failed \
-                 all the same, perhaps for the same reason. To tell, {fewer}"
-            ),
-            (false, true) => format!(
-                "Every invariant held all the same, but the outcomes above are the machine's more \
-                 than the integrations'. For a run that shows the integrations, {fewer}"
-            ),
-            (false, false) => {
-                format!("The invariants marked ✗ above may have failed for it. To tell, {fewer}")
-            }
-        };
-        println!(
-            "\n{} The machine could not carry this run: {what} ({}). On Lambda every instance \
-             has a CPU of its own; here {in_flight} contacts in flight, their functions, DynamoDB \
-             Local and the simulator share {} cores. {consequence}.",
-            if held { "!" } else { "✗" },
-            load.describe(),
-            load.cores,
-        );
-        match (held, worst) {
-            (false, _) => Verdict::Failed,
-            (true, Some(_)) => Verdict::Overloaded,
-            (true, None) => Verdict::Held,
-        }
-    }
-}
+use timeliness::{overload_note, timeliness};
+pub(super) use verdict::Checked;
 
 /// How many of the contacts an invariant was checked on held it.
 #[derive(Debug, Default, Clone, Copy)]
@@ -390,61 +329,8 @@ impl Tally {
     }
 }
 
-/// The longest a call may take: Connect's limit for an asynchronous
-/// invocation (a synchronous one's is the block's, at most 8 s).
-const ASYNC_LIMIT: Duration = Duration::from_secs(60);
-
-/// How one contact's Connect-facing calls stood against Connect's limit.
-struct Timeliness {
-    calls: usize,
-    /// Answered within the limit with a status the flow's Compare blocks route
-    /// on (also an answer given while the store was down).
-    answered: usize,
-    /// Over the limit.
-    late: usize,
-    /// The machine's load during each late call made while it could not keep
-    /// up: such a call is said as such, not held against the functions.
-    overloaded: Vec<Load>,
-}
-
-fn timeliness<'a>(
-    calls: impl Iterator<Item = Timed<'a>>,
-    refused: bool,
-    load: &LoadWatch,
-) -> Timeliness {
-    let mut t = Timeliness {
-        calls: 0,
-        answered: 0,
-        late: 0,
-        overloaded: Vec::new(),
-    };
-    for call in calls {
-        t.calls += 1;
-        if call.took >= call.limit.min(ASYNC_LIMIT) {
-            t.late += 1;
-            let during = load.between(call.sent, call.sent + call.took);
-            if during.overloaded() {
-                t.overloaded.push(during);
-            }
-        } else if call
-            .status
-            .is_some_and(|s| s.parse::<IntegrationStatus>().is_ok())
-            || refused && call.failed
-        {
-            t.answered += 1;
-        }
-    }
-    t
-}
-
-/// Said after the time-limit invariants when calls broke the limit on an
-/// overloaded machine.
-fn overload_note(overloaded: &[Load]) -> String {
-    match overloaded.len() {
-        0 => String::new(),
-        n => format!(", but for {n} call(s) over 8 s on an overloaded machine (below)"),
-    }
-}
+mod timeliness;
+mod verdict;
 
 #[cfg(test)]
 mod tests;

@@ -1,4 +1,5 @@
 use super::*;
+use crate::{connect::simulator::Timed, demo::Verdict};
 use std::time::Instant;
 
 use crate::demo::load::Sample;
