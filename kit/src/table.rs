@@ -68,12 +68,6 @@ impl TestTable {
         Self { client, name }
     }
 
-    /// A store on this table as a function of `role` has it: every request
-    /// through the table's IAM gate, refused as AWS would refuse it.
-    pub fn store_as(&self, role: Role, clock: Arc<dyn Clock>) -> Store {
-        as_role(&self.store_with(clock), role)
-    }
-
     /// A store on this table with the real clock.
     pub fn store(&self) -> Store {
         self.store_with(Arc::new(SystemClock))
@@ -159,12 +153,11 @@ pub fn as_role(store: &Store, role: Role) -> Store {
 
 /// `store` through the gate at `gate_url`, with `role`'s key.
 pub fn through(store: &Store, gate_url: &str, role: Role) -> Store {
-    let gate = gate_url.to_owned();
     let config = store
         .client()
         .config()
         .to_builder()
-        .endpoint_url(gate)
+        .endpoint_url(gate_url)
         .credentials_provider(role.credentials())
         .build();
     store.with_client(Client::from_conf(config))

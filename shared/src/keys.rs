@@ -26,10 +26,10 @@ pub const SWEEP: &str = "sweep";
 
 /// Written by the Rules Engine's inference each time a rule fires (its
 /// `RuleStart`, the activation's time to the millisecond, ISO-8601 text), as a
-/// whole item: one rule activation. start marks the item with the run it opened (the item's
-/// `RunId` attribute), so that Connect's retry of start finds that run instead
-/// of opening another; the Rules Engine's next activation puts the item anew
-/// and so clears the mark.
+/// whole item: one rule activation. start marks the item with the run it
+/// opened (the item's `RunId` attribute), so that Connect's retry of start
+/// finds that run instead of opening another; the Rules Engine's next
+/// activation puts the item anew and so clears the mark.
 pub const RULE_START: &str = "RuleStart";
 
 /// The state key naming where the output goes (set by the Rules Engine).

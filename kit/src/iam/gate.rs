@@ -27,38 +27,21 @@ impl Gate {
     /// A gate to `upstream` (`http://host:port`, DynamoDB Local) holding the
     /// roles to `policies`, served on the current runtime.
     pub async fn start(upstream: &str, policies: Policies) -> std::io::Result<Self> {
-        Self::start_on(&tokio::runtime::Handle::current(), upstream, policies)
-    }
-
-    /// The same, served on `runtime`: one that outlives the caller's (the
-    /// tests' gates serve every runtime a test table's stores are used from).
-    pub fn start_on(
-        runtime: &tokio::runtime::Handle,
-        upstream: &str,
-        policies: Policies,
-    ) -> std::io::Result<Self> {
-        let listener = std::net::TcpListener::bind(("127.0.0.1", 0))?;
-        listener.set_nonblocking(true)?;
+        let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
         let url = format!("http://{}", listener.local_addr()?);
         let upstream: hyper::Uri = upstream
             .parse()
             .map_err(|err| std::io::Error::other(format!("{upstream}: {err}")))?;
-        let server = runtime.spawn(async move {
-            let Ok(listener) = TcpListener::from_std(listener) else {
-                return;
-            };
-            let client: Client<HttpConnector, Full<Bytes>> =
-                Client::builder(TokioExecutor::new()).build_http();
-            let shared = Arc::new((policies, upstream, client, Usage::from_env()));
-            serve(listener, move |request| {
-                let shared = shared.clone();
-                async move {
-                    let (policies, upstream, client, usage) = &*shared;
-                    pass(request, policies, upstream, client, usage).await
-                }
-            })
-            .await
-        });
+        let client: Client<HttpConnector, Full<Bytes>> =
+            Client::builder(TokioExecutor::new()).build_http();
+        let shared = Arc::new((policies, upstream, client, Usage::from_env()));
+        let server = tokio::spawn(serve(listener, move |request| {
+            let shared = shared.clone();
+            async move {
+                let (policies, upstream, client, usage) = &*shared;
+                pass(request, policies, upstream, client, usage).await
+            }
+        }));
         Ok(Self { url, server })
     }
 }
@@ -91,19 +74,8 @@ async fn pass(
             let why = format!("the IAM gate cannot tell what {target} needs, so it refuses it");
             return answer(400, ACCESS_DENIED, &why);
         };
-        let mut allowed = Vec::new();
-        for need in &needs {
-            match policies.check(role, need) {
-                Ok(statement) => allowed.push(statement),
-                Err(denied) => {
-                    tracing::warn!(role = role.logical_id(), action = %need.action, resource = %need.resource, "IAM_DENIED");
-                    return answer(400, ACCESS_DENIED, &denied.to_string());
-                }
-            }
-        }
-        // Grants count as used only by a request that went through.
-        for (statement, need) in allowed.into_iter().zip(&needs) {
-            usage.record(role, statement, need);
+        if let Err(denied) = policies.allow(role, &needs, usage) {
+            return answer(400, ACCESS_DENIED, &denied.to_string());
         }
     }
     let mut uri = upstream.clone().into_parts();

@@ -27,6 +27,10 @@ pub const ACCOUNT: &str = "123456789012";
 pub const REGION: &str = "us-east-1";
 pub const PARTITION: &str = "aws";
 
+/// The functions start may invoke on the local stack (its `ALLOWED_FUNCTIONS`),
+/// and so the template's `AllowedFunctions` its role is resolved with there.
+pub const LOCAL_ALLOWED_FUNCTIONS: &str = "integration-*";
+
 /// `infra/template.yaml`, as committed.
 pub const TEMPLATE: &str = include_str!("../../../infra/template.yaml");
 
@@ -158,8 +162,11 @@ impl Policies {
     /// `allowed_functions` (the `AllowedFunctions` parameter; empty: the
     /// template's default).
     pub fn for_stack(table: &str, allowed_functions: &str) -> Self {
-        let template: Value = serde_yaml_ng::from_str(TEMPLATE).expect("the template is YAML");
-        let mut stack = template::Stack::new(&template, &[("AllowedFunctions", allowed_functions)])
+        // Read once: every test table resolves its own stack from it.
+        static TEMPLATE_YAML: std::sync::OnceLock<Value> = std::sync::OnceLock::new();
+        let template = TEMPLATE_YAML
+            .get_or_init(|| serde_yaml_ng::from_str(TEMPLATE).expect("the template is YAML"));
+        let mut stack = template::Stack::new(template, &[("AllowedFunctions", allowed_functions)])
             .with_resource("StateTable", table);
         (stack.partition, stack.region, stack.account) = (PARTITION, REGION, ACCOUNT);
         let roles = Role::ALL
@@ -185,6 +192,27 @@ impl Policies {
     /// The statements of `role`.
     pub fn statements(&self, role: Role) -> &[Statement] {
         &self.roles[&role]
+    }
+
+    /// Allows `role` every one of `needs`, recording the grants used in
+    /// `usage`, or refuses the request at the first need not allowed, logged
+    /// as `IAM_DENIED`: what the gate and the Lambda front both do.
+    pub fn allow(&self, role: Role, needs: &[Need], usage: &usage::Usage) -> Result<(), Denied> {
+        let mut allowed = Vec::with_capacity(needs.len());
+        for need in needs {
+            match self.check(role, need) {
+                Ok(statement) => allowed.push(statement),
+                Err(denied) => {
+                    tracing::warn!(role = role.logical_id(), action = %need.action, resource = %need.resource, "IAM_DENIED");
+                    return Err(denied);
+                }
+            }
+        }
+        // Grants count as used only by a request that went through.
+        for (statement, need) in allowed.into_iter().zip(needs) {
+            usage.record(role, statement, need);
+        }
+        Ok(())
     }
 
     /// The statement that allows `need` to `role`, or why not: an explicit

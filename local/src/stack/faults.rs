@@ -272,11 +272,9 @@ struct DeathState {
     seen: HashSet<String>,
     /// Integration invocations per contact, so far.
     invoked: std::collections::HashMap<String, usize>,
-    /// Contacts whose start died, with their invocations at the death.
-    pending: std::collections::HashMap<String, usize>,
-    /// Contacts whose start died, with the invocations their retry made
-    /// (`None` while no retry has answered).
-    died: std::collections::BTreeMap<String, Option<usize>>,
+    /// Contacts whose start died: their invocations at the death, and those
+    /// their retry made (`None` while no retry has answered).
+    died: std::collections::BTreeMap<String, (usize, Option<usize>)>,
 }
 
 impl StartDeaths {
@@ -297,15 +295,14 @@ impl StartDeaths {
             return false;
         }
         let now = state.invoked.get(contact).copied().unwrap_or(0);
-        if let Some(at_death) = state.pending.remove(contact) {
-            state.died.insert(contact.to_owned(), Some(now - at_death));
+        if let Some((at_death, retry @ None)) = state.died.get_mut(contact) {
+            *retry = Some(now - *at_death);
             return false;
         }
         let dies =
             state.seen.insert(contact.to_owned()) && state.seen.len().is_multiple_of(self.every);
         if dies {
-            state.pending.insert(contact.to_owned(), now);
-            state.died.insert(contact.to_owned(), None);
+            state.died.insert(contact.to_owned(), (now, None));
         }
         dies
     }
@@ -325,7 +322,8 @@ impl StartDeaths {
     /// its retry made (`None`: no retry answered).
     pub fn died(&self) -> Vec<(String, Option<usize>)> {
         let state = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        state.died.iter().map(|(c, n)| (c.clone(), *n)).collect()
+        let died = state.died.iter();
+        died.map(|(c, (_, retry))| (c.clone(), *retry)).collect()
     }
 }
 

@@ -1,10 +1,10 @@
 //! The front of the local stack's Lambda: the one Invoke API endpoint that the
 //! functions (start's asynchronous invocations) and the contact simulator talk
 //! to. It holds each function to its role (start's asynchronous invocations to
-//! `lambda:InvokeFunction` on the function it names). It refuses the invocations of the contacts a fault plan names (their
-//! integration requests, or one function's calls for a contact the simulator
-//! named), as a throttled Lambda does, and passes the rest to what runs the
-//! functions:
+//! `lambda:InvokeFunction` on the function it names). It refuses the
+//! invocations of the contacts a fault plan names (their integration requests,
+//! or one function's calls for a contact the simulator named), as a throttled
+//! Lambda does, and passes the rest to what runs the functions:
 //!
 //! - the process pools ([`Functions`]), which queue `Event` invocations and
 //!   throttle synchronous ones at the concurrency limit, as Lambda does;
@@ -56,16 +56,9 @@ pub fn start(
         Box::pin(async move {
             if let Some(role) = invocation.caller {
                 let need = needs::invoke(&invocation.function);
-                match policies.check(role, &need) {
-                    Ok(statement) => usage.record(role, statement, &need),
-                    Err(denied) => {
-                        warn!(role = role.logical_id(), action = %need.action, resource = %need.resource, "IAM_DENIED");
-                        return Reply::service_error(
-                            403,
-                            "AccessDeniedException",
-                            &denied.to_string(),
-                        );
-                    }
+                if let Err(denied) = policies.allow(role, &[need], &usage) {
+                    let why = denied.to_string();
+                    return Reply::service_error(403, "AccessDeniedException", &why);
                 }
             }
             let event = serde_json::from_slice::<serde_json::Value>(&invocation.payload).ok();

@@ -87,10 +87,6 @@ pub fn function_specs(options: &StackOptions) -> [FunctionSpec; 5] {
     })
 }
 
-/// The functions start may invoke on the local stack: `ALLOWED_FUNCTIONS`,
-/// and the template's `AllowedFunctions` its role is resolved with.
-pub(super) const ALLOWED_FUNCTIONS: &str = "integration-*";
-
 /// What the functions are given on top of Lambda's own variables: the state
 /// table, and the endpoints of the front and of the IAM gate before DynamoDB.
 pub(super) fn function_env(
@@ -101,7 +97,10 @@ pub(super) fn function_env(
 ) -> Vec<(String, String)> {
     [
         ("STATE_TABLE", table.to_owned()),
-        ("ALLOWED_FUNCTIONS", ALLOWED_FUNCTIONS.into()),
+        (
+            "ALLOWED_FUNCTIONS",
+            kit::iam::LOCAL_ALLOWED_FUNCTIONS.into(),
+        ),
         ("AWS_ENDPOINT_URL_LAMBDA", front_url.to_owned()),
         ("AWS_ENDPOINT_URL_DYNAMODB", gate_url.to_owned()),
         ("AWS_ENDPOINT_URL_DYNAMODB_STREAMS", gate_url.to_owned()),

@@ -121,7 +121,10 @@ impl Stack {
         create_table(&dynamodb, &table, &STATE_TABLE).await?;
         // Every function's requests to DynamoDB and its streams go through the
         // gate, which holds each to its role in the template.
-        let policies = Arc::new(Policies::for_stack(&table, functions::ALLOWED_FUNCTIONS));
+        let policies = Arc::new(Policies::for_stack(
+            &table,
+            kit::iam::LOCAL_ALLOWED_FUNCTIONS,
+        ));
         let upstream = std::env::var("AWS_ENDPOINT_URL_DYNAMODB")?;
         let gate = Gate::start(&upstream, (*policies).clone()).await?;
         let store = Store::new(dynamodb.clone(), &table, Arc::new(SystemClock));

@@ -131,9 +131,9 @@ pub(super) fn item_what(item: &Item) -> String {
 
 /// The run start marked on the Rules Engine's `RuleStart` item, if any
 /// ([`crate::keys::RULE_START`]).
-pub(super) fn activation_mark(item: &Item) -> Option<crate::RunId> {
+pub(super) fn activation_mark(item: &Item) -> Option<RunId> {
     match item.get(table::RUN_ID) {
-        Some(AttributeValue::S(run)) => crate::RunId::parse(run.clone()).ok(),
+        Some(AttributeValue::S(run)) => RunId::parse(run.clone()).ok(),
         _ => None,
     }
 }

@@ -13,7 +13,7 @@
 use std::{collections::BTreeMap, path::PathBuf, process::ExitCode};
 
 use clap::Parser;
-use kit::iam::{usage, Policies, Role};
+use kit::iam::{usage, Policies, Role, LOCAL_ALLOWED_FUNCTIONS};
 
 #[derive(Parser)]
 #[command(name = "iam-unused")]
@@ -23,9 +23,6 @@ struct Args {
     /// The grants expected to be unused, with their reasons.
     expected: PathBuf,
 }
-
-/// The local stack's `AllowedFunctions` (local/src/stack/functions.rs).
-const LOCAL_ALLOWED_FUNCTIONS: &str = "integration-*";
 
 fn main() -> ExitCode {
     let args = Args::parse();
