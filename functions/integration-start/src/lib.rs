@@ -2,8 +2,10 @@
 //!
 //! It opens a run for the contact's current integration rule, invokes the rule's
 //! function asynchronously with `{"ContactId", "RunId", "Payload",
-//! "OriginalRequest"}`, and waits up to the wait budget for the run to finish,
-//! reading only the status item. Then it reads the whole state once and answers
+//! "OriginalRequest"}`, and waits for the run to finish, reading only the
+//! status item: up to the wait budget when Connect calls it synchronously, or,
+//! called asynchronously with `Wait: UntilEnd`, until the run ends or its
+//! deadline passes ([`wait`]). Then it reads the whole state once and answers
 //! Connect with the flat map of strings it accepts.
 //!
 //! Whatever goes wrong, Connect gets an answer it can route on, in time: a
@@ -12,6 +14,7 @@
 
 pub mod allow;
 mod config;
+pub mod wait;
 
 use std::time::Duration;
 
@@ -20,13 +23,14 @@ use serde_json::{json, Value};
 use shared::{
     connect::{Answer, ConnectRequest, ContactFlowEvent, Instance},
     telemetry::error_chain,
-    waiting::{self, answer_from_state, store_failure, WaitConfig},
+    waiting::{answer_from_state, store_failure, WaitConfig},
     ContactId, ContactState, Run, RunId, RunStart, Store, StoreError,
 };
 use tracing::{info, warn, Instrument};
 
 pub use allow::{AllowList, FunctionRef};
 pub use config::StartConfig;
+pub use wait::Waits;
 
 /// The state key the Rules Engine sets to the integration rule's function.
 pub const FUNCTION_ARN: &str = "CurrentRule_functionArn";
@@ -58,9 +62,16 @@ pub async fn handle(event: Value, own_arn: Option<&str>, deps: &Deps) -> Value {
     };
     let own = own_arn.and_then(|arn| FunctionRef::parse(arn).ok());
     let span = tracing::info_span!("start", contact_id = %request.contact_id, run_id = tracing::field::Empty);
-    let limit = deps.config.wait.answer_limit();
+    let waits = match Waits::of(&request) {
+        Ok(waits) => waits,
+        Err(why) => {
+            warn!(contact_id = %request.contact_id, "{why}");
+            return Answer::error(&why).into_value();
+        }
+    };
+    let limit = waits.answer_limit(&deps.config.wait);
     // Boxed: the SDK calls make this future deep, and it is built once per call.
-    let started = Box::pin(start(&request, own.as_ref(), deps).instrument(span));
+    let started = Box::pin(start(&request, waits, own.as_ref(), deps).instrument(span));
     let answer = match tokio::time::timeout(limit, started).await {
         Ok(answer) => answer,
         Err(_) => {
@@ -71,7 +82,12 @@ pub async fn handle(event: Value, own_arn: Option<&str>, deps: &Deps) -> Value {
     answer.into_value()
 }
 
-async fn start(event: &ContactFlowEvent, own: Option<&FunctionRef>, deps: &Deps) -> Answer {
+async fn start(
+    event: &ContactFlowEvent,
+    waits: Waits,
+    own: Option<&FunctionRef>,
+    deps: &Deps,
+) -> Answer {
     let store = &deps.store;
     let contact = &event.contact_id;
     let until = store.clock().now() + deps.config.wait.budget;
@@ -86,7 +102,7 @@ async fn start(event: &ContactFlowEvent, own: Option<&FunctionRef>, deps: &Deps)
         }
     };
     if let Some(opened) = state.activation_run() {
-        return answer_the_retry(store, contact, opened, until, deps).await;
+        return answer_the_retry(store, contact, opened, until, waits, deps).await;
     }
     let timeout = deps.config.wait.run_timeout(&state);
     let activation = state.get_str(shared::keys::RULE_START);
@@ -97,7 +113,9 @@ async fn start(event: &ContactFlowEvent, own: Option<&FunctionRef>, deps: &Deps)
             // while this one still ran), or the activation changed meanwhile.
             return match store.load_state(contact).await {
                 Ok(now) => match now.activation_run() {
-                    Some(opened) => answer_the_retry(store, contact, opened, until, deps).await,
+                    Some(opened) => {
+                        answer_the_retry(store, contact, opened, until, waits, deps).await
+                    }
                     None => Answer::error(
                         "The rule's activation changed while its run was being opened",
                     ),
@@ -120,7 +138,7 @@ async fn start(event: &ContactFlowEvent, own: Option<&FunctionRef>, deps: &Deps)
             }
         };
     }
-    wait_and_answer(store, contact, until, deps).await
+    wait::wait_and_answer(store, contact, until, waits, &deps.config.wait).await
 }
 
 /// Connect retried start (an error or a time-out of an earlier call, which
@@ -132,35 +150,12 @@ async fn answer_the_retry(
     contact: &ContactId,
     opened: &RunId,
     until: chrono::DateTime<chrono::Utc>,
+    waits: Waits,
     deps: &Deps,
 ) -> Answer {
     tracing::Span::current().record("run_id", tracing::field::display(opened));
     info!("START_RETRIED");
-    wait_and_answer(store, contact, until, deps).await
-}
-
-/// Waits until `until` for the run to finish, then answers from the state.
-async fn wait_and_answer(
-    store: &Store,
-    contact: &ContactId,
-    until: chrono::DateTime<chrono::Utc>,
-    deps: &Deps,
-) -> Answer {
-    match waiting::wait_for_finish(store, contact, until, &deps.config.wait.poll).await {
-        Ok(waited) => {
-            info!(
-                reads = waited.reads,
-                status = waited
-                    .record
-                    .as_ref()
-                    .map(|r| r.status.as_str())
-                    .unwrap_or("none"),
-                "wait over"
-            );
-            answer_from_state(store, contact).await
-        }
-        Err(err) => store_failure(&err),
-    }
+    wait::wait_and_answer(store, contact, until, waits, &deps.config.wait).await
 }
 
 /// The rule's function as it names it, and as the allow-list lets it be

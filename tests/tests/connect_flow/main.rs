@@ -8,4 +8,5 @@ mod flows;
 mod player;
 mod refusals;
 mod start;
+mod start_until_end;
 mod support;
