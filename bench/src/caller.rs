@@ -18,7 +18,7 @@ use std::{
 use chrono::{DateTime, Utc};
 use local_stack::{
     connect::{
-        flow::{Flow, Speech},
+        flow::{Channel, Flow, Speech},
         simulator::{FlowKind, Flows, Played, RuleMessage, Scenario, Simulator, StepKind, ECHO},
     },
     stack::{faults::Refusals, Host, Stack, StackOptions},
@@ -71,9 +71,7 @@ pub async fn run(functions: &Path, contacts: usize) -> Result<Measured, crate::E
     for file in FLOWS {
         let text = std::fs::read_to_string(file).map_err(|err| format!("{file}: {err}"))?;
         let flow = Flow::parse(&text).map_err(|err| format!("{file}: {err}"))?;
-        flows
-            .add(flow)
-            .map_err(|kind| format!("{file}: a second {} flow", kind.as_str()))?;
+        flows.add(flow).map_err(|why| format!("{file}: {why}"))?;
     }
     std::fs::create_dir_all(".local/bench")?;
     let in_flight = u32::try_from(contacts.clamp(1, AT_ONCE))?;
@@ -142,6 +140,7 @@ fn scenario(seconds: u64, i: usize, n: usize) -> Scenario {
         message: RuleMessage::Text(MESSAGE),
         integrations: 1,
         refuse_opening_call: false,
+        channel: Channel::Voice,
     }
 }
 

@@ -135,10 +135,11 @@ struct DemoArgs {
     #[arg(long, default_value_t = 5.0, value_parser = seconds)]
     schedule_seconds: f64,
     /// A contact flow to play, at most one of each kind (the polling flow, the
-    /// native one); give it once per flow.
+    /// native one, the asynchronous-start one); give it once per flow.
     #[arg(long, value_name = "FILE", default_values = [
         "infra/contact-flows/integration.json",
         "infra/contact-flows/integration-native.json",
+        "infra/contact-flows/integration-async.json",
     ])]
     flow: Vec<PathBuf>,
     /// Stop DynamoDB Local (started with -dbPath) for S seconds once half the

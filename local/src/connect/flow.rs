@@ -39,7 +39,7 @@ use serde_json::{Map, Value};
 
 pub use answer::ResponseType;
 pub use check::{check_files, FlowType};
-pub use contact::{Call, Contact, Ending, Memory, Prompt, Waited};
+pub use contact::{Call, Channel, Contact, Ending, Memory, Prompt, Waited};
 pub use play::play;
 pub use speech::Speech;
 pub use unpublished::LAMBDA_RETURNED;
@@ -216,24 +216,33 @@ impl Flow {
         arns
     }
 
-    /// Whether the flow starts with an asynchronous invocation (the native
-    /// mode) rather than a synchronous one (start, then check-timeout).
-    pub fn is_native(&self) -> bool {
-        matches!(
-            self.actions[&self.start].block,
-            Block::Invoke {
-                asynchronous: true,
+    /// The invocation that opens the run: the first Lambda block reached from
+    /// the start (breadth first, every transition), as its function ARN (a
+    /// reference, a placeholder or a name) and whether it is asynchronous.
+    pub fn opening(&self) -> Option<(&str, bool)> {
+        let mut seen = std::collections::HashSet::from([self.start.as_str()]);
+        let mut queue = std::collections::VecDeque::from([self.start.as_str()]);
+        while let Some(at) = queue.pop_front() {
+            let action = &self.actions[at];
+            if let Block::Invoke {
+                function_arn,
+                asynchronous,
                 ..
+            } = &action.block
+            {
+                return Some((function_arn, *asynchronous));
             }
-        )
-    }
-
-    /// The function the flow's first block invokes: the one that opens the run.
-    pub fn opening_function(&self) -> Option<&str> {
-        match &self.actions[&self.start].block {
-            Block::Invoke { function_arn, .. } => Some(function_arn),
-            _ => None,
+            let targets = action.next.iter().map(String::as_str);
+            let targets = targets
+                .chain(action.conditions.iter().map(|(_, _, to)| to.as_str()))
+                .chain(action.errors.iter().map(|(_, to)| to.as_str()));
+            for to in targets {
+                if seen.insert(to) {
+                    queue.push_back(to);
+                }
+            }
         }
+        None
     }
 }
 

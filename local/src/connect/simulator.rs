@@ -32,22 +32,43 @@ mod timeline;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-/// Which of the two flows a contact plays.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+/// Which of the three flows a contact plays.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum FlowKind {
     /// `integration.json`: start, then check-timeout between messages.
     Polling,
     /// `integration-native.json`: Connect's asynchronous invocation of the
-    /// integration function, a Wait for it between messages, its result loaded.
+    /// rule's own function, its messages while a Wait waits for it.
     Native,
+    /// `integration-async.json`: Connect's asynchronous invocation of start,
+    /// which waits until the run ends; its messages while a Wait waits for it.
+    AsyncStart,
 }
 
 impl FlowKind {
+    pub const ALL: [FlowKind; 3] = [FlowKind::Polling, FlowKind::Native, FlowKind::AsyncStart];
+
     pub fn as_str(self) -> &'static str {
         match self {
             FlowKind::Polling => "polling",
             FlowKind::Native => "native",
+            FlowKind::AsyncStart => "async-start",
         }
+    }
+
+    /// The kind `flow` is, by the invocation that opens its run.
+    pub fn of(flow: &Flow) -> Option<FlowKind> {
+        let (function, asynchronous) = flow.opening()?;
+        Some(match (asynchronous, local_function(function, "")) {
+            (false, _) => FlowKind::Polling,
+            (true, f) if f == "integration-start" => FlowKind::AsyncStart,
+            (true, _) => FlowKind::Native,
+        })
+    }
+
+    /// Whether the flow has an asynchronous invocation (and so Waits).
+    pub fn is_asynchronous(self) -> bool {
+        self != FlowKind::Polling
     }
 }
 
@@ -126,6 +147,14 @@ impl Played {
             .count()
     }
 
+    /// How many messages the contact was sent (each, whole or cut short).
+    pub fn messages(&self) -> usize {
+        self.steps
+            .iter()
+            .filter(|s| matches!(s.what, StepKind::Message { .. }))
+            .count()
+    }
+
     /// How long each Lambda call took, by function.
     pub fn calls(&self) -> impl Iterator<Item = (&str, Duration)> {
         self.steps.iter().filter_map(|s| match &s.what {
@@ -137,43 +166,30 @@ impl Played {
 
 /// The flows the simulator plays, at most one of each kind.
 #[derive(Debug, Clone, Default)]
-pub struct Flows {
-    pub polling: Option<Flow>,
-    pub native: Option<Flow>,
-}
+pub struct Flows(std::collections::BTreeMap<FlowKind, Flow>);
 
 impl Flows {
     pub fn get(&self, kind: FlowKind) -> Option<&Flow> {
-        match kind {
-            FlowKind::Polling => self.polling.as_ref(),
-            FlowKind::Native => self.native.as_ref(),
-        }
+        self.0.get(&kind)
     }
 
-    /// Adds `flow` as the kind it is ([`Flow::is_native`]); `Err` if one of
-    /// that kind is there already.
-    pub fn add(&mut self, flow: Flow) -> Result<FlowKind, FlowKind> {
-        let (kind, slot) = if flow.is_native() {
-            (FlowKind::Native, &mut self.native)
-        } else {
-            (FlowKind::Polling, &mut self.polling)
-        };
-        match slot.replace(flow) {
+    /// Adds `flow` as the kind it is ([`FlowKind::of`]); `Err` with the kind
+    /// if one of that kind is there already, or with why it is of none.
+    pub fn add(&mut self, flow: Flow) -> Result<FlowKind, String> {
+        let kind = FlowKind::of(&flow).ok_or("the flow invokes no Lambda function")?;
+        match self.0.insert(kind, flow) {
             None => Ok(kind),
-            Some(_) => Err(kind),
+            Some(_) => Err(format!("a second {} flow", kind.as_str())),
         }
     }
 
     /// The kinds of flow `scenario` can play, of those here.
     pub fn for_scenario(&self, scenario: &Scenario) -> Vec<FlowKind> {
-        let mut kinds = Vec::new();
-        if self.polling.is_some() {
-            kinds.push(FlowKind::Polling);
-        }
-        if self.native.is_some() && scenario.plays_native() {
-            kinds.push(FlowKind::Native);
-        }
-        kinds
+        self.0
+            .keys()
+            .copied()
+            .filter(|kind| *kind != FlowKind::Native || scenario.plays_native())
+            .collect()
     }
 }
 
@@ -220,11 +236,12 @@ impl Simulator {
             .get(kind)
             .ok_or_else(|| format!("no {} flow to play", kind.as_str()))?;
         if scenario.refuse_opening_call {
-            let opening = flow.opening_function().unwrap_or_default();
+            let (opening, _) = flow.opening().unwrap_or_default();
             let function = local_function(opening, scenario.function);
             self.refusals.refuse_call(&function, contact.as_str());
         }
         let mut memory = Memory::default();
+        memory.channel = scenario.channel;
         let mut passes = Vec::new();
         let total = scenario.integrations.max(1);
         for pass in 0..total {
@@ -330,6 +347,10 @@ fn scenario_answer(scenario: &Scenario) -> Map<String, Value> {
             ("CurrentRuleType".to_owned(), json!("Integration")),
             (
                 "CurrentRule_functionName".to_owned(),
+                json!(scenario.function),
+            ),
+            (
+                "CurrentRule_functionArn".to_owned(),
                 json!(scenario.function),
             ),
         ])

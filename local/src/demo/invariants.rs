@@ -13,8 +13,8 @@ use super::{
 };
 use crate::{
     connect::{
-        flow::Ending,
-        simulator::{FlowKind, Played, OUTPUT_KEY},
+        flow::{Channel, Ending},
+        simulator::{Played, OUTPUT_KEY},
     },
     stack::Stack,
 };
@@ -48,6 +48,7 @@ struct Tally {
     unopened_error: Count,
     refused_error: Count,
     late_undone: Count,
+    channel: Count,
     overloaded: Vec<Load>,
     problems: Vec<String>,
 }
@@ -122,6 +123,16 @@ impl Tally {
     fn contact(&mut self, p: &Played, state: &ContactState, evidence: &Evidence) {
         // A call the front refused on purpose fails as the fault says; the
         // flow routes it on its error branch.
+        let messages = p.messages();
+        self.check(
+            |t| &mut t.channel,
+            match p.scenario.channel {
+                Channel::Voice => true,
+                Channel::Chat => messages <= 1,
+                Channel::Task => messages == 0,
+            },
+            || format!("{}: {messages} messages to a {:?} contact", p.contact, p.scenario.channel),
+        );
         let refused = evidence.refused.contains(p.contact.as_str());
         let calls = timeliness(p.call_steps(), refused, evidence.load);
         let excused = calls.overloaded.len();
@@ -139,7 +150,7 @@ impl Tally {
             // caller hung up before its result was loaded and heard nothing.
             let first = p.call_steps().next();
             let status = first.as_ref().and_then(|call| call.status);
-            let native_failed = p.flow == FlowKind::Native
+            let native_failed = p.flow.is_asynchronous()
                 && first.as_ref().is_none_or(|call| call.failed)
                 && (first.is_some() || p.ending == Ending::HungUp);
             self.check(
@@ -306,11 +317,12 @@ impl Tally {
             (format!("every late finish of the original's echo undone, once: a LateFinishes per legacy run told TIMEOUT whose finish was written (not lost to a store outage), none elsewhere ({})", said(self.late_undone)), self.late_undone.holds()),
             (format!("every Connect-facing call answered within its limit, 8 s (an asynchronous one's, its block's) ({}){late}", said(self.in_time)), self.in_time.holds()),
             (format!("every Connect-facing call answered in time with a status the flow routes on, or refused by the front on purpose ({} contacts){late}", said(self.routable)), self.routable.holds()),
+            (format!("a chat reads at most one message, a task none ({})", said(self.channel)), self.channel.holds()),
         ];
         if self.unopened_error.of > 0 {
             invariants.push((
                 format!(
-                    "a contact whose run could not be opened was answered ERROR by start, or sent down the Lambda error branch on the native flow ({})",
+                    "a contact whose run could not be opened was answered ERROR by start, or sent down the Lambda error branch on an asynchronous flow ({})",
                     said(self.unopened_error)
                 ),
                 self.unopened_error.holds(),

@@ -64,15 +64,11 @@ fn scenario(i: usize) -> Scenario {
     scenario
 }
 
-/// The flow contact `i` plays: the native flow for one contact in four (of
-/// those the legacy echo does not play), when there is one.
+/// The flow contact `i` plays: each of the flows that can play its scenario
+/// in turn.
 fn flow_kind(i: usize, scenario: &Scenario, flows: &Flows) -> FlowKind {
     let kinds = flows.for_scenario(scenario);
-    match kinds.as_slice() {
-        [only] => *only,
-        _ if i.is_multiple_of(4) => FlowKind::Native,
-        _ => FlowKind::Polling,
-    }
+    kinds[(i / 4) % kinds.len()]
 }
 
 /// Plays the mixed run, then its summary and invariants.

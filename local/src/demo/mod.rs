@@ -157,11 +157,11 @@ fn read_flows(files: &[PathBuf]) -> Result<Flows, BoxError> {
         let text = std::fs::read_to_string(file)
             .map_err(|err| format!("reading the contact flow {}: {err}", file.display()))?;
         let flow = Flow::parse(&text).map_err(|err| format!("{}: {err}", file.display()))?;
-        if let Err(kind) = flows.add(flow) {
-            return Err(format!("{}: a second {} flow", file.display(), kind.as_str()).into());
+        if let Err(why) = flows.add(flow) {
+            return Err(format!("{}: {why}", file.display()).into());
         }
     }
-    if flows.polling.is_none() && flows.native.is_none() {
+    if simulator::FlowKind::ALL.iter().all(|kind| flows.get(*kind).is_none()) {
         return Err("no contact flow to play".into());
     }
     Ok(flows)

@@ -1,7 +1,10 @@
 //! The single-contact scenarios: the framework's on the polling flow at the
-//! same time, then on the native flow, then the original Rules Engine's echo's
-//! (polling only), each printed as its timeline (a contact of several
-//! integrations, one per pass) and held to the status its scenario expects.
+//! same time, then on the native flow, then on the asynchronous-start flow,
+//! then the original Rules Engine's echo's (on the polling and the
+//! asynchronous-start flows: the native flow invokes the rule's function
+//! itself, which the original cannot serve), each printed as its timeline (a
+//! contact of several integrations, one per pass) and held to the status its
+//! scenario expects.
 
 use std::time::Duration;
 
@@ -27,7 +30,9 @@ pub(super) async fn play(
     for (legacy, kind) in [
         (false, FlowKind::Polling),
         (false, FlowKind::Native),
+        (false, FlowKind::AsyncStart),
         (true, FlowKind::Polling),
+        (true, FlowKind::AsyncStart),
     ] {
         let group: Vec<(Scenario, FlowKind)> = chosen
             .iter()

@@ -29,14 +29,19 @@ pub(super) async fn mixed(
     load: &LoadWatch,
     options: &DemoOptions,
 ) -> Result<Verdict, BoxError> {
-    let native = played.iter().filter(|p| p.flow == FlowKind::Native).count();
+    let by_flow: Vec<String> = FlowKind::ALL
+        .iter()
+        .map(|kind| {
+            let n = played.iter().filter(|p| p.flow == *kind).count();
+            format!("{n} on the {} flow", kind.as_str())
+        })
+        .collect();
     println!(
-        "Played {} contacts in {:.1} s, at most {} of them in flight at once; {} on the polling \
-         flow, {native} on the native flow.\n",
+        "Played {} contacts in {:.1} s, at most {} of them in flight at once; {}.\n",
         played.len(),
         elapsed.as_secs_f64(),
         peak_in_flight(played),
-        played.len() - native,
+        by_flow.join(", "),
     );
     outcomes(stack, played).await?;
     latencies(played);

@@ -126,9 +126,55 @@ pub enum Ending {
     Unhandled { block: String, error: String },
 }
 
+/// The contact's channel, `$.Channel`: what may be played to it and how its
+/// Waits end ([`Channel::may_play`], [`Channel::hears_lambda_return`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Channel {
+    #[default]
+    Voice,
+    Chat,
+    Task,
+}
+
+impl Channel {
+    pub const ALL: [Channel; 3] = [Channel::Voice, Channel::Chat, Channel::Task];
+
+    /// As Connect names it in `$.Channel` and the event's `Channel`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::Voice => "VOICE",
+            Channel::Chat => "CHAT",
+            Channel::Task => "TASK",
+        }
+    }
+
+    /// Whether a `MessageParticipant` of `prompt` can reach this contact:
+    /// "\"PromptId\" and \"SSML\" are only supported for the voice channel.
+    /// All other channels support only the \"Text\" option" (the flow
+    /// language's MessageParticipant); a task has no participant to message
+    /// ([`super::unpublished::A_TASK_IS_MESSAGED`]).
+    pub fn may_play(self, prompt: &Prompt) -> bool {
+        match self {
+            Channel::Voice => true,
+            Channel::Chat => matches!(prompt, Prompt::Text(_)),
+            Channel::Task => super::unpublished::A_TASK_IS_MESSAGED,
+        }
+    }
+
+    /// Whether a Wait hears an invocation's return (or runs its Continue
+    /// branch): on a task, the Wait "always branches to Time Expired or
+    /// Error" (the Administrator Guide, "Flow block in Amazon Connect: Wait",
+    /// Supported channels).
+    pub fn hears_lambda_return(self) -> bool {
+        self != Channel::Task
+    }
+}
+
 /// What the flow holds about one contact, across every play of a flow.
 #[derive(Debug, Clone, Default)]
 pub struct Memory {
+    /// The contact's channel: `$.Channel`.
+    pub channel: Channel,
     /// The last Lambda answer: `$.External`.
     pub external: Map<String, Value>,
     /// The contact attributes: `$.Attributes`.
@@ -148,7 +194,7 @@ impl Memory {
     }
 
     /// `$.External.Key` (or `$.External.Key.Inner` into a JSON answer),
-    /// `$.Attributes.Key` or `$.LambdaInvocation.InvocationId` (`None` when
+    /// `$.Attributes.Key`, `$.Channel` or `$.LambdaInvocation.InvocationId` (`None` when
     /// absent or not a string); other `$.` references are data the simulator
     /// does not hold (`None`); any other text is itself.
     pub fn lookup(&self, reference: &str) -> Option<String> {
@@ -163,6 +209,8 @@ impl Memory {
                 .get(key)
                 .and_then(Value::as_str)
                 .map(str::to_owned)
+        } else if reference == "$.Channel" {
+            Some(self.channel.as_str().to_owned())
         } else if reference == "$.LambdaInvocation.InvocationId" {
             self.invocation.clone()
         } else if reference.starts_with("$.") {

@@ -45,14 +45,18 @@ pub async fn play(
             continue;
         }
         let action = &flow.actions[at];
+        let keeps_running = memory.channel.hears_lambda_return();
         let step = match (&action.block, waiting.as_ref()) {
-            (Block::Wait { time, invocation }, None) if action.condition(CONTINUE).is_some() => {
+            (Block::Wait { time, invocation }, None)
+                if keeps_running && action.condition(CONTINUE).is_some() =>
+            {
                 match Waiting::begin(action, time, invocation, &*contact, memory) {
                     Ok(began) => began.first(&mut waiting),
                     Err(why) => erred(why),
                 }
             }
             (Block::Message { prompt }, Some(w)) => match prompt.resolved(memory) {
+                Some(prompt) if !memory.channel.may_play(&prompt) => unplayable(memory),
                 Some(prompt) if w.play(&prompt, contact).await => {
                     Step::Next(action.next.as_deref())
                 }
@@ -95,6 +99,11 @@ pub(super) enum Step<'a> {
     },
 }
 
+/// A message the contact's channel cannot take ([`super::Channel::may_play`]).
+fn unplayable<'a>(memory: &Memory) -> Step<'a> {
+    erred(format!("no such message on {}", memory.channel.as_str()))
+}
+
 /// An error of no type its block's page names.
 pub(super) fn erred<'a>(why: impl Into<String>) -> Step<'a> {
     Step::Erred {
@@ -133,6 +142,9 @@ async fn step<'a>(
             }
             match contact.invoke_async(call).await {
                 Ok(id) => {
+                    if unpublished::AN_ASYNCHRONOUS_INVOKE_CLEARS_EXTERNAL {
+                        memory.external.clear();
+                    }
                     memory.responses.insert(id.clone(), *response);
                     memory.invocation = Some(id);
                     next
@@ -154,6 +166,7 @@ async fn step<'a>(
         }
         Block::Compare { value } => compare(action, memory.lookup(value)),
         Block::Message { prompt } => match prompt.resolved(memory) {
+            Some(prompt) if !memory.channel.may_play(&prompt) => unplayable(memory),
             Some(prompt) if contact.play(&prompt).await => next,
             Some(_) => Step::Ended(Ending::HungUp),
             None => erred("nothing to play"),
@@ -224,8 +237,11 @@ async fn wait<'a>(
         Ok(time) => time,
         Err(why) => return erred(why),
     };
-    // An id that resolves to nothing is a wrong id: the Wait waits out its time.
-    let id = memory.lookup(invocation);
+    // An id that resolves to nothing is a wrong id: the Wait waits out its
+    // time; so does every Wait of a task.
+    let id = memory
+        .lookup(invocation)
+        .filter(|_| memory.channel.hears_lambda_return());
     let mut waited = contact.wait_for_lambda(id.as_deref(), time).await;
     if waited == Waited::AlreadyReturned && !unpublished::AN_EARLIER_RETURN_ENDS_A_WAIT {
         waited = contact.wait_for_lambda(None, time).await;

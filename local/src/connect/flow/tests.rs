@@ -7,6 +7,7 @@ mod reference;
 
 const POLLING: &str = include_str!("../../../../infra/contact-flows/integration.json");
 const NATIVE: &str = include_str!("../../../../infra/contact-flows/integration-native.json");
+const ASYNC: &str = include_str!("../../../../infra/contact-flows/integration-async.json");
 /// The flow this project shipped before its backstop stopped resting on Loop
 /// blocks: nested loops of check-timeout calls and messages.
 const LOOP_BACKSTOP: &str =
@@ -343,9 +344,13 @@ fn lambda_time_limits_and_prompts_are_held_to_the_reference() {
     let two_prompts = r#"{"Version": "2019-10-30", "StartAction": "a", "Actions": [{"Identifier": "a",
         "Type": "MessageParticipant", "Parameters": {"Text": "hi", "SSML": "<speak>hi</speak>"}}]}"#;
     assert!(Flow::parse(two_prompts).is_err());
-    assert!(flow(NATIVE).is_native() && !flow(POLLING).is_native());
     assert_eq!(
-        flow(POLLING).opening_function(),
-        Some("{{StartFunctionArn}}")
+        flow(POLLING).opening(),
+        Some(("{{StartFunctionArn}}", false))
     );
+    assert_eq!(
+        flow(NATIVE).opening(),
+        Some(("$.External.CurrentRule_functionArn", true))
+    );
+    assert_eq!(flow(ASYNC).opening(), Some(("{{StartFunctionArn}}", true)));
 }

@@ -36,6 +36,21 @@ pub const INVOCATION_ID: &str = "LambdaInvocationId";
 /// such a block before import.
 pub const CONTINUE: &str = "Continue";
 
+/// The reference is silent; strictest reading. No page says what becomes of
+/// `$.External` when an `InvokeLambdaFunction` runs asynchronously ("If an
+/// error does not occur, the response's attributes are available dynamically
+/// under the $.External path" describes a response, which an asynchronous
+/// invocation does not have until *Load Lambda result*). Read: the invocation
+/// leaves `$.External` empty, so a flow must copy what it needs from an
+/// earlier answer (into contact attributes) before it invokes asynchronously.
+pub const AN_ASYNCHRONOUS_INVOKE_CLEARS_EXTERNAL: bool = true;
+
+/// The reference is silent; strictest reading. The flow language's
+/// MessageParticipant sends "a text message for other channels" than voice,
+/// and a task has no participant to read it. Read: a `MessageParticipant`
+/// on a task takes the error branch.
+pub const A_TASK_IS_MESSAGED: bool = false;
+
 /// The reference is silent; strictest reading. "Actions in the Amazon Connect
 /// Flow Language" says what `NoMatchingError` does ("invoked when an error
 /// occurs and no other Error matches") but not what happens when a block errs

@@ -30,7 +30,7 @@ use super::{
 use crate::connect::flow::{
     retry::{self, Attempts, Retry},
     unpublished::A_FAILED_INVOCATION_RETURNS,
-    Call, Contact, Prompt, Waited,
+    Call, Channel, Contact, Prompt, Waited,
 };
 
 type Payload = Vec<u8>;
@@ -62,6 +62,8 @@ pub(super) struct Caller<'a> {
     messages: u32,
     hang_up_at: Option<u32>,
     invocations: HashMap<String, Invocation>,
+    /// A chat reads a message at once; a voice caller hears it for its length.
+    channel: Channel,
 }
 
 impl<'a> Caller<'a> {
@@ -75,6 +77,7 @@ impl<'a> Caller<'a> {
             messages: 0,
             hang_up_at: scenario.hang_up_at_message,
             invocations: HashMap::new(),
+            channel: scenario.channel,
         }
     }
 
@@ -125,6 +128,7 @@ impl<'a> Caller<'a> {
     /// The Connect event for a call, with the block's parameters.
     fn event(&self, call: &Call<'_>) -> Value {
         let mut event = connect_event(self.contact);
+        event["Details"]["ContactData"]["Channel"] = self.channel.as_str().into();
         event["Details"]["Parameters"] = Value::Object(call.parameters.clone());
         event
     }
@@ -302,7 +306,10 @@ impl Contact for Caller<'_> {
         time: Duration,
     ) -> bool {
         self.messages += 1;
-        let length = self.sim.speech.length(prompt);
+        let length = match self.channel {
+            Channel::Voice => self.sim.speech.length(prompt),
+            _ => Duration::ZERO,
+        };
         let (kind, text) = match prompt {
             Prompt::Text(text) => ("text", text),
             Prompt::Ssml(ssml) => ("ssml", ssml),

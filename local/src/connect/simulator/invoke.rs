@@ -45,9 +45,12 @@ fn refused(err: SdkError<InvokeError, HttpResponse>) -> Failure {
 /// The local function behind a flow's function ARN: the flow names the deployed
 /// functions (`<stage>-<service>-connectintegrationstart`, ...) or holds
 /// placeholders for them (`{{StartFunctionArn}}`); the local stack serves the
-/// workspace's binaries by crate name. `{{IntegrationFunctionArn}}`, the native
-/// flow's, is the rule's own function, `integration`.
+/// workspace's binaries by crate name. A reference the flow could not resolve
+/// (`$.…`) is the rule's own function, `integration`.
 pub fn local_function(function_arn: &str, integration: &str) -> String {
+    if function_arn.starts_with("$.") {
+        return integration.into();
+    }
     let name = function_arn
         .rsplit([':', '/'])
         .next()
@@ -60,8 +63,6 @@ pub fn local_function(function_arn: &str, integration: &str) -> String {
         .any(|n| lower.contains(n))
     {
         "integration-start".into()
-    } else if lower.contains("integrationfunctionarn") {
-        integration.into()
     } else {
         name.to_owned()
     }

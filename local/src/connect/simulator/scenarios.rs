@@ -8,6 +8,8 @@ use std::time::Duration;
 use serde_json::{json, Value};
 use shared::IntegrationStatus;
 
+use crate::connect::flow::Channel;
+
 /// The integration function of the framework's scenarios, by its local name.
 pub const ECHO: &str = "integration-echo";
 /// The original Rules Engine's echo, by its local name: the legacy scenarios'.
@@ -39,6 +41,8 @@ pub struct Scenario {
     /// The Lambda front refuses the flow's first call for this contact (start,
     /// or the native flow's invocation of the function).
     pub refuse_opening_call: bool,
+    /// The contact's channel: a voice call, a chat or a task.
+    pub channel: Channel,
 }
 
 /// The message an integration rule configures (the Rules Engine's
@@ -121,6 +125,7 @@ fn one() -> Scenario {
         message: RuleMessage::Default,
         integrations: 1,
         refuse_opening_call: false,
+        channel: Channel::Voice,
     }
 }
 
@@ -197,6 +202,26 @@ fn framework() -> Vec<Scenario> {
             expect: IntegrationStatus::Done,
             message: RuleMessage::Ssml("<speak>One moment.<break time=\"300ms\"/></speak>"),
             integrations: 6,
+            ..one()
+        },
+        Scenario {
+            name: "chat",
+            summary: "a chat whose integration takes 3 s: the rule's message once, as text, and no comfort messages",
+            function: ECHO,
+            payload: json!({"SleepTime": 3}),
+            timeout_s: 10,
+            message: RuleMessage::Text("Please hold while we check your account."),
+            channel: Channel::Chat,
+            ..one()
+        },
+        Scenario {
+            name: "task",
+            summary: "a task whose integration takes 3 s: no message at all",
+            function: ECHO,
+            payload: json!({"SleepTime": 3}),
+            timeout_s: 10,
+            message: RuleMessage::Text("Please hold while we check your account."),
+            channel: Channel::Task,
             ..one()
         },
         Scenario {

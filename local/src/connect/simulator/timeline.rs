@@ -56,7 +56,8 @@ fn line(what: &StepKind) -> String {
             } else {
                 "still running"
             };
-            let wait = format!("wait ≤ {} s", limit.as_secs_f64());
+            // To the tenth: a keep-running Wait's is what is left of its time.
+            let wait = format!("wait ≤ {} s", (limit.as_secs_f64() * 10.0).round() / 10.0);
             format!("{wait:<18} {outcome} after {} ms", took.as_millis())
         }
         StepKind::Message { text, kind, length } => {
