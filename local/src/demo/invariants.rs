@@ -131,7 +131,12 @@ impl Tally {
                 Channel::Chat => messages <= 1,
                 Channel::Task => messages == 0,
             },
-            || format!("{}: {messages} messages to a {:?} contact", p.contact, p.scenario.channel),
+            || {
+                format!(
+                    "{}: {messages} messages to a {:?} contact",
+                    p.contact, p.scenario.channel
+                )
+            },
         );
         let refused = evidence.refused.contains(p.contact.as_str());
         let calls = timeliness(p.call_steps(), refused, evidence.load);

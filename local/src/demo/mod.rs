@@ -161,7 +161,10 @@ fn read_flows(files: &[PathBuf]) -> Result<Flows, BoxError> {
             return Err(format!("{}: {why}", file.display()).into());
         }
     }
-    if simulator::FlowKind::ALL.iter().all(|kind| flows.get(*kind).is_none()) {
+    if simulator::FlowKind::ALL
+        .iter()
+        .all(|kind| flows.get(*kind).is_none())
+    {
         return Err("no contact flow to play".into());
     }
     Ok(flows)

@@ -1,8 +1,8 @@
 //! The shipped flows, played against the real handlers on DynamoDB Local:
 //! the rule's message, a failed call recorded as `ERROR` before the flow hands
 //! back, re-entry for several integrations in one call (and what Loop counts
-//! kept across re-entry do to a loop backstop), and the native flow's
-//! invocation, wait and result.
+//! kept across re-entry do to a loop backstop), and the asynchronous flows'
+//! invocation, waits and result.
 
 use std::time::Duration;
 
@@ -12,7 +12,7 @@ use local_stack::connect::flow::{Ending, Flow, Memory};
 use serde_json::json;
 use shared::{ContactState, IntegrationStatus};
 
-use crate::player::{Handlers, InProcess, ECHO, LOOP_BACKSTOP, NATIVE, POLLING};
+use crate::player::{Handlers, InProcess, ASYNC, ECHO, LOOP_BACKSTOP, NATIVE, POLLING};
 
 const NEXT: &str = "{{NextFlowArn}}";
 
@@ -179,32 +179,37 @@ async fn a_loop_backstop_re_entered_with_its_counts_part_used_misleads_the_next_
 }
 
 #[tokio::test]
-async fn the_native_flow_waits_between_messages_and_loads_the_functions_answer() {
-    let h = handlers(Duration::from_secs(2)).await;
-    let contact = new_contact();
-    h.fire(&contact, json!({"SleepTime": 5}), 15, &[]).await;
-    let mut calls = InProcess::new(&h, &contact);
-    let mut memory = Memory::default();
+async fn the_asynchronous_flows_play_messages_while_they_wait_and_load_the_answer_when_it_exists() {
+    for (text, invoked) in [(NATIVE, "async integration"), (ASYNC, "async start")] {
+        let h = handlers(Duration::from_secs(2)).await;
+        let contact = new_contact();
+        let message = [
+            ("CurrentRule_functionMessageType", "text"),
+            ("CurrentRule_functionMessage", "Please hold"),
+        ];
+        h.fire(&contact, json!({"SleepTime": 3}), 15, &message)
+            .await;
+        let mut calls = InProcess::new(&h, &contact);
+        let mut memory = h.entered(&contact).await;
 
-    let ending = calls.play(&Flow::parse(NATIVE).unwrap(), &mut memory).await;
+        let began = std::time::Instant::now();
+        let ending = calls.play(&Flow::parse(text).unwrap(), &mut memory).await;
 
-    assert_eq!(ending, Ending::Transfer(NEXT.into()));
-    assert_eq!(
-        calls.log,
-        [
-            "async integration",
-            "♪ text",
-            "wait",
-            "♪ text",
-            "wait",
-            "load"
-        ]
-    );
-    let state = h.state(&contact).await;
-    let record = state.status().unwrap();
-    assert_eq!(record.status, IntegrationStatus::Done);
-    assert_eq!(record.function_name.as_deref(), Some(ECHO));
-    assert_eq!(memory.external["IntegrationStatus"], "DONE");
+        assert_eq!(ending, Ending::Transfer(NEXT.into()));
+        // The first Wait (2 s) before any message, then the keep-running
+        // Wait's Continue branch: the rule's message, comfort messages (each
+        // a moment here), until the answer exists.
+        assert_eq!(calls.log[..3], [invoked, "wait", "♪ ssml Please hold"]);
+        assert_eq!(calls.log.last().unwrap(), "load");
+        let took = began.elapsed();
+        assert!(took < Duration::from_secs(5), "{text}: {took:?}");
+        let state = h.state(&contact).await;
+        let record = state.status().unwrap();
+        assert_eq!(record.status, IntegrationStatus::Done);
+        assert_eq!(record.function_name.as_deref(), Some(ECHO));
+        assert_eq!(memory.external["IntegrationStatus"], "DONE");
+        assert_eq!(state.get("EchoResult"), Some(&json!({"SleepTime": 3})));
+    }
 }
 
 #[tokio::test]
@@ -214,8 +219,9 @@ async fn a_native_run_past_its_deadline_is_timed_out_by_the_function_itself() {
     h.fire(&contact, json!({"SleepTime": 6}), 2, &[]).await;
     let began = std::time::Instant::now();
 
+    let mut memory = h.entered(&contact).await;
     InProcess::new(&h, &contact)
-        .play(&Flow::parse(NATIVE).unwrap(), &mut Memory::default())
+        .play(&Flow::parse(NATIVE).unwrap(), &mut memory)
         .await;
 
     assert!(
@@ -238,7 +244,7 @@ async fn a_refused_native_invocation_is_recorded_error() {
     h.fire(&contact, json!({"Account": "A-1"}), 8, &[]).await;
     let mut calls = InProcess::new(&h, &contact);
     calls.refused.insert("integration");
-    let mut memory = Memory::default();
+    let mut memory = h.entered(&contact).await;
 
     calls.play(&Flow::parse(NATIVE).unwrap(), &mut memory).await;
 

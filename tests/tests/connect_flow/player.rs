@@ -32,6 +32,7 @@ use crate::support::{event_for, start_deps, OWN_ARN};
 
 pub const POLLING: &str = include_str!("../../../infra/contact-flows/integration.json");
 pub const NATIVE: &str = include_str!("../../../infra/contact-flows/integration-native.json");
+pub const ASYNC: &str = include_str!("../../../infra/contact-flows/integration-async.json");
 /// The flow shipped before its backstop stopped resting on Loop blocks.
 pub const LOOP_BACKSTOP: &str = include_str!("../../fixtures/connect/flow-with-loop-backstop.json");
 
@@ -44,7 +45,7 @@ type Answer = Result<Vec<u8>, String>;
 /// The three functions' handlers on one store.
 pub struct Handlers {
     pub store: Store,
-    start: integration_start::Deps,
+    start: Arc<integration_start::Deps>,
     check: check_timeout::Deps,
     integration: Arc<integration::Deps>,
     _lambda: FakeLambda,
@@ -79,7 +80,7 @@ impl Handlers {
             instance: Instance::new(),
         };
         Self {
-            start: start_deps(store.clone(), &lambda),
+            start: Arc::new(start_deps(store.clone(), &lambda)),
             store,
             check,
             integration,
@@ -121,6 +122,16 @@ impl Handlers {
 
     pub async fn state(&self, contact: &ContactId) -> ContactState {
         self.store.load_state(contact).await.unwrap()
+    }
+
+    /// What the flow holds when the Rules Engine's main flow sends the
+    /// contact in: its rules inference's answer, the state's top-level
+    /// strings (the rule's keys among them), under `$.External`.
+    pub async fn entered(&self, contact: &ContactId) -> Memory {
+        let answer = shared::connect::Answer::from_state(&self.state(contact).await);
+        let mut memory = Memory::default();
+        memory.external = answer.into_value().as_object().cloned().unwrap_or_default();
+        memory
     }
 
     /// start's answer for `contact`, called directly.
@@ -181,7 +192,8 @@ fn function(arn: &str) -> &'static str {
     match arn {
         "{{StartFunctionArn}}" => "start",
         "{{CheckTimeoutFunctionArn}}" => "check",
-        "{{IntegrationFunctionArn}}" => "integration",
+        // The native flow invokes the rule's own function.
+        ECHO => "integration",
         other => panic!("the flow invokes {other}"),
     }
 }
@@ -235,17 +247,26 @@ impl Contact for InProcess<'_> {
         let id = format!("invocation-{}", self.invocations.len() + 1);
         let (tx, rx) = watch::channel(None);
         let refused = self.refused.contains(name);
-        let (deps, event) = (self.handlers.integration.clone(), self.event(&call));
+        let (start, integration) = (
+            self.handlers.start.clone(),
+            self.handlers.integration.clone(),
+        );
+        let event = self.event(&call);
         let limit = call.time_limit;
         tokio::spawn(async move {
             let attempts = retry::invoke(limit, || {
-                let (deps, event) = (deps.clone(), event.clone());
+                let (start, integration, event) =
+                    (start.clone(), integration.clone(), event.clone());
                 async move {
                     if refused {
                         return Err(throttled());
                     }
+                    if name == "start" {
+                        let answer = integration_start::handle(event, Some(OWN_ARN), &start);
+                        return Ok(payload(answer.await));
+                    }
                     let event = LambdaEvent::new(event, Context::default());
-                    match integration::handle(event, &deps, echo).await {
+                    match integration::handle(event, &integration, echo).await {
                         Ok(answer) => Ok(payload(answer)),
                         Err(err) => Err(Failure::Function(err.to_string())),
                     }

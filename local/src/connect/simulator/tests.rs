@@ -1,5 +1,5 @@
 use super::*;
-use crate::connect::flow::Ending;
+use crate::connect::flow::{Channel, Ending};
 
 #[test]
 fn the_flows_functions_map_to_the_workspaces_binaries() {
@@ -23,8 +23,11 @@ fn the_flows_functions_map_to_the_workspaces_binaries() {
         "check-timeout"
     );
     assert_eq!(local_function("integration-echo", ECHO), "integration-echo");
-    // The native flow invokes the rule's own function.
-    assert_eq!(local_function("{{IntegrationFunctionArn}}", LEGACY), LEGACY);
+    // The native flow invokes the rule's own function, by reference.
+    assert_eq!(
+        local_function("$.External.CurrentRule_functionArn", LEGACY),
+        LEGACY
+    );
 }
 
 #[test]
@@ -34,9 +37,10 @@ fn the_original_rules_engines_echo_is_served_by_its_own_name() {
 
 #[test]
 fn every_scenario_has_its_counterpart_on_the_original_echo_with_the_same_ending() {
-    // Those of one integration and nothing refused: the flow's own scenarios
-    // (six integrations, a refused first call) are the framework's.
-    let single = |s: &Scenario| s.integrations == 1 && !s.refuse_opening_call;
+    // Of one voice integration and nothing refused: the flow's own scenarios
+    // (six integrations, a refused first call, the channels) are the framework's.
+    let single =
+        |s: &Scenario| s.integrations == 1 && !s.refuse_opening_call && s.channel == Channel::Voice;
     for scenario in scenarios()
         .into_iter()
         .filter(|s| !s.is_legacy() && single(s))

@@ -95,7 +95,7 @@ fn dynamics(flow: &Flow, id: &str, m: &Value) {
 
 #[test]
 fn every_block_has_the_metadata_the_console_keeps() {
-    for flow in Flow::both() {
+    for flow in Flow::all() {
         let meta = &flow.doc["Metadata"];
         assert!(meta["entryPointPosition"]["x"].is_number(), "{}", flow.name);
         let kept = meta["ActionMetadata"].as_object().expect("ActionMetadata");

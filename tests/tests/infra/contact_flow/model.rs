@@ -13,6 +13,9 @@ pub struct Flow {
     pub doc: Value,
     pub start: String,
     pub actions: BTreeMap<String, Value>,
+    /// The channel the walks follow at a Compare of `$.Channel` (`VOICE`,
+    /// `CHAT`, `TASK`); `None`: every branch.
+    channel: Option<&'static str>,
 }
 
 impl Flow {
@@ -33,14 +36,23 @@ impl Flow {
             doc,
             start,
             actions,
+            channel: None,
         }
     }
 
-    pub fn both() -> [Self; 2] {
+    /// The polling, the native and the asynchronous-start flow.
+    pub fn all() -> [Self; 3] {
         [
             Self::load("integration.json"),
             Self::load("integration-native.json"),
+            Self::load("integration-async.json"),
         ]
+    }
+
+    /// The flow as a contact of `channel` walks it.
+    pub fn on(mut self, channel: &'static str) -> Self {
+        self.channel = Some(channel);
+        self
     }
 
     pub fn param(&self, id: &str, name: &str) -> &Value {
@@ -84,8 +96,25 @@ impl Flow {
         edges
     }
 
+    /// Where `id` may lead; at a Compare of `$.Channel`, only the branch of
+    /// the channel walked, if one is.
     pub fn targets(&self, id: &str) -> BTreeSet<String> {
-        self.edges(id).into_iter().map(|(_, to)| to).collect()
+        let edges = self.edges(id);
+        let taken = match self.channel {
+            Some(channel) if self.param(id, "ComparisonValue") == "$.Channel" => {
+                if edges.iter().any(|(label, _)| label == channel) {
+                    channel
+                } else {
+                    "NoMatchingCondition"
+                }
+            }
+            _ => return edges.into_iter().map(|(_, to)| to).collect(),
+        };
+        edges
+            .into_iter()
+            .filter(|(label, _)| label == taken)
+            .map(|(_, to)| to)
+            .collect()
     }
 
     pub fn target(&self, id: &str, label: &str) -> String {
