@@ -41,10 +41,13 @@ pub const SPREAD_S: f64 = 1.0;
 pub const AT_ONCE: usize = 6;
 /// The rule's message, as the demo's slow scenario has it.
 const MESSAGE: &str = "Please hold while we check your account.";
-const FLOWS: [&str; 2] = [
+const FLOWS: [&str; 3] = [
     "infra/contact-flows/integration.json",
     "infra/contact-flows/integration-native.json",
+    "infra/contact-flows/integration-async.json",
 ];
+/// The Connect-facing functions' memory, the template's (start, check-timeout).
+const MEMORY_GB: f64 = crate::bill::OURS_MEMORY_MB as f64 / 1024.0;
 
 /// One flow and integration length.
 #[derive(Debug, Clone, PartialEq)]
@@ -57,6 +60,52 @@ pub struct Row {
     pub max_ms: f64,
     /// Contacts that did not hear `DONE` (timed out, or the flow failed).
     pub not_done: usize,
+    /// What one contact of the row spent, on average.
+    pub spend: Spend,
+}
+
+/// What a contact spends that depends on the flow: start's and
+/// check-timeout's Lambda time (billed by the millisecond) and invocations,
+/// and the request units of the DynamoDB requests of start, check-timeout and
+/// the integration function, as the IAM gate counted them. The integration
+/// function's own Lambda time is its work, the same on every flow: left out.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Spend {
+    pub gb_seconds: f64,
+    pub invocations: f64,
+    pub read_units: f64,
+    pub write_units: f64,
+}
+
+impl Spend {
+    /// Dollars per million contacts, on x86-64.
+    pub fn per_million(&self) -> f64 {
+        let p = &crate::bill::PRICES;
+        self.gb_seconds * 1e6 * p.per_gb_second_x86
+            + self.invocations * p.per_million_requests
+            + self.read_units * p.per_million_read_units
+            + self.write_units * p.per_million_write_units
+    }
+
+    /// The request units of the requests `since` counted: every item and
+    /// every state here is under 1 KB, so a strongly consistent read (a
+    /// status GetItem, a state Query) is one read unit, a write one write
+    /// unit, and a transaction two per item (DynamoDB's on-demand pricing).
+    fn units(requests: &kit::iam::gate::Requests) -> (f64, f64) {
+        let (mut reads, mut writes) = (0.0, 0.0);
+        for ((role, operation), count) in &requests.0 {
+            if *role == kit::iam::Role::Consumer.logical_id() {
+                continue;
+            }
+            match operation.as_str() {
+                "GetItem" | "Query" => reads += count.requests as f64,
+                "TransactWriteItems" => writes += 2.0 * count.items as f64,
+                "PutItem" | "UpdateItem" | "DeleteItem" => writes += count.requests as f64,
+                _ => {}
+            }
+        }
+        (reads, writes)
+    }
 }
 
 /// What the section measured, and the consumer's metrics of it.
@@ -94,7 +143,7 @@ pub async fn run(functions: &Path, contacts: usize) -> Result<Measured, crate::E
         speech: Speech::default(),
         refusals: stack.refusals(),
     };
-    let cases: Vec<(FlowKind, u64)> = [FlowKind::Polling, FlowKind::Native]
+    let cases: Vec<(FlowKind, u64)> = FlowKind::ALL
         .into_iter()
         .flat_map(|kind| LENGTHS_S.map(|s| (kind, s)))
         .collect();
@@ -103,7 +152,7 @@ pub async fn run(functions: &Path, contacts: usize) -> Result<Measured, crate::E
     let mut outcome = Ok(());
     for (i, (kind, seconds)) in cases.iter().enumerate() {
         progress.tick(i, cases.len());
-        match case(&sim, *kind, *seconds, contacts).await {
+        match case(&sim, &stack, *kind, *seconds, contacts).await {
             Ok(row) => rows.push(row),
             Err(err) => {
                 outcome = Err(err);
@@ -147,10 +196,12 @@ fn scenario(seconds: u64, i: usize, n: usize) -> Scenario {
 /// `contacts` contacts of one length through one flow, [`AT_ONCE`] at a time.
 async fn case(
     sim: &Simulator,
+    stack: &Stack,
     kind: FlowKind,
     seconds: u64,
     contacts: usize,
 ) -> Result<Row, crate::Error> {
+    let before = stack.dynamodb_requests();
     let mut plays = tokio::task::JoinSet::new();
     let gate = std::sync::Arc::new(tokio::sync::Semaphore::new(AT_ONCE));
     for i in 0..contacts {
@@ -161,21 +212,33 @@ async fn case(
             let played = sim.play(&scenario, kind).await?;
             let mut waits = Vec::new();
             for pass in &played {
-                waits.push(wait(&sim, pass).await?);
+                waits.push((wait(&sim, pass).await?, lambda_spend(pass)));
             }
             Ok::<_, crate::Error>(waits)
         });
     }
     let mut waits = Vec::new();
     let mut not_done = 0;
+    let mut spend = Spend::default();
     while let Some(played) = plays.join_next().await {
-        for wait in played?? {
+        for (wait, (gb_seconds, invocations)) in played?? {
+            spend.gb_seconds += gb_seconds;
+            spend.invocations += invocations;
             match wait {
                 Some(wait) => waits.push(wait.as_secs_f64() * 1_000.0),
                 None => not_done += 1,
             }
         }
     }
+    // The integration functions' last writes land before their DONE is heard.
+    let (reads, writes) = Spend::units(&stack.dynamodb_requests().since(&before));
+    let n = contacts.max(1) as f64;
+    let spend = Spend {
+        gb_seconds: spend.gb_seconds / n,
+        invocations: spend.invocations / n,
+        read_units: reads / n,
+        write_units: writes / n,
+    };
     waits.sort_by(f64::total_cmp);
     let rank = |q: f64| match waits.len() {
         0 => f64::NAN,
@@ -189,7 +252,28 @@ async fn case(
         p95_ms: rank(0.95),
         max_ms: rank(1.0),
         not_done,
+        spend,
     })
+}
+
+/// start's and check-timeout's Lambda time in a pass, as GB-seconds billed
+/// by the millisecond at their memory, and their invocations: a synchronous
+/// call's time as Connect waited for it, an asynchronous start's as it ran
+/// (its result loaded). The integration function's own time is its work.
+fn lambda_spend(pass: &Played) -> (f64, f64) {
+    let (mut gb_seconds, mut invocations) = (0.0, 0.0);
+    for step in &pass.steps {
+        if let StepKind::Call(call) = &step.what {
+            if matches!(
+                call.function.as_str(),
+                "integration-start" | "check-timeout"
+            ) {
+                gb_seconds += (call.took.as_secs_f64() * 1_000.0).ceil() / 1_000.0 * MEMORY_GB;
+                invocations += 1.0;
+            }
+        }
+    }
+    (gb_seconds, invocations)
 }
 
 /// From the pass's `DONE` committed to the flow having it; `None` when the

@@ -364,7 +364,7 @@ impl Md {
     }
 }
 
-fn met(ok: bool) -> &'static str {
+pub(super) fn met(ok: bool) -> &'static str {
     if ok {
         "met"
     } else {

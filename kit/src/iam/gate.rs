@@ -4,7 +4,10 @@
 //! answer AWS gives: HTTP 400, `AccessDeniedException`, naming the action and
 //! the resource. Everything else passes unchanged.
 
-use std::sync::Arc;
+use std::{
+    collections::BTreeMap,
+    sync::{Arc, Mutex},
+};
 
 use http_body_util::{BodyExt, Full};
 use hyper::{body::Bytes, Request, Response};
@@ -14,13 +17,49 @@ use hyper_util::{
 };
 use tokio::net::TcpListener;
 
-use super::{caller, needs, usage::Usage, Policies};
+use super::{caller, needs, usage::Usage, Policies, Role};
 use crate::lambda::invoke_api::serve;
 
 /// The gate, while it runs; dropped, it stops.
 pub struct Gate {
     pub url: String,
     server: tokio::task::JoinHandle<()>,
+    requests: Arc<Mutex<Requests>>,
+}
+
+/// The requests the gate let through, by role (its logical id) and
+/// operation (`GetItem`, `TransactWriteItems`, ...): what a benchmark prices.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Requests(pub BTreeMap<(&'static str, String), Count>);
+
+/// Requests of one kind, and the items they named (a transaction's each).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Count {
+    pub requests: u64,
+    pub items: u64,
+}
+
+impl Requests {
+    /// What was let through since `before` (an earlier snapshot).
+    pub fn since(&self, before: &Requests) -> Requests {
+        let mut after = self.clone();
+        for (key, count) in after.0.iter_mut() {
+            let was = before.0.get(key).copied().unwrap_or_default();
+            count.requests -= was.requests;
+            count.items -= was.items;
+        }
+        after
+    }
+
+    fn count(&mut self, role: Role, target: &str, json: &serde_json::Value) {
+        let operation = target.rsplit('.').next().unwrap_or(target).to_owned();
+        let items = json["TransactItems"]
+            .as_array()
+            .map_or(1, |items| items.len() as u64);
+        let count = self.0.entry((role.logical_id(), operation)).or_default();
+        count.requests += 1;
+        count.items += items;
+    }
 }
 
 impl Gate {
@@ -34,15 +73,26 @@ impl Gate {
             .map_err(|err| std::io::Error::other(format!("{upstream}: {err}")))?;
         let client: Client<HttpConnector, Full<Bytes>> =
             Client::builder(TokioExecutor::new()).build_http();
+        let requests = Arc::new(Mutex::new(Requests::default()));
+        let counted = requests.clone();
         let shared = Arc::new((policies, upstream, client, Usage::from_env()));
         let server = tokio::spawn(serve(listener, move |request| {
-            let shared = shared.clone();
+            let (shared, counted) = (shared.clone(), counted.clone());
             async move {
                 let (policies, upstream, client, usage) = &*shared;
-                pass(request, policies, upstream, client, usage).await
+                pass(request, policies, upstream, client, usage, &counted).await
             }
         }));
-        Ok(Self { url, server })
+        Ok(Self {
+            url,
+            server,
+            requests,
+        })
+    }
+
+    /// What the gate has let through so far.
+    pub fn requests(&self) -> Requests {
+        self.requests.lock().expect("never poisoned").clone()
     }
 }
 
@@ -58,6 +108,7 @@ async fn pass(
     upstream: &hyper::Uri,
     client: &Client<HttpConnector, Full<Bytes>>,
     usage: &Usage,
+    requests: &Mutex<Requests>,
 ) -> Response<Full<Bytes>> {
     let (mut parts, body) = request.into_parts();
     let Ok(body) = body.collect().await.map(|b| b.to_bytes()) else {
@@ -77,6 +128,10 @@ async fn pass(
         if let Err(denied) = policies.allow(role, &needs, usage) {
             return answer(400, ACCESS_DENIED, &denied.to_string());
         }
+        requests
+            .lock()
+            .expect("never poisoned")
+            .count(role, target, &json);
     }
     let mut uri = upstream.clone().into_parts();
     uri.path_and_query = parts.uri.path_and_query().cloned();

@@ -22,7 +22,7 @@ use kit::{
     aws::{create_table, sdk_config},
     iam::{gate::Gate, Policies, Role},
     lambda::{invoke_api::Endpoint, FunctionReport},
-    stream::{event::scheduled_event, target::LambdaFunction, Poller, PollerConfig},
+    stream::event::scheduled_event,
 };
 use serde_json::{json, Value};
 use shared::{table::STATE_TABLE, Store, SystemClock};
@@ -32,10 +32,12 @@ use front::Backend;
 pub mod faults;
 pub mod front;
 mod functions;
+mod triggers;
 mod warm;
 
 pub use functions::function_specs;
 use functions::{function_env, signal, start_pools, start_watch, stop_watch, Running};
+use triggers::{start_poller, start_schedule};
 pub use warm::warm_dynamodb;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -194,6 +196,11 @@ impl Stack {
         Ok(stack)
     }
 
+    /// The functions' DynamoDB requests so far, by role and operation.
+    pub fn dynamodb_requests(&self) -> kit::iam::gate::Requests {
+        self.gate.requests()
+    }
+
     /// Waits until every function answers, building what is not built yet.
     async fn wait_until_served(&mut self) -> Result<(), BoxError> {
         let ping = json!({"keepWarm": {"name": "local-stack", "arn": "local"}});
@@ -331,57 +338,6 @@ pub async fn invoke(
         .into());
     }
     Ok(serde_json::from_slice(&payload).unwrap_or(Value::Null))
-}
-
-/// The event source mapping: the table's stream polled for the consumer.
-async fn start_poller(
-    dynamodb: &aws_sdk_dynamodb::Client,
-    streams: aws_sdk_dynamodbstreams::Client,
-    table: &str,
-    lambda: &aws_sdk_lambda::Client,
-) -> Result<tokio::task::JoinHandle<()>, BoxError> {
-    let target = LambdaFunction {
-        client: lambda.clone(),
-        function_name: "stream-consumer".into(),
-    };
-    let mut poller = Poller::for_table(
-        dynamodb,
-        streams,
-        table,
-        stream_consumer::FILTER_PATTERN,
-        target,
-        PollerConfig {
-            // The template's mapping: 10 retries (its backoff is Lambda's own).
-            max_attempts: 11,
-            ..PollerConfig::default()
-        },
-    )
-    .await?;
-    Ok(tokio::spawn(async move {
-        loop {
-            if let Err(err) = poller.poll_once().await {
-                tracing::warn!(error = %shared::telemetry::error_chain(&err), "stream poll failed");
-            }
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-    }))
-}
-
-/// The consumer's schedule, every `every` (the template's is one minute).
-fn start_schedule(lambda: aws_sdk_lambda::Client, every: Duration) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut ticks = tokio::time::interval(every);
-        ticks.tick().await;
-        loop {
-            ticks.tick().await;
-            let _ = invoke(
-                &lambda,
-                "stream-consumer",
-                &scheduled_event(chrono::Utc::now(), "us-east-1"),
-            )
-            .await;
-        }
-    })
 }
 
 /// A Lambda client for the Invoke API at `url`, patient enough for a
