@@ -311,3 +311,36 @@ fn instant_of(at: DateTime<Utc>) -> Instant {
         .and_then(|back| now.checked_sub(back))
         .unwrap_or(now)
 }
+
+#[cfg(test)]
+mod tests {
+    use kit::iam::gate::{Count, Requests};
+
+    use super::Spend;
+
+    #[test]
+    fn request_units_count_each_transaction_item_twice_and_leave_the_consumer_out() {
+        let count = |requests, items| Count { requests, items };
+        let requests = Requests(
+            [
+                (("StartRole", "GetItem"), count(10, 10)),
+                (("CheckTimeoutRole", "Query"), count(2, 2)),
+                (("StartRole", "TransactWriteItems"), count(1, 2)),
+                (("EchoRole", "UpdateItem"), count(3, 3)),
+                (("ConsumerRole", "GetItem"), count(50, 50)),
+                (("ConsumerRole", "UpdateItem"), count(5, 5)),
+            ]
+            .map(|((role, op), c)| ((role, op.to_owned()), c))
+            .into(),
+        );
+        assert_eq!(Spend::units(&requests), (12.0, 7.0));
+        let spend = Spend {
+            gb_seconds: 1.0,
+            invocations: 2.0,
+            read_units: 12.0,
+            write_units: 7.0,
+        };
+        let expected = 1e6 * 0.000_016_666_7 + 2.0 * 0.20 + 12.0 * 0.125 + 7.0 * 0.625;
+        assert!((spend.per_million() - expected).abs() < 1e-9);
+    }
+}

@@ -152,9 +152,9 @@ fn framework() -> Vec<Scenario> {
         },
         Scenario {
             name: "slow",
-            summary: "the integration takes 5 s: DONE while the caller hears the rule's message",
+            summary: "the integration takes 4 s: DONE while the caller hears the rule's message",
             function: ECHO,
-            payload: json!({"SleepTime": 5}),
+            payload: json!({"SleepTime": 4}),
             timeout_s: 15,
             hang_up_at_message: None,
             expect: IntegrationStatus::Done,
@@ -253,9 +253,9 @@ fn legacy() -> Vec<Scenario> {
         },
         Scenario {
             name: "legacy-slow",
-            summary: "the original's echo takes 5 s: DONE across several check-timeout calls",
+            summary: "the original's echo takes 4 s: DONE after the rule's message",
             function: LEGACY,
-            payload: json!({"SleepTime": 5}),
+            payload: json!({"SleepTime": 4}),
             timeout_s: 15,
             hang_up_at_message: None,
             expect: IntegrationStatus::Done,
