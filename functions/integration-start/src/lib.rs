@@ -30,7 +30,8 @@ use tracing::{info, warn, Instrument};
 
 pub use allow::{AllowList, FunctionRef};
 pub use config::StartConfig;
-pub use wait::Waits;
+use wait::Ours;
+pub use wait::WaitMode;
 
 /// The state key the Rules Engine sets to the integration rule's function.
 pub const FUNCTION_ARN: &str = "CurrentRule_functionArn";
@@ -62,16 +63,13 @@ pub async fn handle(event: Value, own_arn: Option<&str>, deps: &Deps) -> Value {
     };
     let own = own_arn.and_then(|arn| FunctionRef::parse(arn).ok());
     let span = tracing::info_span!("start", contact_id = %request.contact_id, run_id = tracing::field::Empty);
-    let waits = match Waits::of(&request) {
-        Ok(waits) => waits,
-        Err(why) => {
-            warn!(contact_id = %request.contact_id, "{why}");
-            return Answer::error(&why).into_value();
-        }
-    };
-    let limit = waits.answer_limit(&deps.config.wait);
+    let mode = WaitMode::of(&request);
+    let limit = mode
+        .as_ref()
+        .map_or(WaitMode::Budget, |mode| *mode)
+        .answer_limit(&deps.config.wait);
     // Boxed: the SDK calls make this future deep, and it is built once per call.
-    let started = Box::pin(start(&request, waits, own.as_ref(), deps).instrument(span));
+    let started = Box::pin(start(&request, mode, own.as_ref(), deps).instrument(span));
     let answer = match tokio::time::timeout(limit, started).await {
         Ok(answer) => answer,
         Err(_) => {
@@ -84,13 +82,22 @@ pub async fn handle(event: Value, own_arn: Option<&str>, deps: &Deps) -> Value {
 
 async fn start(
     event: &ContactFlowEvent,
-    waits: Waits,
+    mode: Result<WaitMode, String>,
     own: Option<&FunctionRef>,
     deps: &Deps,
 ) -> Answer {
     let store = &deps.store;
     let contact = &event.contact_id;
     let until = store.clock().now() + deps.config.wait.budget;
+    let mode = match mode {
+        Ok(mode) => mode,
+        // A flow that asks for a wait start does not know: recorded, so the
+        // next rules do not read the previous rule's status.
+        Err(why) => {
+            warn!("{why}");
+            return fail_without_invoke(store, contact, NO_FUNCTION, &why, &deps.config.wait).await;
+        }
+    };
     let state = match store.load_state(contact).await {
         Ok(state) => state,
         Err(err) => return store_failure(&err),
@@ -101,10 +108,10 @@ async fn start(
             return fail_without_invoke(store, contact, name, &cause, &deps.config.wait).await
         }
     };
-    if let Some(opened) = state.activation_run() {
-        return answer_the_retry(store, contact, opened, until, waits, deps).await;
-    }
     let timeout = deps.config.wait.run_timeout(&state);
+    if let Some(opened) = state.activation_run() {
+        return answer_the_retry(store, contact, opened, until, mode, timeout, deps).await;
+    }
     let activation = state.get_str(shared::keys::RULE_START);
     let run = match open_run(store, contact, &function.name, timeout, activation).await {
         Ok(Opened::Run(run)) => run,
@@ -114,7 +121,7 @@ async fn start(
             return match store.load_state(contact).await {
                 Ok(now) => match now.activation_run() {
                     Some(opened) => {
-                        answer_the_retry(store, contact, opened, until, waits, deps).await
+                        answer_the_retry(store, contact, opened, until, mode, timeout, deps).await
                     }
                     None => Answer::error(
                         "The rule's activation changed while its run was being opened",
@@ -138,24 +145,46 @@ async fn start(
             }
         };
     }
-    wait::wait_and_answer(store, contact, until, waits, &deps.config.wait).await
+    let ours = Ours {
+        run: &run.id,
+        deadline: run.deadline,
+    };
+    wait::wait_and_answer(store, contact, until, mode, ours, &deps.config.wait).await
 }
 
 /// Connect retried start (an error or a time-out of an earlier call, which
 /// may have died after its invoke, or before it: at most once, see
 /// docs/design.md): this rule activation has its run, `opened`. Answer from
-/// that run, invoking nothing.
+/// that run, invoking nothing. Waiting until the end, it is due at the
+/// deadline the status item gives it, or (when an original writer's put has
+/// taken the item's run attributes) the rule's `timeout` from now, which is
+/// no sooner.
 async fn answer_the_retry(
     store: &Store,
     contact: &ContactId,
     opened: &RunId,
     until: chrono::DateTime<chrono::Utc>,
-    waits: Waits,
+    mode: WaitMode,
+    timeout: Duration,
     deps: &Deps,
 ) -> Answer {
     tracing::Span::current().record("run_id", tracing::field::display(opened));
     info!("START_RETRIED");
-    wait::wait_and_answer(store, contact, until, waits, &deps.config.wait).await
+    let mut deadline = store.clock().now() + timeout;
+    if mode == WaitMode::UntilEnd {
+        match store.status(contact).await {
+            Ok(Some(record)) if record.run_id.as_ref() == Some(opened) => {
+                deadline = record.deadline.unwrap_or(deadline);
+            }
+            Ok(_) => {}
+            Err(err) => return store_failure(&err),
+        }
+    }
+    let ours = Ours {
+        run: opened,
+        deadline,
+    };
+    wait::wait_and_answer(store, contact, until, mode, ours, &deps.config.wait).await
 }
 
 /// The rule's function as it names it, and as the allow-list lets it be

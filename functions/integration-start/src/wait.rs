@@ -4,116 +4,120 @@
 //! (`CONNECT_WAIT_MS`, 2 s) and answers whatever the run is then; check-timeout
 //! carries on from there. The asynchronous-start flow invokes start
 //! asynchronously (a time limit of up to 60 s) with the block parameter
-//! `Wait: UntilEnd`: start then waits until the run ends or its deadline
-//! passes, and times it out there through the same conditional transition
-//! check-timeout uses, which cannot overwrite a `DONE` that has just landed.
+//! `Wait: UntilEnd`: start then waits until its run ends or the run's deadline
+//! passes, and times the run out there through the same conditional
+//! transition check-timeout uses, which cannot overwrite a `DONE` that has
+//! just landed, nor touch a run that is not start's own.
 
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use serde_json::Value;
 use shared::{
     connect::{Answer, ContactFlowEvent},
     waiting::{self, answer_from_state, store_failure, WaitConfig, RULE_TIMEOUTS},
-    ContactId, StatusRecord, Store, Transition,
+    ContactId, RunId, Store, Transition,
 };
 use tracing::{info, warn};
 
-/// The block parameter that sets how start waits, and its one other value.
+/// The block parameter that sets how start waits.
 pub const WAIT_PARAMETER: &str = "Wait";
+/// Its one value: wait until the run ends or its deadline passes.
 pub const UNTIL_END: &str = "UntilEnd";
 
 /// How start waits for the run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Waits {
+pub enum WaitMode {
     /// Up to the wait budget (no `Wait` parameter): Connect's 8 s call.
     Budget,
     /// Until the run ends or its deadline passes (`Wait: UntilEnd`).
     UntilEnd,
 }
 
-impl Waits {
-    /// The event's `Wait` parameter; `Err` names a value start does not know,
-    /// which a flow must not be left to guess at.
+impl WaitMode {
+    /// The event's `Wait` parameter; `Err` names a value start does not know
+    /// (any other text, or not text at all), which a flow must not be left
+    /// to guess at.
     pub fn of(event: &ContactFlowEvent) -> Result<Self, String> {
-        match event.parameter(WAIT_PARAMETER) {
+        match event.parameters.get(WAIT_PARAMETER) {
             None => Ok(Self::Budget),
-            Some(UNTIL_END) => Ok(Self::UntilEnd),
+            Some(Value::String(text)) if text == UNTIL_END => Ok(Self::UntilEnd),
             Some(_) => Err(format!(
                 "The block parameter {WAIT_PARAMETER} must be {UNTIL_END} or absent"
             )),
         }
     }
 
-    /// How long the whole call may take: the budget's limit, and for a wait
-    /// until the end the longest rule timeout on top (the run's deadline is
-    /// at most that far from its opening).
-    pub fn answer_limit(self, wait: &WaitConfig) -> Duration {
+    /// How long the whole call may take: the budget's limit; for a wait until
+    /// the end, the longest rule timeout and a second budget on top (the run
+    /// is opened within the first, and its deadline is at most the longest
+    /// rule timeout after that).
+    pub fn answer_limit(self, config: &WaitConfig) -> Duration {
         match self {
-            Self::Budget => wait.answer_limit(),
-            Self::UntilEnd => wait.answer_limit() + Duration::from_secs_f64(*RULE_TIMEOUTS.end()),
+            Self::Budget => config.answer_limit(),
+            Self::UntilEnd => {
+                config.answer_limit()
+                    + config.budget
+                    + Duration::from_secs_f64(*RULE_TIMEOUTS.end())
+            }
         }
     }
 }
 
-/// Waits for the run to finish, as `waits` says, then answers from the state.
-/// The first `until` (the budget) is read at start's pace; a wait until the end
-/// goes on at check-timeout's, since the run has been open for seconds by then.
+/// start's own run and when it is due: the only run a wait until the end
+/// may time out.
+#[derive(Debug, Clone, Copy)]
+pub struct Ours<'a> {
+    pub run: &'a RunId,
+    pub deadline: DateTime<Utc>,
+}
+
+/// Waits for the run to finish, as `mode` says, then answers from the state.
+/// The budget (`until`) is read at start's pace; a wait until the end goes on
+/// at check-timeout's, since the run has been open for seconds by then.
 pub async fn wait_and_answer(
     store: &Store,
     contact: &ContactId,
     until: DateTime<Utc>,
-    waits: Waits,
-    wait: &WaitConfig,
+    mode: WaitMode,
+    ours: Ours<'_>,
+    config: &WaitConfig,
 ) -> Answer {
-    let waited = match waiting::wait_for_finish(store, contact, until, &wait.poll).await {
+    let waited = match waiting::wait_for_finish(store, contact, until, &config.poll).await {
         Ok(waited) => waited,
         Err(err) => return store_failure(&err),
     };
     let mut reads = waited.reads;
-    let mut last = waited.record;
-    if waits == Waits::UntilEnd {
-        if let Some(open) = last.clone().filter(|r| r.status.is_open()) {
-            match until_the_end(store, contact, &open, wait).await {
-                Ok((more, now)) => {
-                    reads += more;
-                    last = now;
-                }
-                Err(answer) => return answer,
-            }
+    let open = waited.record.as_ref().is_some_and(|r| r.status.is_open());
+    if mode == WaitMode::UntilEnd && open {
+        match until_the_end(store, contact, ours, config).await {
+            Ok(more) => reads += more,
+            Err(answer) => return answer,
         }
     }
-    info!(
-        reads,
-        status = last.as_ref().map_or("none", |r| r.status.as_str()),
-        "wait over"
-    );
+    info!(reads, "wait over");
     answer_from_state(store, contact).await
 }
 
-/// The run `open` is still open after the budget: waits until it ends or its
-/// deadline passes, and times it out then. The reads made, and the status last
-/// read.
+/// The status item is still open after the budget: waits until it is
+/// finished or `ours` is due, and times `ours` out then (refused, and so
+/// harmless, if the item holds another run or has just finished). The reads
+/// made.
 async fn until_the_end(
     store: &Store,
     contact: &ContactId,
-    open: &StatusRecord,
-    wait: &WaitConfig,
-) -> Result<(u32, Option<StatusRecord>), Answer> {
-    // start wrote the deadline; a run without one (an original writer's) ends
-    // at once here, as check-timeout would reckon it without a start time.
-    let deadline = open.deadline.unwrap_or_else(|| store.clock().now());
-    let waited = waiting::wait_for_finish(store, contact, deadline, &wait.check_poll)
+    ours: Ours<'_>,
+    config: &WaitConfig,
+) -> Result<u32, Answer> {
+    let waited = waiting::wait_for_finish(store, contact, ours.deadline, &config.check_poll)
         .await
         .map_err(|err| store_failure(&err))?;
-    let still_open = waited
-        .record
-        .as_ref()
-        .is_some_and(|now| now.status.is_open() && now.run_id == open.run_id);
-    if still_open && store.clock().now() >= deadline {
-        match store.timeout(contact, open.run_id.as_ref()).await {
+    let open = waited.record.as_ref().is_some_and(|r| r.status.is_open());
+    if open && store.clock().now() >= ours.deadline {
+        match store.timeout(contact, Some(ours.run)).await {
             Ok(Transition::Applied) => info!("run timed out"),
             Ok(Transition::Refused(refusal)) => {
-                info!(?refusal, "run finished before it could time out")
+                info!(?refusal, "the run was not timed out")
             }
             Err(err) => {
                 warn!("the run could not be timed out");
@@ -121,5 +125,5 @@ async fn until_the_end(
             }
         }
     }
-    Ok((waited.reads, waited.record))
+    Ok(waited.reads)
 }

@@ -20,7 +20,10 @@ use super::{
     played_load, summary, BoxError, DemoOptions, LoadWatch, Verdict,
 };
 use crate::{
-    connect::simulator::{self, FlowKind, Flows, Played, Scenario, Simulator},
+    connect::{
+        flow::Channel,
+        simulator::{self, FlowKind, Flows, Played, Scenario, Simulator},
+    },
     stack::{
         faults::{OutageReport, StoreOutage},
         Stack,
@@ -57,6 +60,12 @@ fn scenario(i: usize) -> Scenario {
             .on_legacy()
             .expect("every scenario has a legacy one");
     }
+    // One contact in ten is a chat, one a task.
+    scenario.channel = match i % 10 {
+        3 => Channel::Chat,
+        7 => Channel::Task,
+        _ => Channel::Voice,
+    };
     if matches!(scenario.name, "slow" | "legacy-slow") {
         // Slow runs of 1 to 5 s, so some finish inside start and most do not.
         scenario.payload = serde_json::json!({"SleepTime": 1 + i % 5});

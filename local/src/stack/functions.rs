@@ -59,7 +59,8 @@ pub(super) async fn read_output(
     }
 }
 
-/// Each function's concurrency limit and timeout on the process pools. A
+/// Each function's concurrency limit and timeout on the process pools (the
+/// template's `Timeout`s, `tests/tests/infra/functions.rs` checks). A
 /// contact holds at most one instance of start or check-timeout at a time, and
 /// up to two of an echo (one may still be sleeping for a run that timed out),
 /// the workspace's or the original Rules Engine's (`integration-legacy`, the
@@ -69,7 +70,7 @@ pub fn function_specs(options: &StackOptions) -> [FunctionSpec; 5] {
     let per_call = options.in_flight.min(options.max_instances).max(1);
     let echo = (2 * options.in_flight).min(options.max_instances).max(1);
     [
-        ("integration-start", per_call, 8),
+        ("integration-start", per_call, 30),
         ("check-timeout", per_call, 8),
         ("integration-echo", echo, 30),
         ("integration-legacy", echo, 30),

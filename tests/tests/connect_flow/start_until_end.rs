@@ -6,12 +6,17 @@ use std::time::{Duration, Instant};
 
 use kit::lambda::fake::FakeLambda;
 use serde_json::{json, Value};
-use shared::{IntegrationStatus, StoreError};
+use shared::IntegrationStatus;
 
 use crate::support::{echo_rule, event_for, function_finishing, idle, Fired, OWN_ARN};
 
 /// start's answer to the asynchronous-start flow's block, for the contact.
 async fn start_until_end(fired: &Fired, wait: &str) -> Value {
+    start_with(fired, json!(wait)).await
+}
+
+/// start's answer to a block whose `Wait` parameter is `wait`.
+async fn start_with(fired: &Fired, wait: Value) -> Value {
     let mut event = event_for(&fired.contact);
     event["Details"]["Parameters"] = json!({ "Wait": wait });
     integration_start::handle(event, Some(OWN_ARN), &fired.deps).await
@@ -68,19 +73,47 @@ async fn start_times_the_run_out_at_its_deadline_as_check_timeout_would() {
 }
 
 #[tokio::test]
-async fn an_unknown_wait_parameter_is_refused_before_anything_is_written() {
-    let fired = Fired::new(&echo_rule("3"), idle).await;
+async fn an_unknown_wait_parameter_is_refused_and_recorded_without_an_invoke() {
+    for wait in [json!("until-end"), json!(1)] {
+        let fired = Fired::new(&echo_rule("3"), idle).await;
 
-    let answer = start_until_end(&fired, "until-end").await;
+        let answer = start_with(&fired, wait.clone()).await;
 
-    assert_eq!(answer["IntegrationStatus"], "ERROR", "{answer}");
+        assert_eq!(answer["IntegrationStatus"], "ERROR", "{answer}");
+        let cause = answer["IntegrationErrorCause"].as_str().unwrap_or_default();
+        assert!(cause.contains("UntilEnd"), "{answer}");
+        assert!(fired.lambda.invocations().is_empty(), "{wait}");
+        // Recorded, so the next rules do not read the previous rule's status.
+        assert_eq!(fired.status().await.status, IntegrationStatus::Error);
+    }
+}
+
+/// Connect retries an asynchronous invocation that errs, as a synchronous
+/// one: the retry of a start that died after its invoke waits until the
+/// same run ends, and invokes nothing again.
+#[tokio::test]
+async fn a_retried_start_waits_until_the_end_of_the_run_it_opened() {
+    let fired = Fired::new(&echo_rule("8"), |store| {
+        FakeLambda::accepting(function_finishing(
+            store,
+            Duration::from_millis(3_000),
+            None,
+        ))
+    })
+    .await;
+    // The first start: it opens the run and invokes, then its answer is lost.
+    let first = start_with(&fired, json!("UntilEnd"));
+    let _ = tokio::time::timeout(Duration::from_millis(500), first).await;
+    assert_eq!(fired.lambda.invocations().len(), 1);
+
+    let began = Instant::now();
+    let answer = start_until_end(&fired, "UntilEnd").await;
+
+    assert_eq!(answer["IntegrationStatus"], "DONE", "{answer}");
     assert!(
-        answer["IntegrationErrorCause"]
-            .as_str()
-            .is_some_and(|c| c.contains("UntilEnd")),
-        "{answer}"
+        began.elapsed() >= Duration::from_secs(2),
+        "{:?}",
+        began.elapsed()
     );
-    assert!(fired.lambda.invocations().is_empty());
-    let status: Result<_, StoreError> = fired.store.status(&fired.contact).await;
-    assert!(status.unwrap().is_none(), "a run was opened");
+    assert_eq!(fired.lambda.invocations().len(), 1, "invoked again");
 }

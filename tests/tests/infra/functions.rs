@@ -101,7 +101,7 @@ fn connect_may_invoke_the_connect_facing_functions_within_its_time_limit() {
         // asynchronously (up to 60 s) to wait until the run ends, and must
         // outlast that wait's own limit.
         let most = if *name == "integration-start" {
-            let needed = integration_start::Waits::UntilEnd
+            let needed = integration_start::WaitMode::UntilEnd
                 .answer_limit(&shared::waiting::WaitConfig::default())
                 .as_secs_f64();
             assert!(
@@ -130,4 +130,38 @@ fn connect_may_invoke_the_connect_facing_functions_within_its_time_limit() {
             "{id}: no Connect invoke permission scoped to the instance"
         );
     }
+}
+
+/// The local stack's process pools stop an instance at its function's
+/// timeout, as Lambda does: at the template's, or the stand-in would kill
+/// (or spare) what AWS spares (or kills).
+#[test]
+fn the_local_stacks_function_timeouts_are_the_templates() {
+    use local_stack::stack::{
+        faults::{Refusals, StartDeaths},
+        function_specs, Host, StackOptions,
+    };
+    let template = template();
+    let options = StackOptions {
+        in_flight: 1,
+        max_instances: 1,
+        schedule_every: std::time::Duration::from_secs(60),
+        abandoned_grace: std::time::Duration::from_secs(2),
+        log_file: "functions.log".into(),
+        refusals: Refusals::every(0),
+        start_deaths: StartDeaths::every(0),
+        host: Host::Processes("target/debug".into()),
+    };
+    let mut checked = 0;
+    for spec in function_specs(&options) {
+        let Some((id, resource)) = function(&template, spec.name) else {
+            continue; // the original Rules Engine's echo, which the template does not hold
+        };
+        let timeout = resource["Properties"]["Timeout"]
+            .as_u64()
+            .expect("a Timeout");
+        assert_eq!(spec.timeout.as_secs(), timeout, "{id}: {}", spec.name);
+        checked += 1;
+    }
+    assert_eq!(checked, 4);
 }

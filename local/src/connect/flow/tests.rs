@@ -40,7 +40,6 @@ impl Scripted {
         let function = match call.function_arn {
             "{{StartFunctionArn}}" => "start",
             "{{CheckTimeoutFunctionArn}}" => "check",
-            "{{IntegrationFunctionArn}}" => "integration",
             other => other,
         };
         let failure = call.parameters.get("FlowFailure").and_then(Value::as_str);
