@@ -58,6 +58,9 @@ pub struct Row {
     pub median_ms: f64,
     pub p95_ms: f64,
     pub max_ms: f64,
+    /// Of the wait, the part until the call that said `DONE` returned (the
+    /// rest is the flow taking the answer in), p95.
+    pub returned_p95_ms: f64,
     /// Contacts that did not hear `DONE` (timed out, or the flow failed).
     pub not_done: usize,
     /// What one contact of the row spent, on average.
@@ -217,7 +220,7 @@ async fn case(
             Ok::<_, crate::Error>(waits)
         });
     }
-    let mut waits = Vec::new();
+    let (mut waits, mut returned) = (Vec::new(), Vec::new());
     let mut not_done = 0;
     let mut spend = Spend::default();
     while let Some(played) = plays.join_next().await {
@@ -225,7 +228,10 @@ async fn case(
             spend.gb_seconds += gb_seconds;
             spend.invocations += invocations;
             match wait {
-                Some(wait) => waits.push(wait.as_secs_f64() * 1_000.0),
+                Some((wait, until_returned)) => {
+                    waits.push(wait.as_secs_f64() * 1_000.0);
+                    returned.push(until_returned.as_secs_f64() * 1_000.0);
+                }
                 None => not_done += 1,
             }
         }
@@ -239,11 +245,7 @@ async fn case(
         read_units: reads / n,
         write_units: writes / n,
     };
-    waits.sort_by(f64::total_cmp);
-    let rank = |q: f64| match waits.len() {
-        0 => f64::NAN,
-        n => waits[((q * n as f64).ceil() as usize).clamp(1, n) - 1],
-    };
+    let rank = |q: f64| nearest_rank(&mut waits.clone(), q);
     Ok(Row {
         flow: kind.as_str(),
         integration_s: seconds,
@@ -251,9 +253,19 @@ async fn case(
         median_ms: rank(0.5),
         p95_ms: rank(0.95),
         max_ms: rank(1.0),
+        returned_p95_ms: nearest_rank(&mut returned, 0.95),
         not_done,
         spend,
     })
+}
+
+/// The nearest-rank `q` quantile of `values`.
+fn nearest_rank(values: &mut [f64], q: f64) -> f64 {
+    values.sort_by(f64::total_cmp);
+    match values.len() {
+        0 => f64::NAN,
+        n => values[((q * n as f64).ceil() as usize).clamp(1, n) - 1],
+    }
 }
 
 /// start's and check-timeout's Lambda time in a pass, as GB-seconds billed
@@ -276,20 +288,24 @@ fn lambda_spend(pass: &Played) -> (f64, f64) {
     (gb_seconds, invocations)
 }
 
-/// From the pass's `DONE` committed to the flow having it; `None` when the
-/// flow never heard `DONE`.
-async fn wait(sim: &Simulator, pass: &Played) -> Result<Option<Duration>, crate::Error> {
+/// From the pass's `DONE` committed to the flow having it, and to the call
+/// that said it returning; `None` when the flow never heard `DONE`.
+async fn wait(
+    sim: &Simulator,
+    pass: &Played,
+) -> Result<Option<(Duration, Duration)>, crate::Error> {
     let heard = pass.steps.iter().find_map(|step| match &step.what {
         StepKind::Call(call) if call.status.as_deref() == Some("DONE") => {
+            let returned = call.sent_at + call.took;
             Some(if call.asynchronous {
-                step.at
+                (step.at, returned)
             } else {
-                call.sent_at + call.took
+                (returned, returned)
             })
         }
         _ => None,
     });
-    let Some(heard) = heard else {
+    let Some((heard, returned)) = heard else {
         return Ok(None);
     };
     let state = sim.store.load_state(&pass.contact).await?;
@@ -297,9 +313,8 @@ async fn wait(sim: &Simulator, pass: &Played) -> Result<Option<Duration>, crate:
         return Ok(None);
     };
     let committed = instant_of(parse_rules_engine(end)?);
-    Ok(Some(
-        (pass.began + heard).saturating_duration_since(committed),
-    ))
+    let since = |at: Duration| (pass.began + at).saturating_duration_since(committed);
+    Ok(Some((since(heard), since(returned))))
 }
 
 /// The instant of a past wall-clock time (now, for one not past).
