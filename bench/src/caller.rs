@@ -65,6 +65,9 @@ pub struct Row {
     pub not_done: usize,
     /// What one contact of the row spent, on average.
     pub spend: Spend,
+    /// The machine while the row played, in words (its cores' busy share, how
+    /// late a 100 ms timer of the benchmark fired).
+    pub load: String,
 }
 
 /// What a contact spends that depends on the flow: start's and
@@ -150,13 +153,18 @@ pub async fn run(functions: &Path, contacts: usize) -> Result<Measured, crate::E
         .into_iter()
         .flat_map(|kind| LENGTHS_S.map(|s| (kind, s)))
         .collect();
+    let load = local_stack::demo::load::LoadWatch::start();
     let progress = Progress::new("caller wait, flows and lengths");
     let mut rows = Vec::new();
     let mut outcome = Ok(());
     for (i, (kind, seconds)) in cases.iter().enumerate() {
         progress.tick(i, cases.len());
+        let began = Instant::now();
         match case(&sim, &stack, *kind, *seconds, contacts).await {
-            Ok(row) => rows.push(row),
+            Ok(mut row) => {
+                row.load = load.between(began, Instant::now()).describe();
+                rows.push(row);
+            }
             Err(err) => {
                 outcome = Err(err);
                 break;
@@ -256,6 +264,7 @@ async fn case(
         returned_p95_ms: nearest_rank(&mut returned, 0.95),
         not_done,
         spend,
+        load: String::new(),
     })
 }
 

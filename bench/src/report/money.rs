@@ -214,6 +214,20 @@ impl Results {
             return;
         }
         md.paragraph(CALLER_BOUND);
+        for r in self
+            .caller
+            .iter()
+            .filter(|r| r.flow != "polling" && r.p95_ms > 300.0)
+        {
+            md.paragraph(&format!(
+                "Why the {} flow's {} s row missed its 300 ms: {} of its p95 of {} passed before the call that said `DONE` returned (the function's commit, its last reads and its answer through the Lambda stand-in), the flow taking the answer in the rest; while the row played, {}.",
+                r.flow,
+                r.integration_s,
+                ms(r.returned_p95_ms),
+                ms(r.p95_ms),
+                r.load,
+            ));
+        }
         let polling = |length: u64| {
             self.caller
                 .iter()
@@ -263,7 +277,7 @@ impl Results {
             "caller_wait": self.caller.iter().map(|r: &caller::Row| json!({
                 "flow": r.flow, "integration_s": r.integration_s, "contacts": r.contacts,
                 "median_ms": r.median_ms, "p95_ms": r.p95_ms, "max_ms": r.max_ms,
-                "returned_p95_ms": r.returned_p95_ms, "not_done": r.not_done,
+                "returned_p95_ms": r.returned_p95_ms, "not_done": r.not_done, "load": r.load,
                 "per_contact": {"gb_seconds": r.spend.gb_seconds, "invocations": r.spend.invocations,
                     "read_units": r.spend.read_units, "write_units": r.spend.write_units},
                 "cost_per_million_contacts_x86": r.spend.per_million(),

@@ -84,7 +84,7 @@ impl Load {
     /// The figures, in words.
     pub fn describe(&self) -> String {
         let mut parts = vec![format!(
-            "a 100 ms timer of the demo fired up to {} ms late",
+            "a 100 ms timer of this process fired up to {} ms late",
             self.worst_lag.as_millis()
         )];
         if let Some(busy) = self.busy {

@@ -15,6 +15,14 @@ async fn start_until_end(fired: &Fired, wait: &str) -> Value {
     start_with(fired, json!(wait)).await
 }
 
+/// A contact whose rule's function finishes `DONE` 3 s after its invoke.
+async fn done_in_3_s() -> Fired {
+    Fired::new(&echo_rule("8"), |store| {
+        FakeLambda::accepting(function_finishing(store, Duration::from_secs(3), None))
+    })
+    .await
+}
+
 /// start's answer to a block whose `Wait` parameter is `wait`.
 async fn start_with(fired: &Fired, wait: Value) -> Value {
     let mut event = event_for(&fired.contact);
@@ -24,14 +32,7 @@ async fn start_with(fired: &Fired, wait: Value) -> Value {
 
 #[tokio::test]
 async fn start_waits_past_its_budget_until_the_run_is_done() {
-    let fired = Fired::new(&echo_rule("8"), |store| {
-        FakeLambda::accepting(function_finishing(
-            store,
-            Duration::from_millis(3_000),
-            None,
-        ))
-    })
-    .await;
+    let fired = done_in_3_s().await;
 
     let began = Instant::now();
     let answer = start_until_end(&fired, "UntilEnd").await;
@@ -93,14 +94,7 @@ async fn an_unknown_wait_parameter_is_refused_and_recorded_without_an_invoke() {
 /// same run ends, and invokes nothing again.
 #[tokio::test]
 async fn a_retried_start_waits_until_the_end_of_the_run_it_opened() {
-    let fired = Fired::new(&echo_rule("8"), |store| {
-        FakeLambda::accepting(function_finishing(
-            store,
-            Duration::from_millis(3_000),
-            None,
-        ))
-    })
-    .await;
+    let fired = done_in_3_s().await;
     // The first start: it opens the run and invokes, then its answer is lost.
     let first = start_with(&fired, json!("UntilEnd"));
     let _ = tokio::time::timeout(Duration::from_millis(500), first).await;
