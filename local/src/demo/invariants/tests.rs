@@ -235,6 +235,33 @@ mod legacy_runs {
         );
     }
 
+    /// The store was down when start (waiting until the end) or
+    /// check-timeout was due to time the run out: the caller was answered
+    /// ERROR without the state, which says nothing of the run; the sweep timed
+    /// it out later, and the original's late DONE was undone all the same.
+    #[test]
+    fn a_legacy_run_timed_out_after_an_untold_answer_has_its_late_done_undone() {
+        let load = LoadWatch::from_samples(Vec::new(), 2);
+        let mut untold = timed_out();
+        if let StepKind::Call(call) = &mut untold.steps[1].what {
+            call.status = Some("ERROR".into());
+            call.from_state = false;
+        }
+        assert_eq!(untold.told(), None);
+        let timed_out_state = state(IntegrationStatus::Timeout, true);
+        let undone = evidence(&load, "integration-legacy", 1);
+        assert_eq!(
+            failed_for(&untold, &timed_out_state, &undone),
+            Vec::<&str>::new()
+        );
+        // Not undone: it broke.
+        let standing = evidence(&load, "integration-legacy", 0);
+        assert_eq!(
+            failed_for(&untold, &timed_out_state, &standing),
+            ["late_undone"]
+        );
+    }
+
     #[test]
     fn a_late_done_left_standing_breaks_what_the_caller_was_told() {
         let load = LoadWatch::from_samples(Vec::new(), 2);
