@@ -25,6 +25,7 @@
 //!   consumer's metrics captured and checked against the EMF specification.
 
 pub mod aws;
+pub mod clock;
 pub mod contacts;
 pub mod counting;
 pub mod faults;
@@ -36,6 +37,7 @@ pub mod metrics;
 pub mod stream;
 pub mod table;
 
+pub use clock::ManualClock;
 pub use contacts::{connect_event, new_contact, percentile, percentiles, report, Rule};
 pub use counting::RequestCounter;
 pub use table::{local_client, SilentDynamoDb, TestTable};

@@ -16,7 +16,9 @@ use crate::{
 };
 use aws_sdk_dynamodb::{config::Intercept, Client};
 use chrono::Utc;
-use shared::{table::STATE_TABLE, Clock, Config, ContactId, ManualClock, Store, SystemClock};
+use shared::{table::STATE_TABLE, Clock, Config, ContactId, Store, SystemClock};
+
+use crate::ManualClock;
 
 /// A client for DynamoDB Local. Panics with the way out when it is not running.
 pub async fn local_client() -> Client {

@@ -51,7 +51,7 @@ pub mod waiting;
 // 5. The integration framework.
 pub mod integration;
 
-pub use clock::{Clock, ManualClock, SystemClock};
+pub use clock::{Clock, SystemClock};
 pub use config::{Config, ConfigError};
 pub use ids::{ContactId, IdError, RunId};
 pub use runs::{Refusal, Run, RunStart, StatusRecord, Transition};

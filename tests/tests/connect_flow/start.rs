@@ -5,9 +5,10 @@ use std::{sync::Arc, time::Duration};
 
 use chrono::Utc;
 use kit::lambda::{fake::FakeLambda, invoke_api::InvocationType};
+use kit::ManualClock;
 use kit::{new_contact, TestTable};
 use serde_json::{json, Value};
-use shared::{Clock, ContactId, ManualClock};
+use shared::{Clock, ContactId};
 
 use crate::support::{
     echo_rule, event_for, function_finishing, idle, seed_rule, start, Fired, ECHO, OWN_ARN,

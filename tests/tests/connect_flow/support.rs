@@ -6,11 +6,12 @@ use kit::iam::Role;
 use std::{future::Future, time::Duration};
 
 use aws_sdk_dynamodb::types::AttributeValue;
+use kit::ManualClock;
 use kit::{lambda::fake::FakeLambda, new_contact, TestTable};
 use serde_json::{json, Value};
 use shared::{
-    connect::Instance, waiting::WaitConfig, ContactId, ContactState, ItemChange, ManualClock, Run,
-    RunId, RunStart, StatusRecord, Store, Transition,
+    connect::Instance, waiting::WaitConfig, ContactId, ContactState, ItemChange, Run, RunId,
+    RunStart, StatusRecord, Store, Transition,
 };
 
 pub const TRANSFERRED: &str = include_str!("../../fixtures/connect/transferred-contact-event.json");

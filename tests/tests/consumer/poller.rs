@@ -7,9 +7,10 @@ use kit::stream::{
     poller::{Poller, PollerConfig},
     target::{ConsumerTarget, InProcess, TargetError},
 };
+use kit::ManualClock;
 use kit::{new_contact, TestTable};
 use serde_json::{json, Value};
-use shared::{ContactId, ItemChange, ManualClock, RunId, Store};
+use shared::{ContactId, ItemChange, RunId, Store};
 use stream_consumer::FILTER_PATTERN;
 
 use crate::support::{open_run, Harness, ECHO};

@@ -4,13 +4,14 @@
 use std::{collections::HashMap, sync::Arc, time::Duration};
 
 use aws_sdk_dynamodb::types::AttributeValue;
+use kit::ManualClock;
 use kit::{
     iam::Role,
     metrics::{check_emf, CaptureSink},
     TestTable,
 };
 use serde_json::Value;
-use shared::{store::INTEGRATION_STATUS, ContactId, ManualClock, RunId, RunStart, Store};
+use shared::{store::INTEGRATION_STATUS, ContactId, RunId, RunStart, Store};
 use stream_consumer::{BatchReport, Consumer, ConsumerConfig, Outcome};
 
 /// A stream event saved under `tests/fixtures/streams/`.

@@ -6,12 +6,13 @@ use std::time::Duration;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use integration_echo::echo;
+use kit::ManualClock;
 use kit::{new_contact, TestTable};
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::{json, Value};
 use shared::{
     integration::{self, Cause, Deps, IntegrationContext, IntegrationError, Settings},
-    ContactId, ContactState, IntegrationStatus, ManualClock, Run, RunId, RunStart, Store,
+    ContactId, ContactState, IntegrationStatus, Run, RunId, RunStart, Store,
 };
 
 pub const ECHO: &str = "dev-rules-integrationEcho";

@@ -70,7 +70,7 @@ pub fn finished_as(status: IntegrationStatus) -> Refusal {
     Refusal::AlreadyFinished { status }
 }
 
-pub fn clock_ms(clock: &shared::ManualClock) -> i64 {
+pub fn clock_ms(clock: &kit::ManualClock) -> i64 {
     use shared::Clock;
     clock.now().timestamp_millis()
 }
