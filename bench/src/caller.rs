@@ -253,7 +253,9 @@ async fn case(
         read_units: reads / n,
         write_units: writes / n,
     };
-    let rank = |q: f64| nearest_rank(&mut waits.clone(), q);
+    waits.sort_by(f64::total_cmp);
+    returned.sort_by(f64::total_cmp);
+    let rank = |q: f64| nearest_rank(&waits, q);
     Ok(Row {
         flow: kind.as_str(),
         integration_s: seconds,
@@ -261,19 +263,18 @@ async fn case(
         median_ms: rank(0.5),
         p95_ms: rank(0.95),
         max_ms: rank(1.0),
-        returned_p95_ms: nearest_rank(&mut returned, 0.95),
+        returned_p95_ms: nearest_rank(&returned, 0.95),
         not_done,
         spend,
         load: String::new(),
     })
 }
 
-/// The nearest-rank `q` quantile of `values`.
-fn nearest_rank(values: &mut [f64], q: f64) -> f64 {
-    values.sort_by(f64::total_cmp);
-    match values.len() {
+/// The nearest-rank `q` quantile of `sorted`.
+fn nearest_rank(sorted: &[f64], q: f64) -> f64 {
+    match sorted.len() {
         0 => f64::NAN,
-        n => values[((q * n as f64).ceil() as usize).clamp(1, n) - 1],
+        n => sorted[((q * n as f64).ceil() as usize).clamp(1, n) - 1],
     }
 }
 

@@ -65,8 +65,8 @@ pub async fn handle(event: Value, own_arn: Option<&str>, deps: &Deps) -> Value {
     let span = tracing::info_span!("start", contact_id = %request.contact_id, run_id = tracing::field::Empty);
     let mode = WaitMode::of(&request);
     let limit = mode
-        .as_ref()
-        .map_or(WaitMode::Budget, |mode| *mode)
+        .clone()
+        .unwrap_or(WaitMode::Budget)
         .answer_limit(&deps.config.wait);
     // Boxed: the SDK calls make this future deep, and it is built once per call.
     let started = Box::pin(start(&request, mode, own.as_ref(), deps).instrument(span));

@@ -13,8 +13,8 @@ use super::{
     answer,
     keep_running::Waiting,
     unpublished::{self, CONTINUE},
-    Action, Block, Call, Contact, Ending, Flow, FlowError, Memory, ResponseType, WaitTime, Waited,
-    LAMBDA_RETURNED, NO_MATCHING_CONDITION, NO_MATCHING_ERROR, WAIT_COMPLETED,
+    Action, Block, Call, Contact, Ending, Flow, FlowError, Memory, Prompt, ResponseType, WaitTime,
+    Waited, LAMBDA_RETURNED, NO_MATCHING_CONDITION, NO_MATCHING_ERROR, WAIT_COMPLETED,
 };
 
 /// "You can have up to 32,768 UTF-8 bytes across all attributes for a
@@ -55,14 +55,10 @@ pub async fn play(
                     Err(why) => erred(why),
                 }
             }
-            (Block::Message { prompt }, Some(w)) => match prompt.resolved(memory) {
-                Some(prompt) if !memory.channel.may_play(&prompt) => unplayable(memory),
-                Some(prompt) if w.play(&prompt, contact).await => {
-                    Step::Next(action.next.as_deref())
-                }
-                Some(_) => Step::Ended(Ending::HungUp),
-                None => erred("nothing to play"),
-            },
+            (Block::Message { prompt }, Some(w)) => {
+                let next = action.next.as_deref();
+                message(prompt, next, contact, memory, Some(w)).await
+            }
             _ => step(at, action, contact, memory).await,
         };
         match step {
@@ -99,9 +95,31 @@ pub(super) enum Step<'a> {
     },
 }
 
-/// A message the contact's channel cannot take ([`super::Channel::may_play`]).
-fn unplayable<'a>(memory: &Memory) -> Step<'a> {
-    erred(format!("no such message on {}", memory.channel.as_str()))
+/// A `MessageParticipant`: its prompt resolved, held to what the contact's
+/// channel takes ([`super::Channel::may_play`]), and played, whole or (on a
+/// keep-running Wait's Continue branch, `waiting`) until the Wait moves on.
+async fn message<'a>(
+    prompt: &Prompt,
+    next: Option<&'a str>,
+    contact: &mut impl Contact,
+    memory: &Memory,
+    waiting: Option<&Waiting<'_>>,
+) -> Step<'a> {
+    let Some(prompt) = prompt.resolved(memory) else {
+        return erred("nothing to play");
+    };
+    if !memory.channel.may_play(&prompt) {
+        return erred(format!("no such message on {}", memory.channel.as_str()));
+    }
+    let heard = match waiting {
+        Some(w) => w.play(&prompt, contact).await,
+        None => contact.play(&prompt).await,
+    };
+    if heard {
+        Step::Next(next)
+    } else {
+        Step::Ended(Ending::HungUp)
+    }
 }
 
 /// An error of no type its block's page names.
@@ -165,12 +183,9 @@ async fn step<'a>(
             answered(answer, response, contact, memory, next)
         }
         Block::Compare { value } => compare(action, memory.lookup(value)),
-        Block::Message { prompt } => match prompt.resolved(memory) {
-            Some(prompt) if !memory.channel.may_play(&prompt) => unplayable(memory),
-            Some(prompt) if contact.play(&prompt).await => next,
-            Some(_) => Step::Ended(Ending::HungUp),
-            None => erred("nothing to play"),
-        },
+        Block::Message { prompt } => {
+            message(prompt, action.next.as_deref(), contact, memory, None).await
+        }
         Block::Wait { time, invocation } => wait(action, time, invocation, contact, memory).await,
         Block::Loop { count } => {
             let done = memory.loops.entry(at.to_owned()).or_insert(0);
