@@ -156,8 +156,7 @@ pub fn as_role(store: &Store, role: Role) -> Store {
 /// `store` through the gate at `gate_url`, with `role`'s key.
 pub fn through(store: &Store, gate_url: &str, role: Role) -> Store {
     let config = store
-        .client()
-        .config()
+        .client_config()
         .to_builder()
         .endpoint_url(gate_url)
         .credentials_provider(role.credentials())

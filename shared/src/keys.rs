@@ -7,11 +7,11 @@ pub const INTEGRATION_STATUS: &str = "IntegrationStatus";
 pub const INTEGRATION_START: &str = "IntegrationStart";
 pub const INTEGRATION_END: &str = "IntegrationEnd";
 pub const INTEGRATION_ERROR_CAUSE: &str = "IntegrationErrorCause";
-/// What an older integration function wrote after the caller had been told
+/// What a legacy integration function wrote after the caller had been told
 /// the run's status (a late `DONE`'s output, a late `ERROR`'s cause), moved
 /// here by the stream consumer so that nothing is lost; JSON text.
 pub const INTEGRATION_LATE_FINISH: &str = "IntegrationLateFinish";
-/// A run's identity kept aside by the stream consumer when an older writer's
+/// A run's identity kept aside by the stream consumer when a legacy writer's
 /// put took it and the writer's finish landed before the consumer could put
 /// it back: the finish's own record names the run with it. JSON text.
 pub const INTEGRATION_STRIPPED_RUN: &str = "IntegrationStrippedRun";
@@ -19,9 +19,7 @@ pub const INTEGRATION_STRIPPED_RUN: &str = "IntegrationStrippedRun";
 /// The cause written by a timeout, as the Rules Engine writes it.
 pub const TIMEOUT_CAUSE: &str = "The request timed out";
 
-/// Set on the status item by a TIMEOUT that the sweep applied (never by check-timeout).
-pub const TIMED_OUT_BY: &str = "TimedOutBy";
-/// The value of [`TIMED_OUT_BY`] written by the sweep.
+/// The value of [`crate::table::TIMED_OUT_BY`] written by the sweep.
 pub const SWEEP: &str = "sweep";
 
 /// Written by the Rules Engine's inference each time a rule fires (its
@@ -37,7 +35,7 @@ pub const OUTPUT_KEY: &str = "CurrentRule_functionOutputKey";
 /// The state key holding the rule's payload.
 pub const PAYLOAD: &str = "CurrentRule_functionPayload";
 /// The state key holding the rule's function name.
-pub const FUNCTION_NAME: &str = "CurrentRule_functionName";
+pub const RULE_FUNCTION_NAME: &str = "CurrentRule_functionName";
 /// The state key holding the rule's timeout, in seconds.
 pub const TIMEOUT: &str = "CurrentRule_functionTimeout";
 

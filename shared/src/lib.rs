@@ -54,7 +54,7 @@ pub mod integration;
 pub use clock::{Clock, SystemClock};
 pub use config::{Config, ConfigError};
 pub use ids::{ContactId, IdError, RunId};
-pub use runs::{Refusal, Run, RunStart, StatusRecord, Transition};
+pub use runs::{Refusal, Run, RunStart, StatusItem, Transition};
 pub use state::{ContactState, ItemChange, StateError};
 pub use status::IntegrationStatus;
 pub use store::{Store, StoreError};

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 
-use crate::{runs::StatusRecord, IntegrationStatus, RunId};
+use crate::{runs::StatusItem, IntegrationStatus, RunId};
 
 /// The largest array index a dotted key may name. Arrays are padded with nulls up
 /// to the index, as the Rules Engine (lodash `set`) does; without a bound a key
@@ -45,7 +45,7 @@ pub enum StateError {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ContactState {
     values: BTreeMap<String, Value>,
-    status: Option<StatusRecord>,
+    status: Option<StatusItem>,
     activation_run: Option<RunId>,
 }
 
@@ -73,7 +73,7 @@ impl ItemChange {
 }
 
 impl ContactState {
-    pub fn new(values: BTreeMap<String, Value>, status: Option<StatusRecord>) -> Self {
+    pub fn new(values: BTreeMap<String, Value>, status: Option<StatusItem>) -> Self {
         Self {
             values,
             status,
@@ -110,7 +110,7 @@ impl ContactState {
     }
 
     /// The run recorded on the `IntegrationStatus` item, if any.
-    pub fn status(&self) -> Option<&StatusRecord> {
+    pub fn status(&self) -> Option<&StatusItem> {
         self.status.as_ref()
     }
 

@@ -30,8 +30,8 @@ pub struct TableDefinition {
     pub indexes: &'static [IndexDefinition],
 }
 
-// Attribute names: the Rules Engine's, then this project's run attributes, which
-// the Rules Engine ignores.
+// Attribute names, every one in this one place: the Rules Engine's, then this
+// project's run attributes and the stream consumer's, which it ignores.
 pub const CONTACT_ID: &str = "ContactId";
 pub const WHAT: &str = "What";
 pub const VALUE: &str = "Value";
@@ -48,9 +48,21 @@ pub const CAUSE: &str = "Cause";
 /// When the stream consumer last repaired the status item after an older
 /// writer's put (epoch ms): how the consumer knows its own repair on the stream.
 pub const REPAIRED_AT: &str = "RepairedAt";
-/// The older writers' late puts the stream consumer undid on the status item
+/// The legacy writers' late puts the stream consumer undid on the status item
 /// (string set of `<status>@<expiry>`): how their own records are known as undone.
 pub const UNDONE_PUTS: &str = "UndonePuts";
+/// Set on the status item by a TIMEOUT that the sweep applied (never by
+/// check-timeout), to `sweep` (`keys::SWEEP`).
+pub const TIMED_OUT_BY: &str = "TimedOutBy";
+// The stream consumer's stamp (docs/design.md, "Measured once").
+/// When the item's own run was measured (epoch ms); its presence is the stamp.
+pub const MEASURED_AT: &str = "MeasuredAt";
+/// The measured duration of the item's own run, when it was known.
+pub const MEASURED_DURATION_MS: &str = "MeasuredDurationMs";
+/// Keys of the contact's runs already measured (string set).
+pub const MEASURED_RUNS: &str = "MeasuredRuns";
+/// A token unique to the last stamp or mark written.
+pub const MEASURED_BY: &str = "MeasuredBy";
 
 /// The sparse index of open runs. An item is in it only while it has a
 /// `PendingShard`, which `start` sets and every finishing transition removes;

@@ -21,7 +21,7 @@ use chrono::{DateTime, Utc};
 use crate::{
     config::{ConfigError, Env},
     connect::Answer,
-    ContactId, StatusRecord, Store, StoreError,
+    ContactId, StatusItem, Store, StoreError,
 };
 
 /// How start and check-timeout wait.
@@ -168,7 +168,7 @@ impl Default for WaitConfig {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Waited {
     /// The status item at the last read; `None` if the contact has none.
-    pub record: Option<StatusRecord>,
+    pub record: Option<StatusItem>,
     /// How many status reads the wait made.
     pub reads: u32,
 }

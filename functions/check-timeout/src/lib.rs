@@ -21,7 +21,7 @@ use shared::{
     store::INTEGRATION_START,
     time::parse_rules_engine,
     waiting::{self, answer_from_state, store_failure, WaitConfig},
-    ContactId, StatusRecord, Store, Transition,
+    ContactId, StatusItem, Store, Transition,
 };
 use tracing::{info, warn, Instrument};
 
@@ -128,7 +128,7 @@ async fn check(contact: &ContactId, deps: &Deps) -> Answer {
 
 /// The run is open and past its deadline: `TIMEOUT`, unless it finished (or was
 /// replaced) in the meantime, in which case the answer shows what it became.
-async fn time_out(store: &Store, contact: &ContactId, record: &StatusRecord) -> Answer {
+async fn time_out(store: &Store, contact: &ContactId, record: &StatusItem) -> Answer {
     match store.timeout(contact, record.run_id.as_ref()).await {
         Ok(Transition::Applied) => info!("run timed out"),
         Ok(Transition::Refused(refusal)) => {

@@ -3,21 +3,21 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use shared::{ContactId, IntegrationStatus, RunId};
+use shared::{ContactId, RunId};
 
 use crate::{
+    decide::{Completion, LateFinish},
     metrics::{
         Document, Unit, ABANDONED_RUNS, FUNCTION_NAME, INTEGRATION_COUNT, INTEGRATION_DURATION,
         LATE_FINISHES, MALFORMED_RECORDS, REASON, STATUS, STREAM_LAG,
     },
-    record::Completion,
 };
 
 /// `Reason` of a run timed out by the sweep.
 pub const DEADLINE: &str = "Deadline";
 /// `Reason` of an open run replaced by a new START.
 pub const SUPERSEDED: &str = "Superseded";
-/// `FunctionName` of a run whose records never named its function (older writers).
+/// `FunctionName` of a run whose records never named its function (legacy writers).
 pub const UNKNOWN_FUNCTION: &str = "unknown";
 
 /// CloudWatch rejects empty dimension values; a name is also cut to its limit.
@@ -72,30 +72,24 @@ pub fn abandoned(
     run_properties(document, contact, run)
 }
 
-/// An older integration function's finish that landed after the caller had
+/// A legacy integration function's finish that landed after the caller had
 /// been told the run's status, and was undone: by function, with the status
 /// it wrote, the status that stands, and how long the late write stood
 /// (when the late writer's `IntegrationEnd` told when it wrote).
-pub fn late_finish(now: DateTime<Utc>, contact: &ContactId, late: &LateFinish<'_>) -> Document {
+pub fn late_finish(now: DateTime<Utc>, contact: &ContactId, late: &LateFinish) -> Document {
     let mut document = Document::new(now)
         .dimension_sets(&[&[FUNCTION_NAME]])
-        .dimension(FUNCTION_NAME, function_dimension(late.function_name))
+        .dimension(
+            FUNCTION_NAME,
+            function_dimension(late.function_name.as_deref()),
+        )
         .metric(LATE_FINISHES, Unit::Count, 1.0)
         .property("LateStatus", late.late.as_str())
         .property("ToldStatus", late.told.as_str());
-    if let Some(stood) = late.stood {
+    if let Some(stood) = late.finished_at.and_then(|at| (now - at).to_std().ok()) {
         document = document.property("UndoneAfterMs", stood.as_millis().to_string());
     }
-    run_properties(document, contact, late.run)
-}
-
-/// A late finish undone, for [`late_finish`].
-pub struct LateFinish<'a> {
-    pub run: Option<&'a RunId>,
-    pub function_name: Option<&'a str>,
-    pub late: IntegrationStatus,
-    pub told: IntegrationStatus,
-    pub stood: Option<Duration>,
+    run_properties(document, contact, late.run.as_ref())
 }
 
 /// How old the oldest record of a batch was when it was processed.

@@ -4,26 +4,27 @@
 //! One Lambda function receives two kinds of event:
 //!
 //! - **DynamoDB stream batches** of the state table (`NEW_AND_OLD_IMAGES`, filtered
-//!   by [`filter::FILTER_PATTERN`]). Each record is read on its own ([`record`]),
-//!   then acted on, each contact's records in order and different contacts side
-//!   by side ([`process`]): a finished run is stamped on its status
-//!   item and measured only if the stamp lands, so deliveries and replays measure
-//!   it once; an open run replaced by a new START is counted as abandoned. The
-//!   answer is the partial batch response.
+//!   by [`filter::FILTER_PATTERN`]), each contact's records in order and
+//!   different contacts side by side ([`batch`]). Each record is read on its
+//!   own ([`record`]), what it means is decided once, without DynamoDB
+//!   ([`decide`]), and one executor does it ([`act`]): a finished run is
+//!   stamped on its status item and measured only if the stamp lands, so
+//!   deliveries and replays measure it once; an open run replaced by a new
+//!   START is counted as abandoned; a legacy put is repaired. The answer is the
+//!   partial batch response.
 //! - **Scheduled events**, which sweep the pending-runs index for runs past their
 //!   deadline plus a grace period ([`sweep`]). Stream batches sweep too, throttled.
 //!
-//! Metrics are CloudWatch Embedded Metric Format lines ([`metrics`], [`emit`]);
-//! the stamp that makes each run measured once is written by `stamp`.
+//! Metrics are CloudWatch Embedded Metric Format lines ([`metrics`], [`emit`]).
 
+mod act;
+pub mod batch;
 pub mod config;
+pub mod decide;
 pub mod emit;
 pub mod filter;
 pub mod metrics;
-mod older;
-pub mod process;
 pub mod record;
-mod stamp;
 pub mod sweep;
 
 use std::sync::Arc;
@@ -32,10 +33,10 @@ use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventR
 use serde_json::Value;
 use shared::{Store, StoreError};
 
+pub use batch::{Outcome, RecordReport};
 pub use config::ConsumerConfig;
 pub use filter::FILTER_PATTERN;
 pub use metrics::{MetricsSink, StdoutSink};
-pub use process::{Outcome, RecordReport};
 pub use sweep::SweepReport;
 
 #[derive(Debug, thiserror::Error)]

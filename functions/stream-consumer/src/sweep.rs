@@ -5,17 +5,9 @@
 
 use std::sync::Mutex;
 
-use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
-use serde_dynamo::aws_sdk_dynamodb_1::from_item;
-use shared::{
-    keys::{SWEEP, TIMED_OUT_BY},
-    store::request_error,
-    table::{self, PENDING_SHARDS},
-    time::{from_epoch_ms, to_epoch_ms},
-    ContactId, RunId, Store, StoreError, Transition,
-};
+use serde::Serialize;
+use shared::{table::PENDING_SHARDS, Store, StoreError, Transition};
 
 use crate::config::ConsumerConfig;
 
@@ -53,7 +45,7 @@ impl Sweeper {
                 .await?
             {
                 match store
-                    .timeout_abandoned(&run.contact_id, run.run_id.as_ref())
+                    .sweep_timeout(&run.contact_id, run.run_id.as_ref())
                     .await?
                 {
                     Transition::Applied => {
@@ -96,108 +88,5 @@ impl Sweeper {
         self.last
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-}
-
-/// An open run found in the pending-runs index.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OverdueRun {
-    pub contact_id: ContactId,
-    pub run_id: Option<RunId>,
-    pub function_name: Option<String>,
-    pub deadline: Option<DateTime<Utc>>,
-}
-
-/// An index entry: the table's keys and the projected run attributes.
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct IndexEntry {
-    contact_id: String,
-    #[serde(default)]
-    run_id: Option<String>,
-    #[serde(default)]
-    function_name: Option<String>,
-    #[serde(default)]
-    deadline: Option<i64>,
-}
-
-/// The sweep's reads and writes, on the state table's store: provided
-/// methods, so a store is all an implementation gives.
-pub(crate) trait PendingRuns {
-    fn store(&self) -> &Store;
-
-    /// Open runs of one index shard whose deadline is before `cutoff`, oldest
-    /// first, at most `limit`. The index is eventually consistent: a run listed
-    /// here may have finished since, which the conditional transition finds out.
-    async fn overdue_runs(
-        &self,
-        shard: u8,
-        cutoff: DateTime<Utc>,
-        limit: i32,
-    ) -> Result<Vec<OverdueRun>, StoreError> {
-        let output = self
-            .store()
-            .client()
-            .query()
-            .table_name(self.store().table())
-            .index_name(table::PENDING_RUNS_INDEX)
-            .key_condition_expression("#shard = :shard AND #deadline < :cutoff")
-            .expression_attribute_names("#shard", table::PENDING_SHARD)
-            .expression_attribute_names("#deadline", table::DEADLINE)
-            .expression_attribute_values(":shard", AttributeValue::N(shard.to_string()))
-            .expression_attribute_values(
-                ":cutoff",
-                AttributeValue::N(to_epoch_ms(cutoff).to_string()),
-            )
-            .limit(limit)
-            .send()
-            .await
-            .map_err(request_error("Query"))?;
-        let mut runs = Vec::new();
-        for item in output.items.unwrap_or_default() {
-            // An entry that does not read as a run is skipped, not fatal: one bad
-            // item must not stop every other abandoned run from being timed out.
-            let Ok(entry) = from_item::<IndexEntry>(item) else {
-                tracing::warn!(shard, "skipping an unreadable pending-runs entry");
-                continue;
-            };
-            let Ok(contact_id) = ContactId::parse(entry.contact_id) else {
-                tracing::warn!(
-                    shard,
-                    "skipping a pending-runs entry without a valid contact id"
-                );
-                continue;
-            };
-            runs.push(OverdueRun {
-                contact_id,
-                run_id: entry.run_id.and_then(|id| RunId::parse(id).ok()),
-                function_name: entry.function_name,
-                deadline: entry.deadline.and_then(from_epoch_ms),
-            });
-        }
-        Ok(runs)
-    }
-
-    /// `START`/`RUN` → `TIMEOUT` for a run nobody waits for any more: what
-    /// [`Store::timeout`] writes, through the same conditional transition (so only
-    /// one of the two can win), plus `TimedOutBy = sweep`.
-    async fn timeout_abandoned(
-        &self,
-        contact_id: &ContactId,
-        run: Option<&RunId>,
-    ) -> Result<Transition, StoreError> {
-        self.store()
-            .timeout_marked(
-                contact_id,
-                run,
-                &[(TIMED_OUT_BY, AttributeValue::S(SWEEP.into()))],
-            )
-            .await
-    }
-}
-
-impl PendingRuns for Store {
-    fn store(&self) -> &Store {
-        self
     }
 }

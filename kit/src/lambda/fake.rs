@@ -120,7 +120,7 @@ pub fn run_echo(
     payload: serde_json::Value,
     finished: impl FnOnce() + Send + 'static,
 ) -> std::thread::JoinHandle<()> {
-    let own_client = aws_sdk_dynamodb::Client::from_conf(store.client().config().clone());
+    let own_client = aws_sdk_dynamodb::Client::from_conf(store.client_config().clone());
     let store = store.with_client(own_client);
     std::thread::spawn(move || {
         let runtime = tokio::runtime::Builder::new_current_thread()

@@ -5,8 +5,8 @@ use serde_json::Value;
 use shared::{ContactId, IntegrationStatus, RunId};
 use stream_consumer::{
     config::DEFAULT_NAMESPACE,
-    emit::{self, LateFinish},
-    record::Completion,
+    decide::{Completion, LateFinish},
+    emit,
 };
 
 use super::*;
@@ -71,11 +71,11 @@ fn mix() -> Vec<Value> {
         )));
     }
     let late = LateFinish {
-        run: Some(&run),
-        function_name: Some(LOOKUP),
+        run: Some(run.clone()),
+        function_name: Some(LOOKUP.into()),
         late: Done,
         told: Timeout,
-        stood: Some(Duration::from_millis(3400)),
+        finished_at: Some(at(62) - chrono::Duration::milliseconds(3400)),
     };
     docs.push(json(emit::late_finish(at(62), &contact, &late)));
     docs.push(json(emit::stream_lag(at(3), Duration::from_millis(120))));

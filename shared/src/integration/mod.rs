@@ -43,7 +43,7 @@ use crate::{
 };
 
 // The rule's keys and the cause's limit, where integration functions find them.
-pub use crate::keys::{FUNCTION_NAME, OUTPUT_KEY, PAYLOAD, TIMEOUT};
+pub use crate::keys::{OUTPUT_KEY, PAYLOAD, RULE_FUNCTION_NAME, TIMEOUT};
 pub use crate::limits::MAX_CAUSE_BYTES;
 
 /// What an integration function needs, built once in `main` and lent to every

@@ -9,7 +9,7 @@ use super::{
     analytics::Record,
     output::{checked_output_key, cut, output_change, output_removal, write_output},
     Cause, Deps, IntegrationContext, IntegrationError, IntegrationRequest, Mode, RuleInfo,
-    FUNCTION_NAME, OUTPUT_KEY,
+    OUTPUT_KEY, RULE_FUNCTION_NAME,
 };
 use crate::{
     store::INTEGRATION_START, time::parse_rules_engine, ContactId, ContactState, IntegrationStatus,
@@ -76,7 +76,7 @@ where
         }
         let status = state.status();
         let function_name = state
-            .get_str(FUNCTION_NAME)
+            .get_str(RULE_FUNCTION_NAME)
             .map(str::to_owned)
             .or_else(|| status.and_then(|record| record.function_name.clone()))
             .or_else(|| deps.settings.function_name.clone())

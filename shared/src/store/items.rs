@@ -4,12 +4,10 @@
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use serde_dynamo::aws_sdk_dynamodb_1::{from_item, to_item};
+use serde_dynamo::aws_sdk_dynamodb_1::to_item;
 
 use super::{Item, Store, StoreError, INTEGRATION_STATUS, RULE_START};
-use crate::{
-    table, time::from_epoch_ms, ContactId, IntegrationStatus, ItemChange, RunId, StatusRecord,
-};
+use crate::{table, time::to_epoch_ms, ContactId, ItemChange, RunId, StatusItem};
 
 /// A plain state item as stored. Extra attributes are ignored.
 #[derive(Serialize, Deserialize)]
@@ -19,29 +17,6 @@ pub(super) struct StateItem {
     what: String,
     value: String,
     expiry: i64,
-}
-
-/// The `IntegrationStatus` item with its run attributes.
-#[derive(Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub(super) struct StatusItem {
-    pub(super) contact_id: String,
-    pub(super) what: String,
-    pub(super) value: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(super) expiry: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(super) run_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(super) started_at: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(super) deadline: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(super) function_name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(super) ended_at: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(super) pending_shard: Option<u8>,
 }
 
 /// Just the sort key and value of any item, for reading a whole contact.
@@ -79,11 +54,29 @@ impl Store {
 
     /// A whole item written in a transaction, replacing what was there.
     pub(super) fn put(&self, item: impl Serialize) -> TransactWriteItem {
+        let item = to_item(item).expect("a typed record always converts to an item");
+        self.put_item(item)
+    }
+
+    /// The contact's status item `status`, written whole in a transaction.
+    pub(super) fn put_status(
+        &self,
+        contact_id: &ContactId,
+        status: &StatusItem,
+    ) -> TransactWriteItem {
+        let mut item = Self::key(contact_id, INTEGRATION_STATUS);
+        item.extend(
+            attributes(status)
+                .into_iter()
+                .map(|(name, v)| (name.to_owned(), v)),
+        );
+        self.put_item(item)
+    }
+
+    fn put_item(&self, item: Item) -> TransactWriteItem {
         let put = Put::builder()
             .table_name(&self.table)
-            .set_item(Some(
-                to_item(item).expect("a typed record always converts to an item"),
-            ))
+            .set_item(Some(item))
             .build()
             .expect("table and item are set");
         TransactWriteItem::builder().put(put).build()
@@ -138,33 +131,47 @@ pub(super) fn activation_mark(item: &Item) -> Option<RunId> {
     }
 }
 
-pub(super) fn status_record(
-    contact_id: &ContactId,
-    item: Item,
-) -> Result<StatusRecord, StoreError> {
-    let malformed = |reason: String| StoreError::Malformed {
+/// The status item of `item`, read as [`StatusItem::read`] reads it.
+pub(super) fn status_item(contact_id: &ContactId, item: Item) -> Result<StatusItem, StoreError> {
+    StatusItem::read(item, &|err| err.to_string()).map_err(|reason| StoreError::Malformed {
         contact_id: contact_id.clone(),
         what: INTEGRATION_STATUS.into(),
         reason,
-    };
-    let record: StatusItem = from_item(item).map_err(|err| malformed(err.to_string()))?;
-    let status = record
-        .value
-        .parse::<IntegrationStatus>()
-        .map_err(|err| malformed(err.to_string()))?;
-    let run_id = record
-        .run_id
-        .map(RunId::parse)
-        .transpose()
-        .map_err(|err| malformed(err.to_string()))?;
-    let time = |ms: Option<i64>| ms.and_then(from_epoch_ms);
-    Ok(StatusRecord {
-        contact_id: contact_id.clone(),
-        status,
-        run_id,
-        started_at: time(record.started_at),
-        deadline: time(record.deadline),
-        function_name: record.function_name,
-        ended_at: time(record.ended_at),
     })
+}
+
+/// Every attribute `item` has, but the keys, as DynamoDB holds them: the
+/// one place a status item becomes attributes.
+pub(super) fn attributes(item: &StatusItem) -> Vec<(&'static str, AttributeValue)> {
+    let n = |n: i64| AttributeValue::N(n.to_string());
+    let s = |s: &str| AttributeValue::S(s.to_owned());
+    let ms = |at: Option<DateTime<Utc>>| at.map(|at| n(to_epoch_ms(at)));
+    let set = |keys: &[String]| (!keys.is_empty()).then(|| AttributeValue::Ss(keys.to_vec()));
+    let all = [
+        (table::VALUE, Some(s(item.status.as_str()))),
+        (table::EXPIRY, item.expiry.map(n)),
+        (table::RUN_ID, item.run_id.as_ref().map(|id| s(id.as_str()))),
+        (table::STARTED_AT, ms(item.started_at)),
+        (table::DEADLINE, ms(item.deadline)),
+        (table::FUNCTION_NAME, item.function_name.as_deref().map(s)),
+        (table::ENDED_AT, ms(item.ended_at)),
+        (
+            table::PENDING_SHARD,
+            item.pending_shard.map(|shard| n(shard.into())),
+        ),
+        (table::CAUSE, item.cause.as_deref().map(s)),
+        (table::TIMED_OUT_BY, item.timed_out_by.as_deref().map(s)),
+        (table::REPAIRED_AT, item.repaired_at.map(n)),
+        (table::UNDONE_PUTS, set(&item.undone_puts)),
+        (table::MEASURED_AT, item.measured_at.map(n)),
+        (
+            table::MEASURED_DURATION_MS,
+            item.measured_duration_ms.map(n),
+        ),
+        (table::MEASURED_RUNS, set(&item.measured_runs)),
+        (table::MEASURED_BY, item.measured_by.as_deref().map(s)),
+    ];
+    all.into_iter()
+        .filter_map(|(name, value)| Some((name, value?)))
+        .collect()
 }

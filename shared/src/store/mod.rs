@@ -1,12 +1,12 @@
 //! Where the functions talk to DynamoDB: reading a contact's state, writing
-//! keys, and the run transitions, each one conditional write. The stream
-//! consumer's own attributes (its stamp) go through [`Store::update_status`],
-//! and its sweep queries the pending-runs index through [`Store::client`].
+//! keys, the run transitions ([`transitions`]), and the stream consumer's
+//! writes: its stamps and marks ([`measure`]), its repairs of legacy puts
+//! ([`repair`]) and its sweep's query ([`pending`]). Each is a typed method;
+//! the client, the raw reads and the update expressions stay in here.
 //!
-//! Items are typed records converted with `serde_dynamo` ([`items`]); attribute
-//! maps are built by hand only for key and expression values. The run
-//! transitions are in [`transitions`], the patient retry of a call that failed
-//! for a passing reason in [`retry`].
+//! Every guarded update is built by one builder ([`update`]); the status item
+//! has one shape, [`StatusItem`], read and written in [`items`]; the patient
+//! retry of a call that failed for a passing reason is in [`retry`].
 
 use std::{collections::HashMap, sync::Arc};
 
@@ -21,30 +21,30 @@ use serde_dynamo::aws_sdk_dynamodb_1::from_item;
 
 use crate::{
     state::{self, ContactState, ItemChange},
-    table, Clock, Config, ContactId, StatusRecord,
+    table, Clock, Config, ContactId, StatusItem,
 };
-use items::{activation_mark, item_what, status_record, AnyItem};
+use items::{activation_mark, item_what, status_item, AnyItem};
 
 /// Points a request builder at a contact's status item: GetItem's,
 /// UpdateItem's and a transaction's Update builders have these setters, but
-/// no trait in common.
-/// With a [`Conditional`], also sets its update and condition.
+/// no trait in common. With an [`update::Update`], also sets its expressions.
 macro_rules! at_status_item {
     ($builder:expr, $store:expr, $contact_id:expr) => {
-        $builder
-            .table_name(&$store.table)
-            .set_key(Some(Store::key($contact_id, INTEGRATION_STATUS)))
+        $builder.table_name(&$store.table).set_key(Some(Store::key(
+            $contact_id,
+            $crate::keys::INTEGRATION_STATUS,
+        )))
     };
     ($builder:expr, $store:expr, $contact_id:expr, $conditional:expr) => {{
-        let Conditional {
+        let $crate::store::update::Expressions {
             update,
             condition,
             names,
             values,
-        } = $conditional;
+        } = $conditional.expressions();
         at_status_item!($builder, $store, $contact_id)
             .update_expression(update)
-            .condition_expression(condition)
+            .set_condition_expression(condition)
             .set_expression_attribute_names(Some(names))
             .set_expression_attribute_values(Some(values))
     }};
@@ -52,30 +52,25 @@ macro_rules! at_status_item {
 
 mod items;
 pub mod limits;
+mod measure;
+mod pending;
 mod repair;
 mod retry;
 mod transitions;
+mod update;
 
-pub use repair::Repair;
+pub use measure::{Mark, Stamp, StampRequest};
+pub use pending::OverdueRun;
+pub use repair::{ContactNow, Restore, Undo};
 pub use retry::{patiently, Patience};
 
 /// An item as DynamoDB holds it.
 pub type Item = HashMap<String, AttributeValue>;
 
-/// An update of the status item and the condition it is made on, with the
-/// attribute names and values both use.
-#[derive(Debug, Clone, Default)]
-pub struct Conditional {
-    pub update: String,
-    pub condition: String,
-    pub names: HashMap<String, String>,
-    pub values: HashMap<String, AttributeValue>,
-}
-
 // The names and limits the store writes by, where its callers have long found them.
 pub use crate::keys::{
     INTEGRATION_END, INTEGRATION_ERROR_CAUSE, INTEGRATION_START, INTEGRATION_STATUS, RULE_START,
-    SWEEP, TIMED_OUT_BY, TIMEOUT_CAUSE,
+    SWEEP, TIMEOUT_CAUSE,
 };
 pub use crate::limits::STATE_TTL;
 
@@ -131,7 +126,9 @@ impl StoreError {
 }
 
 /// Turns the SDK's error for `operation` into a [`StoreError`], for `map_err`.
-pub fn request_error<E, R>(operation: &'static str) -> impl FnOnce(SdkError<E, R>) -> StoreError
+pub(crate) fn request_error<E, R>(
+    operation: &'static str,
+) -> impl FnOnce(SdkError<E, R>) -> StoreError
 where
     aws_sdk_dynamodb::Error: From<SdkError<E, R>>,
 {
@@ -186,22 +183,6 @@ impl Store {
         self.clock.as_ref()
     }
 
-    /// The client, for the queries of the one function that needs its own
-    /// (the stream consumer's sweep of the pending-runs index).
-    pub fn client(&self) -> &Client {
-        &self.client
-    }
-
-    /// The same table and clock through `client`. A client's pooled
-    /// connections belong to the runtime that opened them, so a store used
-    /// from another runtime needs a client of its own.
-    pub fn with_client(&self, client: Client) -> Self {
-        Self {
-            client,
-            ..self.clone()
-        }
-    }
-
     fn expiry(&self, now: DateTime<Utc>) -> i64 {
         now.timestamp() + STATE_TTL.as_secs() as i64
     }
@@ -219,6 +200,34 @@ impl Store {
 
     /// Reads a contact's whole state: a consistent Query of its items, every page.
     pub async fn load_state(&self, contact_id: &ContactId) -> Result<ContactState, StoreError> {
+        let mut values = std::collections::BTreeMap::new();
+        let mut status = None;
+        let mut activation_run = None;
+        for item in self.contact_items(contact_id).await? {
+            let any: AnyItem = from_item(item.clone()).map_err(|err| StoreError::Malformed {
+                contact_id: contact_id.clone(),
+                what: item_what(&item),
+                reason: err.to_string(),
+            })?;
+            let Some(text) = any.value else {
+                return Err(StoreError::Malformed {
+                    contact_id: contact_id.clone(),
+                    what: any.what,
+                    reason: "it has no Value".into(),
+                });
+            };
+            if any.what == INTEGRATION_STATUS {
+                status = Some(status_item(contact_id, item)?);
+            } else if any.what == RULE_START {
+                activation_run = activation_mark(&item);
+            }
+            values.insert(any.what, state::parse_stored(&text));
+        }
+        Ok(ContactState::new(values, status).with_activation_run(activation_run))
+    }
+
+    /// Every item of a contact as stored: a consistent Query, every page.
+    async fn contact_items(&self, contact_id: &ContactId) -> Result<Vec<Item>, StoreError> {
         let mut pages = self
             .client
             .query()
@@ -229,41 +238,22 @@ impl Store {
             .consistent_read(true)
             .into_paginator()
             .send();
-        let mut values = std::collections::BTreeMap::new();
-        let mut status = None;
-        let mut activation_run = None;
+        let mut items = Vec::new();
         while let Some(page) = pages.next().await {
-            let page = page.map_err(request_error("Query"))?;
-            for item in page.items.unwrap_or_default() {
-                let any: AnyItem =
-                    from_item(item.clone()).map_err(|err| StoreError::Malformed {
-                        contact_id: contact_id.clone(),
-                        what: item_what(&item),
-                        reason: err.to_string(),
-                    })?;
-                let Some(text) = any.value else {
-                    return Err(StoreError::Malformed {
-                        contact_id: contact_id.clone(),
-                        what: any.what,
-                        reason: "it has no Value".into(),
-                    });
-                };
-                if any.what == INTEGRATION_STATUS {
-                    status = Some(status_record(contact_id, item)?);
-                } else if any.what == RULE_START {
-                    activation_run = activation_mark(&item);
-                }
-                values.insert(any.what, state::parse_stored(&text));
-            }
+            items.extend(
+                page.map_err(request_error("Query"))?
+                    .items
+                    .unwrap_or_default(),
+            );
         }
-        Ok(ContactState::new(values, status).with_activation_run(activation_run))
+        Ok(items)
     }
 
     /// Reads only the status item, consistently: what a poller needs.
-    pub async fn status(&self, contact_id: &ContactId) -> Result<Option<StatusRecord>, StoreError> {
+    pub async fn status(&self, contact_id: &ContactId) -> Result<Option<StatusItem>, StoreError> {
         self.raw_status(contact_id)
             .await?
-            .map(|item| status_record(contact_id, item))
+            .map(|item| status_item(contact_id, item))
             .transpose()
     }
 
@@ -286,7 +276,7 @@ impl Store {
     }
 
     /// The status item as stored, every attribute, read consistently.
-    pub async fn raw_status(&self, contact_id: &ContactId) -> Result<Option<Item>, StoreError> {
+    async fn raw_status(&self, contact_id: &ContactId) -> Result<Option<Item>, StoreError> {
         let output = at_status_item!(self.client.get_item(), self, contact_id)
             .consistent_read(true)
             .send()
@@ -295,15 +285,15 @@ impl Store {
         Ok(output.item)
     }
 
-    /// One conditional UpdateItem on the status item, for the writes of the
-    /// stream consumer's own attributes; `false` when the condition failed.
-    pub async fn update_status(
+    /// One conditional UpdateItem on the status item, for the stream
+    /// consumer's stamps and marks; `false` when the condition failed.
+    async fn update_status(
         &self,
         contact_id: &ContactId,
-        conditional: Conditional,
+        update: update::Update,
     ) -> Result<bool, StoreError> {
-        let update = self.client.update_item();
-        let result = at_status_item!(update, self, contact_id, conditional)
+        let builder = self.client.update_item();
+        let result = at_status_item!(builder, self, contact_id, update)
             .return_values(ReturnValue::None)
             .send()
             .await;
@@ -313,6 +303,27 @@ impl Store {
                 Some(UpdateItemError::ConditionalCheckFailedException(_)) => Ok(false),
                 _ => Err(request_error("UpdateItem")(err)),
             },
+        }
+    }
+}
+
+/// Test support, compiled only for the test kit (the `test-support`
+/// feature, which `kit` turns on): no function's build has it.
+#[cfg(feature = "test-support")]
+impl Store {
+    /// The client's configuration, for a client of the test's own (another
+    /// endpoint, a role's credentials).
+    pub fn client_config(&self) -> &aws_sdk_dynamodb::Config {
+        self.client.config()
+    }
+
+    /// The same table and clock through `client`. A client's pooled
+    /// connections belong to the runtime that opened them, so a store used
+    /// from another runtime needs a client of its own.
+    pub fn with_client(&self, client: Client) -> Self {
+        Self {
+            client,
+            ..self.clone()
         }
     }
 }

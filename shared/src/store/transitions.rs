@@ -1,25 +1,27 @@
 //! The run transitions: opening a run, and moving its status item on, each one
 //! conditional write with the changes that go with it.
 
-use std::{collections::HashMap, time::Duration};
+use std::time::Duration;
 
 use aws_sdk_dynamodb::types::{
     AttributeValue, CancellationReason, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
-    Update,
 };
 use chrono::{DateTime, Utc};
 
 use super::{
-    items::{status_record, StatusItem},
-    request_error, Conditional, Item, Store, StoreError, INTEGRATION_END, INTEGRATION_ERROR_CAUSE,
-    INTEGRATION_START, INTEGRATION_STATUS, MAX_TRANSACTION_ITEMS, TIMEOUT_CAUSE,
+    items::status_item,
+    request_error,
+    update::{number, text, Update},
+    Item, Store, StoreError, INTEGRATION_END, INTEGRATION_ERROR_CAUSE, INTEGRATION_START,
+    MAX_TRANSACTION_ITEMS, SWEEP, TIMEOUT_CAUSE,
 };
 use crate::{
     limits::MAX_CAUSE_BYTES,
     runs::sources,
     table,
     time::{format_rules_engine, to_epoch_ms},
-    ContactId, IntegrationStatus, ItemChange, Refusal, Run, RunId, RunStart, Transition,
+    ContactId, IntegrationStatus, ItemChange, Refusal, Run, RunId, RunStart, StatusItem,
+    Transition,
 };
 
 /// How often a transaction that collided with another is tried again before giving up.
@@ -58,19 +60,15 @@ impl Store {
             deadline,
         };
         let status = StatusItem {
-            contact_id: contact_id.to_string(),
-            what: INTEGRATION_STATUS.into(),
-            value: IntegrationStatus::Start.as_str().into(),
-            expiry: Some(self.expiry(now)),
-            run_id: Some(run.id.to_string()),
-            started_at: Some(to_epoch_ms(now)),
-            deadline: Some(to_epoch_ms(deadline)),
+            run_id: Some(run.id.clone()),
+            started_at: Some(now),
+            deadline: Some(deadline),
             function_name: Some(run.function_name.clone()),
-            ended_at: None,
             pending_shard: Some(table::pending_shard(contact_id.as_str())),
+            ..StatusItem::bare(IntegrationStatus::Start, Some(self.expiry(now)))
         };
         let items = vec![
-            self.put(status),
+            self.put_status(contact_id, &status),
             self.change_item(
                 contact_id,
                 &ItemChange::put(INTEGRATION_START, format_rules_engine(now)),
@@ -149,10 +147,20 @@ impl Store {
         self.timeout_marked(contact_id, run, &[]).await
     }
 
-    /// [`Store::timeout`], also setting `marks` (attribute, value) on the
-    /// status item, so a reader of the stream can tell who timed the run out:
-    /// the same conditional transition, so only one of two such writers wins.
-    pub async fn timeout_marked(
+    /// The abandoned-run sweep's [`Store::timeout`], with `TimedOutBy =
+    /// sweep` on the status item, so a reader of the stream can tell who
+    /// timed the run out: the same conditional transition, so only one of
+    /// the two writers wins.
+    pub async fn sweep_timeout(
+        &self,
+        contact_id: &ContactId,
+        run: Option<&RunId>,
+    ) -> Result<Transition, StoreError> {
+        let marks = [(table::TIMED_OUT_BY, AttributeValue::S(SWEEP.into()))];
+        self.timeout_marked(contact_id, run, &marks).await
+    }
+
+    async fn timeout_marked(
         &self,
         contact_id: &ContactId,
         run: Option<&RunId>,
@@ -225,7 +233,7 @@ impl Store {
             Err(Refused {
                 current: Some(item),
             }) => {
-                let current = status_record(contact_id, item)?;
+                let current = status_item(contact_id, item)?;
                 Ok(Transition::Refused(Refusal::from_current(
                     run,
                     Some(&current),
@@ -253,65 +261,32 @@ impl Store {
         from: &[IntegrationStatus],
         marks: &[(&str, AttributeValue)],
         now: DateTime<Utc>,
-    ) -> Update {
-        let mut update = "SET #v = :to, #exp = :exp".to_owned();
-        let mut values = HashMap::from([
-            (":to".to_owned(), AttributeValue::S(to.as_str().into())),
-            (
-                ":exp".to_owned(),
-                AttributeValue::N(self.expiry(now).to_string()),
-            ),
-        ]);
-        let mut names = HashMap::from([
-            ("#v".to_owned(), table::VALUE.to_owned()),
-            ("#exp".to_owned(), table::EXPIRY.to_owned()),
-            ("#run".to_owned(), table::RUN_ID.to_owned()),
-        ]);
-        for (i, (name, value)) in marks.iter().enumerate() {
-            update.push_str(&format!(", #mark{i} = :mark{i}"));
-            names.insert(format!("#mark{i}"), (*name).to_owned());
-            values.insert(format!(":mark{i}"), value.clone());
+    ) -> aws_sdk_dynamodb::types::Update {
+        let mut update = Update::default()
+            .set(table::VALUE, text(to.as_str()))
+            .set(table::EXPIRY, number(self.expiry(now)));
+        for (name, value) in marks {
+            update = update.set(name, value.clone());
         }
         if to.is_terminal() {
             // Leaving the pending-runs index is part of finishing.
-            update.push_str(", #ended = :now REMOVE #shard");
-            values.insert(
-                ":now".into(),
-                AttributeValue::N(to_epoch_ms(now).to_string()),
-            );
-            names.insert("#ended".into(), table::ENDED_AT.into());
-            names.insert("#shard".into(), table::PENDING_SHARD.into());
+            update = update
+                .set(table::ENDED_AT, number(to_epoch_ms(now)))
+                .remove(table::PENDING_SHARD);
         }
-        let sources: Vec<String> = from
-            .iter()
-            .enumerate()
-            .map(|(i, status)| {
-                values.insert(
-                    format!(":from{i}"),
-                    AttributeValue::S(status.as_str().into()),
-                );
-                format!(":from{i}")
-            })
-            .collect();
-        let run_condition = match run {
-            Some(id) => {
-                values.insert(":run".into(), AttributeValue::S(id.to_string()));
-                "#run = :run"
-            }
-            None => "attribute_not_exists(#run)",
-        };
-        let condition = format!("{run_condition} AND #v IN ({})", sources.join(", "));
-
-        let conditional = Conditional {
-            update,
-            condition,
-            names,
-            values,
-        };
-        at_status_item!(Update::builder(), self, contact_id, conditional)
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-            .build()
-            .expect("table, key and update expression are set")
+        let from = from.iter().map(|status| text(status.as_str())).collect();
+        let update = update
+            .only_if(table::RUN_ID, run.map(|id| text(id.as_str())))
+            .only_if_one_of(table::VALUE, from);
+        at_status_item!(
+            aws_sdk_dynamodb::types::Update::builder(),
+            self,
+            contact_id,
+            update
+        )
+        .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+        .build()
+        .expect("table, key and update expression are set")
     }
 
     /// Runs a transaction whose first item carries the only condition. Collisions

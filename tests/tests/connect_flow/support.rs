@@ -11,7 +11,7 @@ use kit::{lambda::fake::FakeLambda, new_contact, TestTable};
 use serde_json::{json, Value};
 use shared::{
     connect::Instance, waiting::WaitConfig, ContactId, ContactState, ItemChange, Run, RunId,
-    RunStart, StatusRecord, Store, Transition,
+    RunStart, StatusItem, Store, Transition,
 };
 
 pub const TRANSFERRED: &str = include_str!("../../fixtures/connect/transferred-contact-event.json");
@@ -116,7 +116,7 @@ pub async fn finish(store: &Store, contact: &ContactId, run: &RunId, output: &st
 }
 
 /// The contact's status item, which must be there.
-pub async fn stored_status(store: &Store, contact: &ContactId) -> StatusRecord {
+pub async fn stored_status(store: &Store, contact: &ContactId) -> StatusItem {
     store.status(contact).await.unwrap().unwrap()
 }
 
@@ -217,7 +217,7 @@ impl Fired {
         start(&self.deps, &self.contact).await
     }
 
-    pub async fn status(&self) -> StatusRecord {
+    pub async fn status(&self) -> StatusItem {
         stored_status(&self.store, &self.contact).await
     }
 }

@@ -11,9 +11,9 @@ use serde_json::Value;
 use shared::{ContactId, IntegrationStatus, RunId};
 use stream_consumer::{
     config::DEFAULT_NAMESPACE,
-    emit::{self, LateFinish},
+    decide::{Completion, LateFinish},
+    emit,
     metrics::Document,
-    record::Completion,
 };
 
 const ECHO: &str = "dev-rules-integrationEcho";
@@ -79,11 +79,11 @@ fn documents() -> Vec<Value> {
     }
     let run = RunId::new();
     let late = LateFinish {
-        run: Some(&run),
-        function_name: Some(LOOKUP),
+        run: Some(run.clone()),
+        function_name: Some(LOOKUP.into()),
         late: Done,
         told: Timeout,
-        stood: Some(Duration::from_millis(3400)),
+        finished_at: Some(at(62) - chrono::Duration::milliseconds(3400)),
     };
     docs.push(printed(emit::late_finish(at(62), &contact, &late)));
     docs.push(printed(emit::stream_lag(at(3), Duration::from_millis(120))));

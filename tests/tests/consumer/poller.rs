@@ -179,7 +179,7 @@ async fn real_start_and_echo_runs_through_the_poller_are_measured_once_each() {
 }
 
 /// The contact's run once it has ended (echo runs on a thread of its own).
-async fn finished(store: &Store, contact: &ContactId) -> shared::StatusRecord {
+async fn finished(store: &Store, contact: &ContactId) -> shared::StatusItem {
     for _ in 0..200 {
         let record = store.status(contact).await.unwrap().expect("a run");
         if record.status.is_terminal() {

@@ -5,7 +5,7 @@ use std::time::Duration;
 use aws_sdk_dynamodb::types::AttributeValue;
 use kit::new_contact;
 use serde_json::json;
-use shared::{store::TIMED_OUT_BY, IntegrationStatus, Transition};
+use shared::{table::TIMED_OUT_BY, IntegrationStatus, Transition};
 
 use crate::support::{open_run, Harness, ECHO};
 

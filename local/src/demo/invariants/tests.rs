@@ -126,7 +126,7 @@ mod legacy_runs {
     use std::collections::{BTreeMap, HashSet};
 
     use serde_json::json;
-    use shared::{ContactId, RunId, StatusRecord};
+    use shared::{ContactId, RunId, StatusItem};
 
     use super::*;
     use crate::connect::{
@@ -170,14 +170,10 @@ mod legacy_runs {
 
     /// The final state: `status`, on a status item that names the run if `named`.
     fn state(status: IntegrationStatus, named: bool) -> ContactState {
-        let record = StatusRecord {
-            contact_id: ContactId::parse("c-1").unwrap(),
-            status,
+        let record = StatusItem {
             run_id: named.then(|| RunId::parse(RUN).unwrap()),
-            started_at: None,
-            deadline: None,
             function_name: Some("integration-legacy".into()),
-            ended_at: None,
+            ..StatusItem::bare(status, None)
         };
         let values = BTreeMap::from([("IntegrationStatus".to_owned(), json!(status.as_str()))]);
         ContactState::new(values, Some(record))

@@ -2,23 +2,18 @@
 //! by side: what each record came to, and the batch item failure when one
 //! failed for a reason worth retrying.
 
-use std::{collections::HashMap, fmt, time::Duration};
+use std::{collections::HashMap, fmt};
 
 use futures_util::{stream, StreamExt};
 use serde_json::Value;
-use shared::{store::Patience, ContactId, IntegrationStatus, RunId, StoreError};
+use shared::{ContactId, IntegrationStatus};
 
 use crate::{
+    act::StatusChange,
     emit,
-    record::{self, Change, Completion, OlderWrite, Superseded},
-    stamp::{Mark, Stamp, StampRequest, Stamps},
+    record::{self, Change},
     Consumer,
 };
-
-/// The longest pause between two attempts of a stamp or a mark: long enough
-/// for a throttled table to recover, short enough that a batch is not held
-/// long after DynamoDB answers again.
-const LONGEST_PAUSE: Duration = Duration::from_secs(4);
 
 /// What the consumer did with one record.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,9 +30,9 @@ pub enum Outcome {
     AbandonedSuperseded,
     /// Already measured or counted by an earlier delivery.
     AlreadyMeasured,
-    /// An older writer's put had taken an open run's identity away; it is back.
-    Adopted,
-    /// An older writer's put landed after the caller was told the run's status;
+    /// A legacy put had taken an open run's identity away; it is back.
+    Restored,
+    /// A legacy put landed after the caller was told the run's status;
     /// undone, the told status back.
     LateUndone {
         late: IntegrationStatus,
@@ -69,9 +64,7 @@ impl fmt::Display for Outcome {
             Outcome::AbandonedPastDeadline => f.write_str("abandoned (timed out by the sweep)"),
             Outcome::AbandonedSuperseded => f.write_str("abandoned (superseded by a new run)"),
             Outcome::AlreadyMeasured => f.write_str("already measured"),
-            Outcome::Adopted => {
-                f.write_str("the run's identity put back after an older writer's put")
-            }
+            Outcome::Restored => f.write_str("the run's identity put back after a legacy put"),
             Outcome::LateUndone { late } => write!(f, "a late {late} undone"),
             Outcome::Ignored(why) => write!(f, "ignored ({why})"),
             Outcome::Malformed(why) => write!(f, "malformed: {why}"),
@@ -187,25 +180,26 @@ impl Consumer {
 
     async fn process_record(&self, record: record::Record) -> RecordReport {
         let (outcome, run) = match (&record.change, &record.contact_id) {
-            (Change::Completion(completion), Some(contact)) => (
-                self.complete(contact, completion).await,
-                Some(completion.key.clone()),
-            ),
-            (Change::Replaced { superseded, carry }, Some(contact)) => (
-                self.replaced(contact, superseded.as_ref(), carry).await,
-                superseded.as_ref().map(|s| s.key.clone()),
-            ),
-            (Change::Older(write), Some(contact)) => (
-                self.older(contact, write, &record.sequence, record.created)
-                    .await,
-                older_run(write),
-            ),
-            (Change::Repair, _) => (Ok(Outcome::Ignored("the consumer's own repair")), None),
+            (Change::Status { old, new }, Some(contact)) => {
+                let change = StatusChange {
+                    contact,
+                    old: old.as_deref(),
+                    new,
+                    sequence: &record.sequence,
+                    created: record.created,
+                };
+                let run = new
+                    .run_id
+                    .as_ref()
+                    .or(old.as_ref().and_then(|o| o.run_id.as_ref()));
+                (self.act(&change).await, run.map(|id| id.to_string()))
+            }
             (Change::OtherTable, _) => (Ok(Outcome::Ignored("another table's record")), None),
-            (Change::Unrelated, _) => (Ok(Outcome::Ignored("not the integration status")), None),
-            (Change::Stamp, _) => (Ok(Outcome::Ignored("the metrics stamp's own write")), None),
             (Change::Removed, _) => (Ok(Outcome::Ignored("status item removed")), None),
-            _ => (Ok(Outcome::Ignored("no run finished or replaced")), None),
+            // A status record always names its contact (`read` refuses one without).
+            (Change::Unrelated | Change::Status { .. }, _) => {
+                (Ok(Outcome::Ignored("not the integration status")), None)
+            }
         };
         let outcome = outcome.unwrap_or_else(|err| {
             let reason = shared::telemetry::error_chain(&err);
@@ -234,103 +228,4 @@ impl Consumer {
             outcome,
         }
     }
-
-    pub(crate) async fn complete(
-        &self,
-        contact: &ContactId,
-        run: &Completion,
-    ) -> Result<Outcome, StoreError> {
-        let request = StampRequest {
-            item_run: run.item_run.as_ref(),
-            status: run.status,
-            key: &run.key,
-            duration: run.duration,
-        };
-        let stamped = match self
-            .store
-            .stamp_measured(contact, &request, self.patience())
-            .await?
-        {
-            Stamp::Stamped => true,
-            Stamp::AlreadyMeasured => return Ok(Outcome::AlreadyMeasured),
-            Stamp::Gone => false,
-            // A newer run holds the item: record the measure there.
-            Stamp::NotCurrent => match self
-                .store
-                .mark_measured(contact, &run.key, self.patience())
-                .await?
-            {
-                Mark::Marked => true,
-                Mark::AlreadyMarked => return Ok(Outcome::AlreadyMeasured),
-                Mark::Gone => false,
-            },
-        };
-        Ok(if run.swept {
-            let function = run.function_name.as_deref();
-            self.emit_abandoned(contact, run.run_id.as_ref(), function, emit::DEADLINE);
-            Outcome::AbandonedPastDeadline
-        } else {
-            self.emit(emit::completion(self.store.clock().now(), contact, run));
-            Outcome::Measured {
-                status: run.status,
-                stamped,
-            }
-        })
-    }
-
-    async fn replaced(
-        &self,
-        contact: &ContactId,
-        superseded: Option<&Superseded>,
-        carry: &[String],
-    ) -> Result<Outcome, StoreError> {
-        let mut outcome = Outcome::Ignored("a new run replaced a finished one");
-        if let Some(old) = superseded {
-            // Counted before the carry, so a retry after a failed carry finds the
-            // mark and does not count the run again.
-            outcome = match self
-                .store
-                .mark_measured(contact, &old.key, self.patience())
-                .await?
-            {
-                Mark::Marked | Mark::Gone => {
-                    let function = old.function_name.as_deref();
-                    self.emit_abandoned(contact, old.run_id.as_ref(), function, emit::SUPERSEDED);
-                    Outcome::AbandonedSuperseded
-                }
-                Mark::AlreadyMarked => Outcome::AlreadyMeasured,
-            };
-        }
-        self.store.carry_measured(contact, carry).await?;
-        Ok(outcome)
-    }
-
-    pub(crate) fn patience(&self) -> Patience {
-        Patience {
-            for_at_most: self.config.measure_patience,
-            longest_pause: LONGEST_PAUSE,
-        }
-    }
-
-    fn emit_abandoned(
-        &self,
-        contact: &ContactId,
-        run: Option<&RunId>,
-        function: Option<&str>,
-        reason: &'static str,
-    ) {
-        let now = self.store.clock().now();
-        self.emit(emit::abandoned(now, contact, run, function, reason));
-    }
-}
-
-/// The run an older writer's record is about, for the report: the one it
-/// stripped or landed late on, when that run named itself.
-fn older_run(write: &OlderWrite) -> Option<String> {
-    let run = match write {
-        OlderWrite::Stripped { run, .. } => run,
-        OlderWrite::Late { told, .. } => told,
-        OlderWrite::Unnamed { .. } => return None,
-    };
-    run.run_id.as_ref().map(|id| id.to_string())
 }
