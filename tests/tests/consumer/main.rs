@@ -3,6 +3,7 @@
 //! and the local dashboard drawn from the consumer's metrics, in headless Chromium.
 
 mod dashboard;
+mod decisions;
 mod failures;
 mod fixtures;
 mod iam;
