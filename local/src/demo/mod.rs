@@ -215,8 +215,9 @@ async fn play_all(
         })
         .collect();
     let mut verdict = Verdict::Held;
+    let mut missed = Vec::new();
     if !chosen.is_empty() {
-        verdict = scenarios::play(sim, stack, &chosen, load).await?;
+        (verdict, missed) = scenarios::play(sim, stack, &chosen, load).await?;
     }
     if options.contacts > 0 {
         verdict = verdict.and(mixed::run(sim, stack, options, outage, load).await?);
@@ -226,6 +227,10 @@ async fn play_all(
         None => println!(
             "\nUnder cargo lambda watch the demo does not see the functions' cold starts, limits or queues."
         ),
+    }
+    // Repeated last, where a log's tail shows them.
+    for miss in &missed {
+        println!("✗ single contact {miss} (its timeline is above)");
     }
     Ok(verdict)
 }

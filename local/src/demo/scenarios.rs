@@ -23,7 +23,7 @@ pub(super) async fn play(
     stack: &Stack,
     chosen: &[Scenario],
     load: &LoadWatch,
-) -> Result<Verdict, BoxError> {
+) -> Result<(Verdict, Vec<String>), BoxError> {
     // A group at a time, so that the legacy scenarios do not add their cold
     // starts to the others' on a small machine.
     let mut groups: Vec<Vec<(Scenario, FlowKind)>> = Vec::new();
@@ -63,7 +63,7 @@ pub(super) async fn play(
         .filter_map(|p| p.run_id.as_ref().map(|r| r.to_string()))
         .collect();
     await_metrics(stack, &runs, Duration::from_secs(45)).await;
-    let as_expected = timelines(stack, &played).await?;
+    let missed = timelines(stack, &played).await?;
     let checked = invariants::check(stack, &played, None, load).await?;
     for (what, held) in &checked.invariants {
         if !held {
@@ -72,10 +72,10 @@ pub(super) async fn play(
     }
     let fewer = "try fewer scenarios at once (e.g. --scenarios fast,slow)";
     let verdict = checked.verdict(at_once, fewer, played_load(load, &played));
-    Ok(if as_expected {
-        verdict
+    Ok(if missed.is_empty() {
+        (verdict, missed)
     } else {
-        Verdict::Failed
+        (Verdict::Failed, missed)
     })
 }
 
@@ -99,10 +99,10 @@ async fn play_together(
     Ok(played.into_iter().flat_map(|(_, p)| p).collect())
 }
 
-/// Prints each contact's timeline; `false` when a contact did not end in the
-/// status its scenario expects.
-async fn timelines(stack: &Stack, played: &[Played]) -> Result<bool, BoxError> {
-    let mut as_expected = true;
+/// Prints each contact's timeline; the contacts that did not end in the
+/// status their scenario expects, in a line each.
+async fn timelines(stack: &Stack, played: &[Played]) -> Result<Vec<String>, BoxError> {
+    let mut missed = Vec::new();
     for p in played {
         let state = match &p.snapshot {
             Some(state) => state.clone(),
@@ -116,13 +116,14 @@ async fn timelines(stack: &Stack, played: &[Played]) -> Result<bool, BoxError> {
         println!("{}", simulator::timeline(p, Some(&state), &metrics));
         let status = state.integration_status();
         if status != Some(p.scenario.expect) {
-            as_expected = false;
-            println!(
-                "  ✗ expected {}, got {}\n",
-                p.scenario.expect,
-                status.map_or("none", |s| s.as_str())
-            );
+            let got = status.map_or("none", |s| s.as_str());
+            println!("  ✗ expected {}, got {got}\n", p.scenario.expect);
+            let contact = &p.contact.as_str()[..8.min(p.contact.as_str().len())];
+            missed.push(format!(
+                "contact {contact} ({}, {:?}): expected {}, got {got}",
+                p.scenario.name, p.flow, p.scenario.expect
+            ));
         }
     }
-    Ok(as_expected)
+    Ok(missed)
 }
