@@ -42,10 +42,10 @@ pub const DEADLINE: &str = "Deadline";
 pub const FUNCTION_NAME: &str = "FunctionName";
 pub const ENDED_AT: &str = "EndedAt";
 pub const PENDING_SHARD: &str = "PendingShard";
-/// The cause of an `ERROR`, kept on the status item too: an older writer's
+/// The cause of an `ERROR`, kept on the status item too: a legacy writer's
 /// late put may delete `IntegrationErrorCause`, and a repair puts it back from here.
 pub const CAUSE: &str = "Cause";
-/// When the stream consumer last repaired the status item after an older
+/// When the stream consumer last repaired the status item after a legacy
 /// writer's put (epoch ms): how the consumer knows its own repair on the stream.
 pub const REPAIRED_AT: &str = "RepairedAt";
 /// The legacy writers' late puts the stream consumer undid on the status item

@@ -139,7 +139,7 @@ async fn time_out(store: &Store, contact: &ContactId, record: &StatusItem) -> An
     answer_from_state(store, contact).await
 }
 
-/// A run written without run attributes (by an older writer) ends at
+/// A run written without run attributes (by a legacy writer) ends at
 /// `IntegrationStart` + `CurrentRule_functionTimeout`, as the Rules Engine reckons it.
 async fn older_writer_deadline(
     store: &Store,

@@ -168,6 +168,9 @@ pub fn decide(seen: &Seen) -> Decision {
     }
 }
 
-pub(crate) fn between(start: Option<DateTime<Utc>>, end: Option<DateTime<Utc>>) -> Option<Duration> {
+pub(crate) fn between(
+    start: Option<DateTime<Utc>>,
+    end: Option<DateTime<Utc>>,
+) -> Option<Duration> {
     (end? - start?).to_std().ok()
 }

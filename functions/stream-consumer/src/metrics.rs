@@ -15,7 +15,7 @@ pub const INTEGRATION_COUNT: &str = "IntegrationCount";
 pub const ABANDONED_RUNS: &str = "AbandonedRuns";
 pub const STREAM_LAG: &str = "StreamLag";
 pub const MALFORMED_RECORDS: &str = "MalformedRecords";
-/// Late finishes of older integration functions, undone by the consumer.
+/// Late finishes of legacy integration functions, undone by the consumer.
 pub const LATE_FINISHES: &str = "LateFinishes";
 
 // Dimension names. Contact and run ids are never dimensions: each would make a

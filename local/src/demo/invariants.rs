@@ -198,7 +198,7 @@ impl Tally {
     fn run(&mut self, p: &Played, state: &ContactState, evidence: &Evidence) {
         let record = state.status();
         let status = record.map(|r| r.status);
-        // A status item that names no run is not this run's end: an older
+        // A status item that names no run is not this run's end: a legacy
         // writer's put took its identity, and nothing put it back.
         let ours =
             p.run_id.is_some() && record.and_then(|r| r.run_id.as_ref()) == p.run_id.as_ref();

@@ -130,7 +130,7 @@ impl Store {
         output_removal: &[ItemChange],
     ) -> Result<Transition, StoreError> {
         let cause = super::limits::cut_to(cause, MAX_CAUSE_BYTES);
-        // Kept on the status item too, for the repair of an older writer's late put.
+        // Kept on the status item too, for the repair of a legacy writer's late put.
         let kept = [(table::CAUSE, AttributeValue::S(cause.to_owned()))];
         let cause = ItemChange::put(INTEGRATION_ERROR_CAUSE, cause);
         let to = IntegrationStatus::Error;

@@ -1,5 +1,5 @@
 //! check-timeout: it waits on an open run, times it out at its deadline (its
-//! own or the one an older start implies), and never overwrites a finish that
+//! own or the one a legacy start implies), and never overwrites a finish that
 //! landed first.
 
 use std::{sync::Arc, time::Duration};
@@ -136,7 +136,7 @@ async fn check_timeout_reckons_an_older_writers_deadline_from_integration_start(
     let table = TestTable::new().await;
     let (store, clock) = table.store_with_manual_clock();
     let contact = new_contact();
-    // An older start: a bare status item, IntegrationStart and the rule's timeout.
+    // a legacy start: a bare status item, IntegrationStart and the rule's timeout.
     let started = shared::time::format_rules_engine(clock.now());
     seed_rule(
         &store,

@@ -120,7 +120,7 @@ pub async fn stored_status(store: &Store, contact: &ContactId) -> StatusItem {
     store.status(contact).await.unwrap().unwrap()
 }
 
-/// Replaces the status item with a bare value, as an older start writes it.
+/// Replaces the status item with a bare value, as a legacy start writes it.
 pub async fn put_bare_status(table: &TestTable, contact: &ContactId, status: &str) {
     let text = |text: &str| AttributeValue::S(text.to_owned());
     table

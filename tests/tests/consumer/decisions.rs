@@ -3,7 +3,7 @@
 //! against what stands now, then the saved fixtures read and decided.
 //! (These were `record/tests.rs` and, for the branches reached only after
 //! reads, scenarios on DynamoDB Local; the ones about DynamoDB's conditions
-//! stay in `older.rs`.)
+//! stay in `legacy.rs`.)
 
 use std::time::Duration;
 
@@ -302,7 +302,7 @@ fn the_saved_fixtures_read_and_decide_as_their_names_say() {
     assert!(
         decided_fixture(streams!("completion-timeout-swept.json")).starts_with("measure TIMEOUT")
     );
-    assert_eq!(decided_fixture(streams!("older-writer.json")), "read");
+    assert_eq!(decided_fixture(streams!("legacy-writer.json")), "read");
     assert!(decided_fixture(streams!("superseded.json")).contains("superseded: 0d3c7a0e"));
     for removal in [
         streams!("ttl-removal-aws.json"),

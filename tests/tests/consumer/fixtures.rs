@@ -53,7 +53,7 @@ async fn the_same_batch_delivered_twice_emits_each_metric_once() {
         "completion-timeout.json",
         "completion-timeout-swept.json",
         "superseded.json",
-        "older-writer.json",
+        "legacy-writer.json",
         "ttl-removal-aws.json",
         "unrelated-keys.json",
     ];
@@ -131,7 +131,7 @@ async fn an_open_run_replaced_by_a_new_start_is_counted_as_abandoned_once() {
 #[tokio::test]
 async fn an_older_writer_s_completion_is_measured_as_the_run_of_the_old_image() {
     let harness = Harness::new().await;
-    let event = fixture("older-writer.json");
+    let event = fixture("legacy-writer.json");
     let report = harness.seed_and_deliver(&event).await;
     assert_eq!(
         outcomes(&report),

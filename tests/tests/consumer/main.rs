@@ -7,7 +7,7 @@ mod decisions;
 mod failures;
 mod fixtures;
 mod iam;
-mod older;
+mod legacy;
 mod poller;
 mod support;
 mod sweep;
