@@ -7,8 +7,9 @@
 use std::time::Duration;
 
 use shared::{
+    keys::INTEGRATION_STRIPPED_RUN,
     store::{ContactNow, Mark, Patience, Stamp, StampRequest},
-    ContactId, ItemChange, StatusItem, StoreError,
+    ContactId, ItemChange, StoreError,
 };
 
 use crate::{
@@ -25,31 +26,25 @@ const ATTEMPTS: u32 = 3;
 /// long after DynamoDB answers again.
 const LONGEST_PAUSE: Duration = Duration::from_secs(4);
 
-/// A record of the status item, as [`crate::record`] read it.
-pub(crate) struct StatusChange<'a> {
-    pub contact: &'a ContactId,
-    pub old: Option<&'a StatusItem>,
-    pub new: &'a StatusItem,
-    pub sequence: &'a str,
-    pub created: Option<chrono::DateTime<chrono::Utc>>,
-}
-
 impl Consumer {
-    /// Decides what `change` means and does it.
-    pub(crate) async fn act(&self, change: &StatusChange<'_>) -> Result<Outcome, StoreError> {
-        let contact = change.contact;
+    /// Decides what `seen` (a record of `contact`'s status item, nothing read
+    /// since) means, and does it.
+    pub(crate) async fn act(
+        &self,
+        contact: &ContactId,
+        seen: Seen<'_>,
+    ) -> Result<Outcome, StoreError> {
         let mut now: Option<ContactNow> = None;
         let mut refused = 0;
         loop {
-            let seen = Seen {
-                old: change.old,
-                new: change.new,
-                sequence: change.sequence,
-                created: change.created,
+            // What is measured anyway if the state keeps moving under a repair.
+            let mut fallback = None;
+            let at = self.store.clock().now();
+            match decide(&Seen {
                 now: now.as_ref(),
-                at: self.store.clock().now(),
-            };
-            let landed = match decide(&seen) {
+                at,
+                ..seen
+            }) {
                 Decision::Ignore(why) => return Ok(Outcome::Ignored(why)),
                 Decision::Read => {
                     now = Some(self.store.contact_now(contact).await?);
@@ -60,50 +55,44 @@ impl Consumer {
                     return self.carry(contact, superseded.as_ref(), &carry).await
                 }
                 Decision::KeepAside(kept) => {
-                    let aside = shared::keys::INTEGRATION_STRIPPED_RUN;
-                    self.store
-                        .write(contact, &[ItemChange::put(aside, kept)])
-                        .await?;
+                    let aside = ItemChange::put(INTEGRATION_STRIPPED_RUN, kept);
+                    self.store.write(contact, &[aside]).await?;
                     return Ok(Outcome::Ignored(
                         "a later finish past the deadline, left to its own record (the run's identity kept aside for it)",
                     ));
                 }
                 Decision::Restore { restore, then } => {
-                    let run = restore.run.run_id.as_ref().map(|id| id.as_str());
                     if self.store.restore(contact, &restore).await? {
+                        let run = restore.run.run_id.as_ref().map(|id| id.as_str());
                         tracing::info!(contact_id = %contact, run, "RUN_IDENTITY_RESTORED");
                         return match then {
                             Some(completion) => self.complete(contact, &completion).await,
                             None => Ok(Outcome::Restored),
                         };
                     }
-                    // Refused three times: the state kept moving; a finish is measured anyway.
-                    match then {
-                        Some(completion) if refused + 1 == ATTEMPTS => {
-                            return self.complete(contact, &completion).await
-                        }
-                        _ => false,
-                    }
+                    fallback = then;
                 }
                 Decision::Undo { undo, finish } => {
                     if self.store.undo(contact, &undo).await? {
-                        let at = self.store.clock().now();
-                        tracing::warn!(contact_id = %contact, late = %undo.late.status, told = %undo.told.status, "LATE_WRITE_UNDONE");
+                        let run = undo.told.run_id.as_ref().map(|id| id.as_str());
+                        let (late, told) = (undo.late.status, undo.told.status);
+                        tracing::warn!(contact_id = %contact, run, %late, %told, "LATE_WRITE_UNDONE");
                         if let Some(finish) = &finish {
-                            self.emit(emit::late_finish(at, contact, finish));
+                            self.emit(emit::late_finish(self.store.clock().now(), contact, finish));
                         }
-                        let late = undo.late.status;
                         return Ok(Outcome::LateUndone { late });
                     }
-                    false
                 }
-            };
-            debug_assert!(!landed);
+            }
+            // A guarded repair was refused: the item moved since it was read.
             refused += 1;
             if refused == ATTEMPTS {
-                return Ok(Outcome::Ignored(
-                    "the state kept moving; the legacy write was left",
-                ));
+                return match fallback {
+                    Some(completion) => self.complete(contact, &completion).await,
+                    None => Ok(Outcome::Ignored(
+                        "the state kept moving; the legacy write was left",
+                    )),
+                };
             }
             now = Some(self.store.contact_now(contact).await?);
         }

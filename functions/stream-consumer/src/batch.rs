@@ -9,7 +9,7 @@ use serde_json::Value;
 use shared::{ContactId, IntegrationStatus};
 
 use crate::{
-    act::StatusChange,
+    decide::Seen,
     emit,
     record::{self, Change},
     Consumer,
@@ -181,18 +181,19 @@ impl Consumer {
     async fn process_record(&self, record: record::Record) -> RecordReport {
         let (outcome, run) = match (&record.change, &record.contact_id) {
             (Change::Status { old, new }, Some(contact)) => {
-                let change = StatusChange {
-                    contact,
+                let seen = Seen {
                     old: old.as_deref(),
                     new,
                     sequence: &record.sequence,
                     created: record.created,
+                    now: None,
+                    at: self.store.clock().now(),
                 };
                 let run = new
                     .run_id
                     .as_ref()
                     .or(old.as_ref().and_then(|o| o.run_id.as_ref()));
-                (self.act(&change).await, run.map(|id| id.to_string()))
+                (self.act(contact, seen).await, run.map(|id| id.to_string()))
             }
             (Change::OtherTable, _) => (Ok(Outcome::Ignored("another table's record")), None),
             (Change::Removed, _) => (Ok(Outcome::Ignored("status item removed")), None),

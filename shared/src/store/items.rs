@@ -19,12 +19,13 @@ pub(super) struct StateItem {
     expiry: i64,
 }
 
-/// Just the sort key and value of any item, for reading a whole contact.
+/// Just the sort key, value and TTL of any item, for reading a whole contact.
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub(super) struct AnyItem {
     pub(super) what: String,
     pub(super) value: Option<String>,
+    pub(super) expiry: Option<i64>,
 }
 
 impl Store {

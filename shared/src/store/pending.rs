@@ -63,9 +63,10 @@ impl Store {
             // An entry that does not read as a run is skipped, not fatal: one bad
             // item must not stop every other abandoned run from being timed out.
             let entry = from_item::<IndexEntry>(item).ok();
-            let Some((entry, contact_id)) = entry.and_then(|e| {
-                Some((ContactId::parse(e.contact_id.clone()).ok()?, e)).map(|(c, e)| (e, c))
-            }) else {
+            let contact = entry
+                .as_ref()
+                .and_then(|e| ContactId::parse(&*e.contact_id).ok());
+            let (Some(entry), Some(contact_id)) = (entry, contact) else {
                 tracing::warn!(shard, "skipping an unreadable pending-runs entry");
                 continue;
             };

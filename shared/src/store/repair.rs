@@ -11,8 +11,10 @@ use std::collections::BTreeMap;
 use aws_sdk_dynamodb::types::{ConditionCheck, Delete, TransactWriteItem};
 use chrono::{DateTime, Utc};
 
+use serde_dynamo::aws_sdk_dynamodb_1::from_item;
+
 use super::{
-    items::attributes,
+    items::{attributes, item_what, status_item, AnyItem},
     update::{number, text, Update},
     Store, StoreError, INTEGRATION_STATUS,
 };
@@ -97,20 +99,15 @@ impl Store {
     pub async fn contact_now(&self, contact_id: &ContactId) -> Result<ContactNow, StoreError> {
         let mut now = ContactNow::default();
         for item in self.contact_items(contact_id).await? {
-            let what = super::items::item_what(&item);
-            if what == INTEGRATION_STATUS {
-                now.status = Some(super::items::status_item(contact_id, item)?);
-                continue;
-            }
-            let string = |name: &str| match item.get(name) {
-                Some(aws_sdk_dynamodb::types::AttributeValue::S(s)) => Some(s.clone()),
-                _ => None,
-            };
-            let expiry = match item.get(table::EXPIRY) {
-                Some(aws_sdk_dynamodb::types::AttributeValue::N(n)) => n.parse().ok(),
-                _ => None,
-            };
-            if let Some(value) = string(table::VALUE) {
+            if item_what(&item) == INTEGRATION_STATUS {
+                now.status = Some(status_item(contact_id, item)?);
+            } else if let Ok(AnyItem {
+                what,
+                value: Some(value),
+                expiry,
+            }) = from_item(item)
+            {
+                // An item that is not text is nothing a repair reads.
                 now.items.insert(what, (value, expiry));
             }
         }
