@@ -22,7 +22,7 @@ use crate::stack::faults::Refusals;
 pub use invoke::local_function;
 pub use scenarios::{scenarios, RuleMessage, Scenario, ECHO, LEGACY, OUTPUT_KEY};
 pub use steps::{CallStep, Step, StepKind};
-pub use timeline::timeline;
+pub use timeline::{short, timeline};
 
 mod caller;
 mod invoke;

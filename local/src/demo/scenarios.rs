@@ -118,10 +118,12 @@ async fn timelines(stack: &Stack, played: &[Played]) -> Result<Vec<String>, BoxE
         if status != Some(p.scenario.expect) {
             let got = status.map_or("none", |s| s.as_str());
             println!("  ✗ expected {}, got {got}\n", p.scenario.expect);
-            let contact = &p.contact.as_str()[..8.min(p.contact.as_str().len())];
             missed.push(format!(
-                "contact {contact} ({}, {:?}): expected {}, got {got}",
-                p.scenario.name, p.flow, p.scenario.expect
+                "contact {} ({} on the {} flow): expected {}, got {got}",
+                simulator::short(p.contact.as_str()),
+                p.scenario.name,
+                p.flow.as_str(),
+                p.scenario.expect
             ));
         }
     }

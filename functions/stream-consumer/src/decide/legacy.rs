@@ -29,19 +29,8 @@ pub(super) fn stripped(seen: &Seen, run: &StatusItem) -> Decision {
         return Decision::Read;
     };
     let completion = write.status.is_terminal().then(|| {
-        let ended = write
-            .ended_at
-            .or_else(|| written_end(now, write))
-            .or(seen.created);
-        Completion {
-            key: run_key(run.run_id.as_ref(), seen.sequence),
-            item_run: run.run_id.clone(),
-            run_id: run.run_id.clone(),
-            status: write.status,
-            function_name: run.function_name.clone(),
-            duration: between(run.started_at, ended),
-            swept: write.swept(),
-        }
+        let key = run_key(run.run_id.as_ref(), seen.sequence);
+        completion_of(run, key, write, write_end(seen, now), write.swept())
     });
     // Why the identity cannot go back, if it cannot.
     let why = match &now.status {
@@ -52,9 +41,7 @@ pub(super) fn stripped(seen: &Seen, run: &StatusItem) -> Decision {
         Some(current) if current.run_id.is_some() => Err("a newer run holds the contact"),
         Some(current) => {
             let this_write = current.status == write.status && current.expiry == write.expiry;
-            let ended = current
-                .ended_at
-                .or_else(|| finish_end(now, current, seen.at));
+            let (restore, ended) = restore_on(seen, now, current, run.clone());
             let past_deadline = |end: DateTime<Utc>| run.deadline.is_some_and(|d| end >= d);
             let started = run.started_at.map(format_rules_engine);
             if current.status == Start && !this_write {
@@ -72,12 +59,8 @@ pub(super) fn stripped(seen: &Seen, run: &StatusItem) -> Decision {
                 Err("a newer run holds the contact")
             } else {
                 Ok(Restore {
-                    run: run.clone(),
-                    on: current.clone(),
-                    ended: current.ended_at.is_none().then_some(ended).flatten(),
-                    cause: written_cause(now, current),
                     start_unchanged: started,
-                    from_aside: false,
+                    ..restore
                 })
             }
         }
@@ -119,26 +102,18 @@ pub(super) fn unnamed(seen: &Seen) -> Decision {
         .filter(|c| c.run_id.is_none() && c.status == write.status && c.expiry == write.expiry);
     if let (Some(over), Some(current)) = (over, this_write) {
         if let Some(run) = kept_aside(now, over) {
-            let ended = current
-                .ended_at
-                .or_else(|| finish_end(now, current, seen.at));
+            let (restore, ended) = restore_on(seen, now, current, run);
             return Decision::Restore {
-                then: Some(Completion {
+                then: Some(completion_of(
+                    &restore.run,
                     key,
-                    item_run: run.run_id.clone(),
-                    run_id: run.run_id.clone(),
-                    status: write.status,
-                    function_name: run.function_name.clone(),
-                    duration: between(run.started_at, ended),
-                    swept: current.swept(),
-                }),
+                    write,
+                    ended,
+                    current.swept(),
+                )),
                 restore: Box::new(Restore {
-                    ended: current.ended_at.is_none().then_some(ended).flatten(),
-                    cause: written_cause(now, current),
-                    run,
-                    on: current.clone(),
-                    start_unchanged: None,
                     from_aside: true,
+                    ..restore
                 }),
             };
         }
@@ -154,30 +129,18 @@ pub(super) fn unnamed(seen: &Seen) -> Decision {
     });
     Decision::Measure(match named {
         // Named by an earlier record's repair of this very put.
-        Some(current) => Completion {
-            key,
-            item_run: current.run_id.clone(),
-            run_id: current.run_id.clone(),
-            status: write.status,
-            function_name: current.function_name.clone(),
-            duration: between(current.started_at, current.ended_at),
-            swept: current.swept(),
-        },
+        Some(current) => completion_of(current, key, write, current.ended_at, current.swept()),
         None => {
             let started = now
                 .value(INTEGRATION_START)
                 .and_then(|t| parse_rules_engine(t).ok());
-            let ended = write
-                .ended_at
-                .or_else(|| written_end(now, write))
-                .or(seen.created);
             Completion {
                 key,
                 item_run: None,
                 run_id: None,
                 status: write.status,
                 function_name: now.value(RULE_FUNCTION_NAME).map(str::to_owned),
-                duration: between(started, ended),
+                duration: between(started, write_end(seen, now)),
                 swept: write.swept(),
             }
         }
@@ -277,6 +240,57 @@ pub(super) fn late(seen: &Seen, told: &StatusItem) -> Decision {
             finished_at: late_end.and_then(|end| parse_rules_engine(end).ok()),
         }),
     }
+}
+
+/// The completion of `run` (the item that names it) finished by `write` at `ended`.
+fn completion_of(
+    run: &StatusItem,
+    key: String,
+    write: &StatusItem,
+    ended: Option<DateTime<Utc>>,
+    swept: bool,
+) -> Completion {
+    Completion {
+        key,
+        item_run: run.run_id.clone(),
+        run_id: run.run_id.clone(),
+        status: write.status,
+        function_name: run.function_name.clone(),
+        duration: between(run.started_at, ended),
+        swept,
+    }
+}
+
+/// The repair naming `run` on `current` (a legacy put), and when `current`
+/// ended, if it is a finish.
+fn restore_on(
+    seen: &Seen,
+    now: &ContactNow,
+    current: &StatusItem,
+    run: StatusItem,
+) -> (Restore, Option<DateTime<Utc>>) {
+    let ended = current
+        .ended_at
+        .or_else(|| finish_end(now, current, seen.at));
+    let restore = Restore {
+        run,
+        on: current.clone(),
+        ended: current.ended_at.is_none().then_some(ended).flatten(),
+        cause: written_cause(now, current),
+        start_unchanged: None,
+        from_aside: false,
+    };
+    (restore, ended)
+}
+
+/// When the record's own write ended: its `EndedAt`, its `IntegrationEnd`,
+/// or the record's time.
+fn write_end(seen: &Seen, now: &ContactNow) -> Option<DateTime<Utc>> {
+    let write = seen.new;
+    write
+        .ended_at
+        .or_else(|| written_end(now, write))
+        .or(seen.created)
 }
 
 /// When the legacy writer finished `item`, by the `IntegrationEnd` of its put.

@@ -121,6 +121,7 @@ fn metrics_lines(metrics: &[Value]) -> String {
     out
 }
 
-fn short(id: &str) -> &str {
+/// A contact id as timelines name it: its first 8 characters.
+pub fn short(id: &str) -> &str {
     id.get(..8).unwrap_or(id)
 }
