@@ -21,7 +21,7 @@ use chrono::{DateTime, Utc};
 use crate::{
     config::{ConfigError, Env},
     connect::Answer,
-    ContactId, StatusItem, Store, StoreError,
+    ContactId, RunId, StatusItem, Store, StoreError, Transition,
 };
 
 /// How start and check-timeout wait.
@@ -216,6 +216,24 @@ pub async fn answer_from_state(store: &Store, contact_id: &ContactId) -> Answer 
         }
         Err(err) => store_failure(&err),
     }
+}
+
+/// Times `run` out: the transition check-timeout makes, and start waiting
+/// until the end at its run's own deadline. Refused, and so harmless, when
+/// the run finished or was replaced meanwhile; a store failure is the answer.
+pub async fn time_out(
+    store: &Store,
+    contact_id: &ContactId,
+    run: Option<&RunId>,
+) -> Result<(), Answer> {
+    match store.timeout(contact_id, run).await {
+        Ok(Transition::Applied) => tracing::info!("run timed out"),
+        Ok(Transition::Refused(refusal)) => {
+            tracing::info!(?refusal, "run finished before it could time out")
+        }
+        Err(err) => return Err(store_failure(&err)),
+    }
+    Ok(())
 }
 
 /// The answer when the state table cannot be read or written.

@@ -21,7 +21,7 @@ use shared::{
     store::INTEGRATION_START,
     time::parse_rules_engine,
     waiting::{self, answer_from_state, store_failure, WaitConfig},
-    ContactId, StatusItem, Store, Transition,
+    ContactId, StatusItem, Store,
 };
 use tracing::{info, warn, Instrument};
 
@@ -97,7 +97,7 @@ async fn check(contact: &ContactId, deps: &Deps) -> Answer {
     }
     let deadline = match record.deadline {
         Some(deadline) => deadline,
-        None => match older_writer_deadline(store, contact, &deps.wait).await {
+        None => match legacy_deadline(store, contact, &deps.wait).await {
             Ok(deadline) => deadline,
             Err(answer) => return answer,
         },
@@ -129,19 +129,15 @@ async fn check(contact: &ContactId, deps: &Deps) -> Answer {
 /// The run is open and past its deadline: `TIMEOUT`, unless it finished (or was
 /// replaced) in the meantime, in which case the answer shows what it became.
 async fn time_out(store: &Store, contact: &ContactId, record: &StatusItem) -> Answer {
-    match store.timeout(contact, record.run_id.as_ref()).await {
-        Ok(Transition::Applied) => info!("run timed out"),
-        Ok(Transition::Refused(refusal)) => {
-            info!(?refusal, "run finished before it could time out")
-        }
-        Err(err) => return store_failure(&err),
+    match waiting::time_out(store, contact, record.run_id.as_ref()).await {
+        Ok(()) => answer_from_state(store, contact).await,
+        Err(answer) => answer,
     }
-    answer_from_state(store, contact).await
 }
 
 /// A run written without run attributes (by a legacy writer) ends at
 /// `IntegrationStart` + `CurrentRule_functionTimeout`, as the Rules Engine reckons it.
-async fn older_writer_deadline(
+async fn legacy_deadline(
     store: &Store,
     contact: &ContactId,
     wait: &WaitConfig,

@@ -64,8 +64,7 @@ pub async fn handle(event: Value, own_arn: Option<&str>, deps: &Deps) -> Value {
     let own = own_arn.and_then(|arn| FunctionRef::parse(arn).ok());
     let span = tracing::info_span!("start", contact_id = %request.contact_id, run_id = tracing::field::Empty);
     let mode = WaitMode::of(&request);
-    let limit = mode
-        .clone()
+    let limit = (mode.as_ref().copied())
         .unwrap_or(WaitMode::Budget)
         .answer_limit(&deps.config.wait);
     // Boxed: the SDK calls make this future deep, and it is built once per call.
@@ -156,7 +155,7 @@ async fn start(
 /// may have died after its invoke, or before it: at most once, see
 /// docs/design.md): this rule activation has its run, `opened`. Answer from
 /// that run, invoking nothing. Waiting until the end, it is due at the
-/// deadline the status item gives it, or (when an original writer's put has
+/// deadline the status item gives it, or (when a legacy writer's put has
 /// taken the item's run attributes) the rule's `timeout` from now, which is
 /// no sooner.
 async fn answer_the_retry(
@@ -170,19 +169,10 @@ async fn answer_the_retry(
 ) -> Answer {
     tracing::Span::current().record("run_id", tracing::field::display(opened));
     info!("START_RETRIED");
-    let mut deadline = store.clock().now() + timeout;
-    if mode == WaitMode::UntilEnd {
-        match store.status(contact).await {
-            Ok(Some(record)) if record.run_id.as_ref() == Some(opened) => {
-                deadline = record.deadline.unwrap_or(deadline);
-            }
-            Ok(_) => {}
-            Err(err) => return store_failure(&err),
-        }
-    }
+    // The status item's own deadline for the run, when the wait reads it.
     let ours = Ours {
         run: opened,
-        deadline,
+        deadline: store.clock().now() + timeout,
     };
     wait::wait_and_answer(store, contact, until, mode, ours, &deps.config.wait).await
 }

@@ -16,9 +16,9 @@ use serde_json::Value;
 use shared::{
     connect::{Answer, ContactFlowEvent},
     waiting::{self, answer_from_state, store_failure, WaitConfig, RULE_TIMEOUTS},
-    ContactId, RunId, Store, Transition,
+    ContactId, RunId, Store,
 };
-use tracing::{info, warn};
+use tracing::info;
 
 /// The block parameter that sets how start waits.
 pub const WAIT_PARAMETER: &str = "Wait";
@@ -90,6 +90,16 @@ pub async fn wait_and_answer(
     let mut reads = waited.reads;
     let open = waited.record.as_ref().is_some_and(|r| r.status.is_open());
     if mode == WaitMode::UntilEnd && open {
+        // The deadline the status item gives the run, when it still names it
+        // (a retry knows no other); else the one the caller gave.
+        let named = waited
+            .record
+            .as_ref()
+            .filter(|r| r.run_id.as_ref() == Some(ours.run));
+        let ours = Ours {
+            deadline: named.and_then(|r| r.deadline).unwrap_or(ours.deadline),
+            ..ours
+        };
         match until_the_end(store, contact, ours, config).await {
             Ok(more) => reads += more,
             Err(answer) => return answer,
@@ -114,16 +124,7 @@ async fn until_the_end(
         .map_err(|err| store_failure(&err))?;
     let open = waited.record.as_ref().is_some_and(|r| r.status.is_open());
     if open && store.clock().now() >= ours.deadline {
-        match store.timeout(contact, Some(ours.run)).await {
-            Ok(Transition::Applied) => info!("run timed out"),
-            Ok(Transition::Refused(refusal)) => {
-                info!(?refusal, "the run was not timed out")
-            }
-            Err(err) => {
-                warn!("the run could not be timed out");
-                return Err(store_failure(&err));
-            }
-        }
+        waiting::time_out(store, contact, Some(ours.run)).await?;
     }
     Ok(waited.reads)
 }

@@ -19,7 +19,7 @@ use crate::{
 
 /// Waits until every run has its completion metric, or `limit` passes.
 pub(super) async fn await_metrics(stack: &Stack, runs: &[String], limit: Duration) {
-    await_evidence(stack, limit, |metrics| {
+    await_evidence(stack, limit, async |metrics| {
         let measured = completions(metrics);
         runs.iter().all(|run| measured.contains_key(run))
     })
@@ -47,28 +47,28 @@ pub(super) async fn await_legacy(stack: &Stack, played: &[Played], limit: Durati
     };
     let until = Instant::now() + limit;
     tokio::time::sleep_until(finished.min(until).into()).await;
-    let expected: Vec<&str> = legacy
-        .iter()
-        .filter(|p| expects_late_finish(p))
-        .map(|p| p.contact.as_str())
-        .collect();
     let left = until.saturating_duration_since(Instant::now());
-    await_evidence(stack, left, |metrics| {
+    await_evidence(stack, left, async |metrics| {
         let undone = late_finishes(metrics);
-        expected
-            .iter()
-            .all(|contact| undone.by_contact.contains_key(*contact))
+        for p in &legacy {
+            if !undone.by_contact.contains_key(p.contact.as_str())
+                && expects_late_finish(p, untold_status(stack, p).await)
+            {
+                return false;
+            }
+        }
+        true
     })
     .await;
 }
 
 /// Waits until `arrived` says the metrics hold what is waited for, or `limit`
 /// passes, running the sweep every 2 s meanwhile.
-async fn await_evidence(stack: &Stack, limit: Duration, arrived: impl Fn(&Metrics) -> bool) {
+async fn await_evidence(stack: &Stack, limit: Duration, arrived: impl AsyncFn(&Metrics) -> bool) {
     let until = Instant::now() + limit;
     let mut swept = Instant::now();
     while Instant::now() < until {
-        if arrived(&stack.metrics) {
+        if arrived(&stack.metrics).await {
             return;
         }
         // The schedule sweeps too; sweeping here as well only makes the wait shorter.
@@ -81,11 +81,29 @@ async fn await_evidence(stack: &Stack, limit: Duration, arrived: impl Fn(&Metric
 }
 
 /// Whether the consumer should undo a late finish of this contact's run: the
-/// original's echo finishes whatever happened, so a legacy run whose caller
-/// was told `TIMEOUT` (by check-timeout, or the sweep after a hang-up) gets
-/// its finish late, exactly once.
-pub(super) fn expects_late_finish(p: &Played) -> bool {
-    p.scenario.is_legacy() && p.told() == Some(IntegrationStatus::Timeout)
+/// legacy echo finishes whatever happened, so a legacy run whose caller was
+/// told `TIMEOUT` (by check-timeout, or the sweep after a hang-up) gets its
+/// finish late, exactly once; so does one whose caller was told nothing of
+/// it (an ERROR answered without the state, the store down) and that ended
+/// `TIMEOUT` all the same (`status`, the final one: the sweep).
+pub(super) fn expects_late_finish(p: &Played, status: Option<IntegrationStatus>) -> bool {
+    let timeout = Some(IntegrationStatus::Timeout);
+    p.scenario.is_legacy()
+        && match p.told() {
+            Some(told) => Some(told) == timeout,
+            None => status == timeout,
+        }
+}
+
+/// The status of a contact told nothing of its run, as it stands now: what
+/// [`expects_late_finish`] needs of it (the sweep may have timed it out).
+/// `None` without a read for a contact that was told.
+pub(super) async fn untold_status(stack: &Stack, p: &Played) -> Option<IntegrationStatus> {
+    if p.told().is_some() {
+        return None;
+    }
+    let status = stack.store.status(&p.contact).await.ok().flatten();
+    status.map(|item| item.status)
 }
 
 /// The runs of contacts whose run was not known when they ended: an opening

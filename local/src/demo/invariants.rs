@@ -280,12 +280,8 @@ impl Tally {
             .and_then(|r| evidence.late.by_run.get(r))
             .copied()
             .unwrap_or(0);
-        // A legacy run whose caller was told nothing of it (an ERROR answered
-        // without the state, the store being down) and that ended TIMEOUT
-        // all the same (the sweep) has its late finish undone as well.
         let timed_out = status == Some(IntegrationStatus::Timeout);
-        let untold = p.scenario.is_legacy() && p.told().is_none() && timed_out;
-        let expected = usize::from((expects_late_finish(p) || untold) && (!raced || timed_out));
+        let expected = usize::from(expects_late_finish(p, status) && (!raced || timed_out));
         // The original's echo does not retry a failed write: if the store was
         // down when its late finish was due, there may be no late finish at all.
         let lost_to_outage = expected == 1 && late == 0 && finish_met_outage(p, evidence.outage);

@@ -75,9 +75,13 @@ fn scenario(i: usize) -> Scenario {
 
 /// The flow contact `i` plays: each of the flows that can play its scenario
 /// in turn.
-fn flow_kind(i: usize, scenario: &Scenario, flows: &Flows) -> FlowKind {
+fn flow_kind(i: usize, scenario: &Scenario, flows: &Flows) -> Result<FlowKind, BoxError> {
     let kinds = flows.for_scenario(scenario);
-    kinds[(i / 4) % kinds.len()]
+    if kinds.is_empty() {
+        let name = scenario.name;
+        return Err(format!("no flow loaded can play the {name} contacts of the mixed run: add a flow that invokes start").into());
+    }
+    Ok(kinds[(i / 4) % kinds.len()])
 }
 
 /// Plays the mixed run, then its summary and invariants.
@@ -103,10 +107,10 @@ pub(super) async fn run(
     let scenarios: Vec<(Scenario, FlowKind)> = (0..contacts)
         .map(|i| {
             let scenario = scenario(i);
-            let kind = flow_kind(i, &scenario, &sim.flows);
-            (scenario, kind)
+            let kind = flow_kind(i, &scenario, &sim.flows)?;
+            Ok((scenario, kind))
         })
-        .collect();
+        .collect::<Result<_, BoxError>>()?;
     let arrived = arrive(sim, &scenarios).await?;
     let began = Instant::now();
     let mut played = play(sim, options, scenarios, arrived, started).await?;

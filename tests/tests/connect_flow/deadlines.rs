@@ -132,7 +132,7 @@ async fn check_timeout_answers_done_when_the_run_finishes_during_its_wait() {
 }
 
 #[tokio::test]
-async fn check_timeout_reckons_an_older_writers_deadline_from_integration_start() {
+async fn check_timeout_reckons_an_legacy_writers_deadline_from_integration_start() {
     let table = TestTable::new().await;
     let (store, clock) = table.store_with_manual_clock();
     let contact = new_contact();

@@ -6,13 +6,13 @@ use std::time::{Duration, Instant};
 
 use kit::lambda::fake::FakeLambda;
 use serde_json::{json, Value};
-use shared::IntegrationStatus;
+use shared::{IntegrationStatus, RunStart};
 
 use crate::support::{echo_rule, event_for, function_finishing, idle, Fired, OWN_ARN};
 
 /// start's answer to the asynchronous-start flow's block, for the contact.
-async fn start_until_end(fired: &Fired, wait: &str) -> Value {
-    start_with(fired, json!(wait)).await
+async fn start_until_end(fired: &Fired) -> Value {
+    start_with(fired, json!("UntilEnd")).await
 }
 
 /// A contact whose rule's function finishes `DONE` 3 s after its invoke.
@@ -35,7 +35,7 @@ async fn start_waits_past_its_budget_until_the_run_is_done() {
     let fired = done_in_3_s().await;
 
     let began = Instant::now();
-    let answer = start_until_end(&fired, "UntilEnd").await;
+    let answer = start_until_end(&fired).await;
     let took = began.elapsed();
 
     assert_eq!(answer["IntegrationStatus"], "DONE", "{answer}");
@@ -51,7 +51,7 @@ async fn start_times_the_run_out_at_its_deadline_as_check_timeout_would() {
     let fired = Fired::new(&echo_rule("3"), idle).await;
 
     let began = Instant::now();
-    let answer = start_until_end(&fired, "UntilEnd").await;
+    let answer = start_until_end(&fired).await;
     let took = began.elapsed();
 
     assert_eq!(answer["IntegrationStatus"], "TIMEOUT", "{answer}");
@@ -59,18 +59,32 @@ async fn start_times_the_run_out_at_its_deadline_as_check_timeout_would() {
         took >= Duration::from_secs(3) && took < Duration::from_secs(5),
         "answered after {took:?}"
     );
+    assert_eq!(fired.status().await.status, IntegrationStatus::Timeout);
+}
+
+/// start times out its own run only: a newer rule's run, opened on the
+/// contact while start waits, is left open at start's deadline.
+#[tokio::test]
+async fn start_leaves_a_newer_run_open_at_its_own_deadline() {
+    let fired = Fired::new(&echo_rule("3"), idle).await;
+    let newer = async {
+        tokio::time::sleep(Duration::from_millis(2500)).await;
+        let start = RunStart {
+            function_name: "dev-rules-integrationNext".into(),
+            timeout: Duration::from_secs(60),
+        };
+        fired
+            .store
+            .start(&fired.contact, start)
+            .await
+            .expect("the newer run opens")
+    };
+
+    let (_, newer) = tokio::join!(start_until_end(&fired), newer);
+
     let status = fired.status().await;
-    assert_eq!(status.status, IntegrationStatus::Timeout);
-    // The transition is the guarded one: a DONE of the same run, landing
-    // now, is refused.
-    let refused = fired
-        .store
-        .done(&fired.contact, status.run_id.as_ref(), &[])
-        .await;
-    assert!(
-        matches!(refused, Ok(shared::Transition::Refused(_))),
-        "{refused:?}"
-    );
+    assert_eq!(status.run_id.as_ref(), Some(&newer.id));
+    assert_eq!(status.status, IntegrationStatus::Start);
 }
 
 #[tokio::test]
@@ -101,7 +115,7 @@ async fn a_retried_start_waits_until_the_end_of_the_run_it_opened() {
     assert_eq!(fired.lambda.invocations().len(), 1);
 
     let began = Instant::now();
-    let answer = start_until_end(&fired, "UntilEnd").await;
+    let answer = start_until_end(&fired).await;
 
     assert_eq!(answer["IntegrationStatus"], "DONE", "{answer}");
     assert!(

@@ -129,7 +129,7 @@ async fn an_open_run_replaced_by_a_new_start_is_counted_as_abandoned_once() {
 }
 
 #[tokio::test]
-async fn an_older_writer_s_completion_is_measured_as_the_run_of_the_old_image() {
+async fn an_legacy_writer_s_completion_is_measured_as_the_run_of_the_old_image() {
     let harness = Harness::new().await;
     let event = fixture("legacy-writer.json");
     let report = harness.seed_and_deliver(&event).await;

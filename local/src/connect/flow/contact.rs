@@ -137,8 +137,6 @@ pub enum Channel {
 }
 
 impl Channel {
-    pub const ALL: [Channel; 3] = [Channel::Voice, Channel::Chat, Channel::Task];
-
     /// As Connect names it in `$.Channel` and the event's `Channel`.
     pub fn as_str(self) -> &'static str {
         match self {
