@@ -107,6 +107,12 @@ pub struct PerContact {
     pub write_units: f64,
 }
 
+/// What Lambda bills for a call that ran `ran` at `gb` of memory: GB-seconds,
+/// by the millisecond begun.
+pub fn billed_gb_seconds(ran: std::time::Duration, gb: f64) -> f64 {
+    (ran.as_secs_f64() * 1_000.0).ceil() / 1_000.0 * gb
+}
+
 /// A million contacts' bill, in dollars, by part.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Bill {
@@ -117,6 +123,22 @@ pub struct Bill {
 }
 
 impl Bill {
+    /// A million contacts' bill, each contact spending what is given.
+    pub fn of(
+        gb_seconds: f64,
+        invocations: f64,
+        read_units: f64,
+        write_units: f64,
+        arch: Arch,
+    ) -> Self {
+        Bill {
+            duration: 1e6 * gb_seconds * arch.per_gb_second(),
+            requests: invocations * PRICES.per_million_requests,
+            reads: read_units * PRICES.per_million_read_units,
+            writes: write_units * PRICES.per_million_write_units,
+        }
+    }
+
     pub fn total(&self) -> f64 {
         self.duration + self.requests + self.reads + self.writes
     }
@@ -162,14 +184,13 @@ impl PerContact {
             let contact = if naive { &row.naive } else { &row.ours };
             for (function, ran) in &contact.invocations {
                 let share = &mut shares[Function::ALL.iter().position(|f| f == function)?];
-                let billed_ms = (ran.as_secs_f64() * 1_000.0).ceil();
                 share.invocations += weight;
                 share.seconds += weight * ran.as_secs_f64();
                 let gb = match function {
                     Function::Integration => integration_gb,
                     Function::Start | Function::CheckTimeout => gb,
                 };
-                share.gb_seconds += weight * billed_ms / 1_000.0 * gb;
+                share.gb_seconds += weight * billed_gb_seconds(*ran, gb);
             }
             read_units += weight * contact.usage.rcu;
             write_units += weight * contact.usage.wcu();
@@ -224,13 +245,8 @@ impl PerContact {
 
     /// A million contacts' bill.
     pub fn per_million(&self, arch: Arch) -> Bill {
-        let million = 1e6;
-        Bill {
-            duration: million * self.gb_seconds() * arch.per_gb_second(),
-            requests: self.invocations() * PRICES.per_million_requests,
-            reads: self.read_units * PRICES.per_million_read_units,
-            writes: self.write_units * PRICES.per_million_write_units,
-        }
+        let (gb_s, calls) = (self.gb_seconds(), self.invocations());
+        Bill::of(gb_s, calls, self.read_units, self.write_units, arch)
     }
 
     /// What `rate` new contacts a second need, by Little's law: each

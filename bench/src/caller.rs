@@ -21,12 +21,16 @@ use local_stack::{
         flow::{Channel, Flow, Speech},
         simulator::{FlowKind, Flows, Played, RuleMessage, Scenario, Simulator, StepKind, ECHO},
     },
+    demo::load::LoadWatch,
     stack::{faults::Refusals, Host, Stack, StackOptions},
 };
 use serde_json::{json, Value};
 use shared::{keys::INTEGRATION_END, time::parse_rules_engine, IntegrationStatus};
 
-use crate::progress::Progress;
+use crate::{
+    bill::{billed_gb_seconds, Arch, Bill},
+    progress::Progress,
+};
 
 /// The integrations' lengths, in seconds.
 pub const LENGTHS_S: [u64; 4] = [1, 3, 6, 12];
@@ -52,7 +56,7 @@ const MEMORY_GB: f64 = crate::bill::OURS_MEMORY_MB as f64 / 1024.0;
 /// One flow and integration length.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {
-    pub flow: &'static str,
+    pub kind: FlowKind,
     pub integration_s: u64,
     pub contacts: usize,
     pub median_ms: f64,
@@ -86,11 +90,8 @@ pub struct Spend {
 impl Spend {
     /// Dollars per million contacts, on x86-64.
     pub fn per_million(&self) -> f64 {
-        let p = &crate::bill::PRICES;
-        self.gb_seconds * 1e6 * p.per_gb_second_x86
-            + self.invocations * p.per_million_requests
-            + self.read_units * p.per_million_read_units
-            + self.write_units * p.per_million_write_units
+        let (gb_s, calls) = (self.gb_seconds, self.invocations);
+        Bill::of(gb_s, calls, self.read_units, self.write_units, Arch::X86).total()
     }
 
     /// The request units of the requests `since` counted: every item and
@@ -153,18 +154,14 @@ pub async fn run(functions: &Path, contacts: usize) -> Result<Measured, crate::E
         .into_iter()
         .flat_map(|kind| LENGTHS_S.map(|s| (kind, s)))
         .collect();
-    let load = local_stack::demo::load::LoadWatch::start();
+    let load = LoadWatch::start();
     let progress = Progress::new("caller wait, flows and lengths");
     let mut rows = Vec::new();
     let mut outcome = Ok(());
     for (i, (kind, seconds)) in cases.iter().enumerate() {
         progress.tick(i, cases.len());
-        let began = Instant::now();
-        match case(&sim, &stack, *kind, *seconds, contacts).await {
-            Ok(mut row) => {
-                row.load = load.between(began, Instant::now()).describe();
-                rows.push(row);
-            }
+        match case(&sim, &stack, *kind, *seconds, contacts, &load).await {
+            Ok(row) => rows.push(row),
             Err(err) => {
                 outcome = Err(err);
                 break;
@@ -211,7 +208,9 @@ async fn case(
     kind: FlowKind,
     seconds: u64,
     contacts: usize,
+    load: &LoadWatch,
 ) -> Result<Row, crate::Error> {
+    let began = Instant::now();
     let before = stack.dynamodb_requests();
     let mut plays = tokio::task::JoinSet::new();
     let gate = std::sync::Arc::new(tokio::sync::Semaphore::new(AT_ONCE));
@@ -257,7 +256,7 @@ async fn case(
     returned.sort_by(f64::total_cmp);
     let rank = |q: f64| nearest_rank(&waits, q);
     Ok(Row {
-        flow: kind.as_str(),
+        kind,
         integration_s: seconds,
         contacts: waits.len() + not_done,
         median_ms: rank(0.5),
@@ -266,7 +265,7 @@ async fn case(
         returned_p95_ms: nearest_rank(&returned, 0.95),
         not_done,
         spend,
-        load: String::new(),
+        load: load.between(began, Instant::now()).describe(),
     })
 }
 
@@ -284,15 +283,10 @@ fn nearest_rank(sorted: &[f64], q: f64) -> f64 {
 /// (its result loaded). The integration function's own time is its work.
 fn lambda_spend(pass: &Played) -> (f64, f64) {
     let (mut gb_seconds, mut invocations) = (0.0, 0.0);
-    for step in &pass.steps {
-        if let StepKind::Call(call) = &step.what {
-            if matches!(
-                call.function.as_str(),
-                "integration-start" | "check-timeout"
-            ) {
-                gb_seconds += (call.took.as_secs_f64() * 1_000.0).ceil() / 1_000.0 * MEMORY_GB;
-                invocations += 1.0;
-            }
+    for (function, took) in pass.calls() {
+        if matches!(function, "integration-start" | "check-timeout") {
+            gb_seconds += billed_gb_seconds(took, MEMORY_GB);
+            invocations += 1.0;
         }
     }
     (gb_seconds, invocations)

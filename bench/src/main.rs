@@ -242,7 +242,10 @@ async fn measure(
             for row in &measured.rows {
                 say(&format!(
                     "{} flow, {} s integration: caller waits median {:.0} ms, p95 {:.0} ms",
-                    row.flow, row.integration_s, row.median_ms, row.p95_ms
+                    row.kind.as_str(),
+                    row.integration_s,
+                    row.median_ms,
+                    row.p95_ms
                 ));
             }
             results.caller = measured.rows;

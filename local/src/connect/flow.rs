@@ -181,6 +181,19 @@ struct Action {
     errors: Vec<(String, String)>,
 }
 
+impl Action {
+    /// Every action this one can go to: its next, its conditions', its errors'.
+    fn targets(&self) -> impl Iterator<Item = &str> {
+        let conditions = self.conditions.iter().map(|(_, _, to)| to.as_str());
+        let errors = self.errors.iter().map(|(_, to)| to.as_str());
+        self.next
+            .as_deref()
+            .into_iter()
+            .chain(conditions)
+            .chain(errors)
+    }
+}
+
 /// A contact flow, read and checked.
 #[derive(Debug, Clone)]
 pub struct Flow {
@@ -232,11 +245,7 @@ impl Flow {
             {
                 return Some((function_arn, *asynchronous));
             }
-            let targets = action.next.iter().map(String::as_str);
-            let targets = targets
-                .chain(action.conditions.iter().map(|(_, _, to)| to.as_str()))
-                .chain(action.errors.iter().map(|(_, to)| to.as_str()));
-            for to in targets {
+            for to in action.targets() {
                 if seen.insert(to) {
                     queue.push_back(to);
                 }

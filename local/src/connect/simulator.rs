@@ -169,6 +169,10 @@ impl Played {
 pub struct Flows(std::collections::BTreeMap<FlowKind, Flow>);
 
 impl Flows {
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
     pub fn get(&self, kind: FlowKind) -> Option<&Flow> {
         self.0.get(&kind)
     }

@@ -27,13 +27,8 @@ pub(super) async fn play(
     // A group at a time, so that the legacy scenarios do not add their cold
     // starts to the others' on a small machine.
     let mut groups: Vec<Vec<(Scenario, FlowKind)>> = Vec::new();
-    for (legacy, kind) in [
-        (false, FlowKind::Polling),
-        (false, FlowKind::Native),
-        (false, FlowKind::AsyncStart),
-        (true, FlowKind::Polling),
-        (true, FlowKind::AsyncStart),
-    ] {
+    let pairs = [false, true].map(|legacy| FlowKind::ALL.map(|kind| (legacy, kind)));
+    for (legacy, kind) in pairs.into_iter().flatten() {
         let group: Vec<(Scenario, FlowKind)> = chosen
             .iter()
             .filter(|s| s.is_legacy() == legacy && sim.flows.for_scenario(s).contains(&kind))

@@ -282,7 +282,7 @@ fn the_backstop_rests_on_no_loop_count_and_outlasts_any_run() {
             *RULE_TIMEOUTS.end()
         };
         for channel in ["VOICE", "CHAT", "TASK"] {
-            let flow = Flow::load(flow.name).on(channel);
+            let flow = flow.clone().on(channel);
             let shortest_wait = if asynchronous {
                 // Each channel's own path: the first Wait, then its second.
                 let first = flow.target(&invoke, "next");
@@ -386,7 +386,7 @@ fn the_flows_check_the_channel_a_chat_reads_one_text_message_and_a_task_none() {
         assert!(labels.contains(&"VOICE".into()) && labels.contains(&"CHAT".into()));
         let name = flow.name;
 
-        let chat = Flow::load(name).on("CHAT");
+        let chat = flow.clone().on("CHAT");
         let message = |id: &str| chat.kind(id) == "MessageParticipant";
         for id in chat.reachable(&chat.start).iter().filter(|id| message(id)) {
             let text = chat.param(id, "Text");
@@ -400,7 +400,7 @@ fn the_flows_check_the_channel_a_chat_reads_one_text_message_and_a_task_none() {
 
         // A task, and any channel the flow does not know (an email), none.
         for channel in ["TASK", "EMAIL"] {
-            let quiet = Flow::load(name).on(channel);
+            let quiet = flow.clone().on(channel);
             let messages: Vec<String> = quiet
                 .reachable(&quiet.start)
                 .into_iter()

@@ -223,9 +223,7 @@ fn no_wait_while_waiting(actions: &HashMap<String, Action>, out: &mut Collect) {
                 });
                 break;
             }
-            next.extend(reached.next.as_deref());
-            next.extend(reached.conditions.iter().map(|(_, _, to)| to.as_str()));
-            next.extend(reached.errors.iter().map(|(_, to)| to.as_str()));
+            next.extend(reached.targets());
         }
     }
 }

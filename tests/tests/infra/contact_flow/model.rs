@@ -8,6 +8,7 @@ use serde_json::Value;
 
 use crate::root;
 
+#[derive(Clone)]
 pub struct Flow {
     pub name: &'static str,
     pub doc: Value,
