@@ -381,7 +381,7 @@ fn sweep_met_outage(p: &Played, outage: Window) -> bool {
 
 /// Whether the store was down around the time `p`'s integration function was
 /// due to write its finish (the call's start plus the payload's `SleepTime`).
-fn finish_met_outage(p: &Played, outage: Window) -> bool {
+pub(super) fn finish_met_outage(p: &Played, outage: Window) -> bool {
     let due = p.began + p.scenario.work_time();
     outage.is_some_and(|(from, to)| {
         due + Duration::from_secs(2) >= from && due <= to + Duration::from_secs(2)
